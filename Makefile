@@ -1,0 +1,48 @@
+# The two commands a new user needs (see README.md):
+#   make demo   install, then evaluate tiny local models offline and serve the site
+#   make test   install with the dev extras, then run the whole test suite
+PYTHON ?= python3.11
+VENV ?= .venv
+# A CPU build of torch keeps the install small on machines without a GPU; a GPU
+# runner installs its own torch (see docs on runners).
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-dev browser lint bench clean
+
+$(VENV)/.stamp-base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.stamp-dev: $(VENV)/.stamp-base
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.stamp-base
+install-dev: $(VENV)/.stamp-dev browser
+
+# Debian's Chromium drives the browser tests (Playwright never downloads one).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+demo: install
+	$(VENV)/bin/shlepa demo
+
+test: install-dev
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline .github/workflows
+
+bench: install-dev
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) _site .shlepa

@@ -1,0 +1,3 @@
+"""Shlepa: the GitHub-native open LLM leaderboard."""
+
+__version__ = "0.1.0"
