@@ -1,0 +1,3 @@
+from shlepa.cli import app
+
+app()

@@ -1,0 +1,15 @@
+"""The ``shlepa`` command: thin typer wrappers over the library functions.
+
+Each area registers its commands from its own module, so commands stay small and
+the library stays usable without the CLI.
+"""
+
+from __future__ import annotations
+
+from ._app import app, console, fail
+
+# Importing the modules registers their commands on ``app``.
+from . import evaluate as _evaluate  # noqa: E402,F401
+from . import validate as _validate  # noqa: E402,F401
+
+__all__ = ["app", "console", "fail"]

@@ -1,0 +1,325 @@
+"""Run a request's suite with lm-eval: load the model once, run every task, write results.
+
+The request moves PENDING -> RUNNING -> FINISHED, or FAILED with the error class,
+message and the tail of the log. Results and details are written atomically; a
+failure leaves ``results/`` as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import logging
+import shlex
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .modelargs import model_args_for, model_args_string
+from .request import Failure, Request, Status, load_request, save_request
+from .results import find_results_for, write_results
+from .scores import BenchmarkScore, average, benchmark_score
+from .suites import Benchmark, DataSource, Suite, load_suite, select_benchmarks, tasks_dir
+
+log = logging.getLogger("shlepa.evaluate")
+
+DEFAULT_BACKEND = "hf"
+
+
+class EvaluationError(RuntimeError):
+    """An evaluation failed; the request was marked FAILED (when it got that far)."""
+
+
+@dataclass
+class EvalOptions:
+    """Settings of one evaluation run; every one of them lands in the results file."""
+
+    source: DataSource = DataSource.hub
+    benchmarks: list[str] | None = None
+    model_path: Path | None = None
+    backend: str = DEFAULT_BACKEND
+    backend_args: dict[str, Any] = field(default_factory=dict)
+    batch_size: str | int = "auto"
+    device: str | None = None
+    limit: int | float | None = None
+    cache_dir: Path | None = None
+    force: bool = False
+    runner: str | None = None
+    run_url: str | None = None
+    confirm_run_unsafe_code: bool = False
+
+
+@dataclass
+class LoadedTasks:
+    objects: list[Any]
+    leaves: dict[str, list[str]]  # benchmark key -> leaf task names
+    names: dict[str, str]  # benchmark key -> task or group name that was loaded
+
+
+def versions() -> dict[str, str]:
+    out = {"shlepa": __version__}
+    for dist in ("lm_eval", "transformers", "torch", "tokenizers", "accelerate", "datasets"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+@contextlib.contextmanager
+def _capture_log(lines: deque[str]) -> Iterator[None]:
+    """Keep the last lines logged by lm-eval and us, for the FAILED request's log tail."""
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(handler.format(record))  # type: ignore[method-assign]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("lm-eval", "lm_eval", "shlepa")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+
+
+def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> LoadedTasks:
+    """Build lm-eval task objects once, with each benchmark's few-shot count set."""
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(tasks_dir(root)))
+    objects: list[Any] = []
+    leaves: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for bench in benchmarks:
+        task = bench.task_for(source)
+        if not task:
+            raise EvaluationError(f"benchmark {bench.key}: no {source.value} task defined")
+        loaded = manager.load([task])
+        for task_obj in loaded["tasks"].values():
+            task_obj.set_config(key="num_fewshot", value=bench.num_fewshot)
+        leaves[bench.key] = sorted(loaded["tasks"])
+        names[bench.key] = task
+        objects.extend(loaded["groups"].get(task) and [loaded["groups"][task]] or loaded["tasks"].values())
+    return LoadedTasks(objects=objects, leaves=leaves, names=names)
+
+
+def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, device: str | None) -> Any:
+    """Load the model ONCE through lm-eval's registry (args as a dict, never a string)."""
+    import lm_eval.api.registry
+
+    args = {k: v for k, v in model_args.items() if k != "device"}
+    return lm_eval.api.registry.get_model(backend).create_from_arg_obj(
+        args, {"batch_size": batch_size, "device": device or model_args.get("device") or "cpu"}
+    )
+
+
+def run_lm_eval(
+    lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None
+) -> dict[str, Any]:
+    import lm_eval
+
+    return lm_eval.simple_evaluate(
+        model=lm,
+        tasks=tasks.objects,
+        batch_size=opts.batch_size,
+        device=opts.device,
+        limit=opts.limit,
+        use_cache=cache_prefix,
+        log_samples=True,
+        confirm_run_unsafe_code=opts.confirm_run_unsafe_code,
+    )
+
+
+def _arguments(sample: dict[str, Any]) -> list[tuple[Any, ...]]:
+    args = sample.get("arguments") or []
+    if isinstance(args, dict):  # lm-eval >= 0.4.5: {"gen_args_0": {"arg_0": ..., "arg_1": ...}}
+        return [tuple(v.values()) for v in args.values()]
+    return [tuple(a) for a in args]
+
+
+def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Per-sample details, one row per sample: prompt, choices or generation, target, score."""
+    bench_of = {leaf: key for key, names in leaves.items() for leaf in names}
+    rows = []
+    for task, samples in (raw.get("samples") or {}).items():
+        for s in samples:
+            args = _arguments(s)
+            prompt = args[0][0] if args and args[0] else ""
+            choices = [a[1] for a in args if len(a) > 1 and isinstance(a[1], str)]
+            metrics = {k: s[k] for k in s.get("metrics", []) if k in s}
+            rows.append(
+                {
+                    "benchmark": bench_of.get(task, task),
+                    "task": task,
+                    "doc_id": s.get("doc_id"),
+                    "prompt": prompt,
+                    "choices": choices,
+                    "target": s.get("target"),
+                    "response": s.get("filtered_resps"),
+                    "filter": s.get("filter"),
+                    "metrics": metrics,
+                    "doc": s.get("doc"),
+                }
+            )
+    return rows
+
+
+def reproduction(
+    request: Request, request_file: str, opts: EvalOptions, model_args: dict[str, Any], benchmarks: list[Benchmark]
+) -> dict[str, Any]:
+    """The exact commands that reproduce this results file."""
+    sh = [
+        "shlepa",
+        "evaluate",
+        request_file,
+        "--data",
+        opts.source.value,
+        "--backend",
+        opts.backend,
+        "--batch-size",
+        str(opts.batch_size),
+    ]
+    if opts.benchmarks:
+        for key in opts.benchmarks:
+            sh += ["--benchmark", key]
+    if opts.limit is not None:
+        sh += ["--limit", str(opts.limit)]
+    if opts.model_path is not None:
+        sh += ["--model-path", str(opts.model_path)]
+    plain_args = model_args_string(model_args)
+    lm_eval_cmds = []
+    for bench in benchmarks:
+        cmd = [
+            "lm_eval",
+            "--model",
+            "hf",
+            "--model_args",
+            plain_args,
+            "--tasks",
+            str(bench.task_for(opts.source)),
+            "--num_fewshot",
+            str(bench.num_fewshot),
+            "--batch_size",
+            str(opts.batch_size),
+        ]
+        if opts.source == DataSource.bundled:
+            cmd += ["--include_path", "eval/tasks"]
+        if opts.limit is not None:
+            cmd += ["--limit", str(opts.limit)]
+        if request.use_chat_template:
+            cmd += ["--apply_chat_template"]
+        lm_eval_cmds.append(shlex.join(cmd))
+    return {"shlepa": shlex.join(sh), "lm_eval": lm_eval_cmds, "cwd": "repository root"}
+
+
+def _mark(request_path: Path, request: Request, status: Status, reason: str, root: Path, **kw: Any) -> Request:
+    updated = request.with_status(status, reason, **kw)
+    save_request(updated, root)
+    if (root / updated.relpath).resolve() != Path(request_path).resolve():
+        log.warning("request %s is not at its canonical place %s", request_path, updated.relpath)
+    return updated
+
+
+ProgressFn = Callable[[str], None]
+
+
+def evaluate_request(
+    request_path: Path,
+    root: Path,
+    opts: EvalOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Evaluate one request end to end; returns the results file written (or found)."""
+    opts = opts or EvalOptions()
+    say = progress or (lambda msg: log.info(msg))
+    root = Path(root).resolve()
+    request_path = Path(request_path)
+    request = load_request(request_path)
+    suite: Suite = load_suite(request.suite, root)
+    benchmarks = select_benchmarks(suite, opts.benchmarks)
+    model_args = model_args_for(request, model_path=opts.model_path, device=opts.device)
+    rel_request = str(request.relpath)
+
+    if not opts.force and request.status == Status.finished:
+        existing = find_results_for(root, request.key)
+        if existing is not None:
+            say(f"{request.key} already FINISHED with {existing.relative_to(root)}; use --force to rerun")
+            return existing
+
+    request = _mark(request_path, request, Status.running, "evaluation started", root,
+                    runner=opts.runner, run_url=opts.run_url)
+    lines: deque[str] = deque(maxlen=60)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    try:
+        with _capture_log(lines), contextlib.chdir(root):
+            say(f"loading {len(benchmarks)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
+            tasks = load_tasks(root, benchmarks, opts.source)
+            say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
+            lm = create_lm(opts.backend, {**model_args, **opts.backend_args}, opts.batch_size, opts.device)
+            cache = None
+            if opts.cache_dir is not None:
+                # lm-eval's cache key is the request, not the model: the prefix carries the model.
+                opts.cache_dir.mkdir(parents=True, exist_ok=True)
+                cache = str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
+            say(f"running {sum(len(v) for v in tasks.leaves.values())} lm-eval task(s)")
+            raw = run_lm_eval(lm, tasks, opts, cache)
+        finished = datetime.now(UTC)
+        scores: dict[str, BenchmarkScore] = {
+            b.key: benchmark_score(b, tasks.names[b.key], tasks.leaves[b.key], raw["results"], raw.get("n-samples"))
+            for b in benchmarks
+        }
+        details = detail_rows(raw, tasks.leaves)
+        lm_eval_part = {k: v for k, v in raw.items() if k != "samples"}
+        payload = {
+            "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
+            "request_file": rel_request,
+            "suite": suite.name,
+            "evaluation": {
+                "started_at": started.isoformat(),
+                "finished_at": finished.isoformat(),
+                "duration_s": round(time.perf_counter() - t0, 3),
+                "data": opts.source.value,
+                "backend": opts.backend,
+                "backend_args": opts.backend_args,
+                "model_args": {k: v for k, v in model_args.items() if k != "device"},
+                "batch_size": opts.batch_size,
+                "batch_sizes": raw.get("config", {}).get("batch_sizes"),
+                "device": opts.device or model_args.get("device") or "cpu",
+                "limit": opts.limit,
+                "apply_chat_template": request.use_chat_template,
+                "benchmarks": [b.key for b in benchmarks],
+                "versions": versions(),
+                "runner": opts.runner,
+                "run_url": opts.run_url,
+            },
+            "scores": {k: v.model_dump() for k, v in scores.items()},
+            "average": average({k: v.value for k, v in scores.items()}, scores.keys()),
+            "reproduce": reproduction(request, rel_request, opts, model_args, benchmarks),
+            "lm_eval": lm_eval_part,
+        }
+        say("writing results and per-sample details")
+        target = write_results(root, payload, details, finished)
+    except BaseException as exc:
+        tail = "\n".join([*lines, *traceback.format_exc().splitlines()[-30:]])
+        failure = Failure(
+            error_class=type(exc).__name__, message=(str(exc) or type(exc).__name__)[:4000], log_tail=tail[-20000:]
+        )
+        try:
+            failed = request.with_status(Status.failed, f"{type(exc).__name__}: {exc}"[:2000])
+            failed = failed.model_copy(update={"failure": failure})
+            save_request(failed, root)
+        except OSError:
+            log.exception("could not record the failure in %s", rel_request)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise EvaluationError(f"{rel_request}: evaluation failed: {type(exc).__name__}: {exc}") from exc
+    _mark(request_path, request, Status.finished, f"results in {target.relative_to(root)}", root)
+    say(f"done: {target.relative_to(root)}")
+    return target
