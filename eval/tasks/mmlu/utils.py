@@ -75,7 +75,7 @@ SUBJECTS = {
 
 def _pool_without(subject: str):
     def fewshot_pool(dataset) -> list[dict]:
-        return [doc for doc in dataset if doc["subject"] != subject]
+        return [doc for doc in dataset.to_list() if doc["subject"] != subject]
 
     fewshot_pool.__name__ = fewshot_pool.__qualname__ = f"fewshot_pool_{subject}"
     return fewshot_pool
