@@ -64,6 +64,7 @@ SIMPLE_CHAT_TEMPLATE = (
 )
 
 SEQ_LEN = 128
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 BATCH_SIZE = 8
 LEARNING_RATE = 3e-3
 # Cap on corpus characters: tokenizer training and encoding stay well under a second.
@@ -301,9 +302,34 @@ def train_tokenizer(
     )
     if chat_template is not None:
         wrapped.chat_template = chat_template
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wrapped.save_pretrained(out_dir)
+    _save_tokenizer(wrapped, out_dir)
     return wrapped
+
+
+def _save_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: Path) -> None:
+    """Save so that both transformers 4.x and 5.x load it with no custom code.
+
+    transformers 5 writes ``tokenizer_class: TokenizersBackend`` (unknown to 4.x),
+    keeps the chat template only in ``chat_template.jinja`` and drops
+    ``special_tokens_map.json``. We name the portable class, also store the
+    template in ``tokenizer_config.json`` and write the special-tokens map.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(out_dir)
+    config_path = out_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    if tokenizer.chat_template:
+        config["chat_template"] = tokenizer.chat_template
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    special = {
+        "bos_token": tokenizer.bos_token,
+        "eos_token": tokenizer.eos_token,
+        "unk_token": tokenizer.unk_token,
+        "pad_token": tokenizer.pad_token,
+    }
+    (out_dir / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n", encoding="utf-8")
 
 
 def load_tokenizer(tokenizer_dir: Path) -> PreTrainedTokenizerFast:
@@ -365,8 +391,9 @@ def _encode_corpus(tokenizer: PreTrainedTokenizerFast, texts: list[str]) -> torc
     """The corpus as one long id stream, documents separated by EOS."""
     ids: list[int] = []
     eos = tokenizer.eos_token_id
-    for enc in tokenizer(texts, add_special_tokens=False)["input_ids"]:
-        ids.extend(enc)
+    # The raw backend: no "longer than model_max_length" warning for long documents.
+    for enc in tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False):
+        ids.extend(enc.ids)
         ids.append(eos)
     stream = torch.tensor(ids, dtype=torch.long)
     if stream.numel() < SEQ_LEN + 2:  # tiny corpus: repeat it so a window fits
@@ -419,20 +446,21 @@ def _save(
     dtype: str,
 ) -> Path:
     """Write safetensors weights, config, generation config and tokenizer to ``out_dir``."""
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch_dtype = getattr(torch, dtype)
+    torch_dtype = _DTYPES[dtype]
     to_save = model if torch_dtype == torch.float32 else copy.deepcopy(model).to(torch_dtype)
     to_save.config.dtype = torch_dtype
     to_save.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        do_sample=False,
-        max_new_tokens=64,
+        do_sample=False,  # greedy: generation is reproducible; lm-eval sets its own length
     )
     to_save.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
+    _save_tokenizer(tokenizer, out_dir)
     return out_dir
 
 
