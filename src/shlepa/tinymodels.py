@@ -15,6 +15,7 @@ is what a training-trajectory demo needs.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -419,6 +420,39 @@ def _train(
         on_step(0)
     if steps <= 0:
         return losses
+    with _single_thread():
+        _train_loop(model, stream, steps=steps, seed=seed, on_step=on_step, losses=losses)
+    model.eval()
+    return losses
+
+
+@contextlib.contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread, then restore the caller's setting.
+
+    The matrices are so small that a second thread barely helps, while on a
+    shared or busy CPU (CI, parallel pytest) oversubscribed threads make a step
+    10-30x slower. One thread also gives the same float reductions on machines
+    with different core counts, so a seed gives the same weights everywhere.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_loop(
+    model: PreTrainedModel,
+    stream: torch.Tensor,
+    *,
+    steps: int,
+    seed: int,
+    on_step: Callable[[int], None] | None,
+    losses: list[float],
+) -> None:
+    """The optimisation loop proper (see :func:`_train`)."""
     gen = torch.Generator().manual_seed(seed + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
     model.train()
@@ -435,8 +469,12 @@ def _train(
         losses.append(float(out.loss.detach()))
         if on_step is not None:
             on_step(step)
-    model.eval()
-    return losses
+
+
+def _check_dtype(dtype: str) -> None:
+    """Fail before training, not after, on a dtype we cannot save."""
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
 
 
 def _save(
@@ -446,8 +484,7 @@ def _save(
     dtype: str,
 ) -> Path:
     """Write safetensors weights, config, generation config and tokenizer to ``out_dir``."""
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+    _check_dtype(dtype)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch_dtype = _DTYPES[dtype]
@@ -529,6 +566,7 @@ def make_tiny_model(
     context (4096) fits a 25-shot ARC prompt with this small vocabulary.
     Returns ``out_dir``.
     """
+    _check_dtype(dtype)
     out_dir = Path(out_dir)
     model, tokenizer, corpus = _prepare(
         out_dir,
@@ -563,6 +601,7 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
     if not wanted or wanted[0] < 0:
         raise ValueError("steps must be a non-empty list of non-negative integers")
     dtype = kw.pop("dtype", "float32")
+    _check_dtype(dtype)
     seed = kw.get("seed", 0)
     if kw.get("tokenizer_dir") is None:
         corpus_for_tok = kw.get("texts")
