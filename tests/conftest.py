@@ -14,7 +14,7 @@ import pytest
 from shlepa.tinymodels import make_tiny_model
 
 #: Training steps of the shared fixtures: enough to beat a random model, a second or two on CPU.
-FIXTURE_TRAIN_STEPS = 30
+FIXTURE_TRAIN_STEPS = 20
 
 
 @pytest.fixture(scope="session")

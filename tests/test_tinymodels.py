@@ -27,7 +27,7 @@ def _same_weights(a: Path, b: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    return tm.make_checkpoint_series(tmp_path_factory.mktemp("series"), [0, 10, 40], seed=3)
+    return tm.make_checkpoint_series(tmp_path_factory.mktemp("series"), [0, 10, 30], seed=3)
 
 
 @pytest.mark.parametrize("fixture", ["tiny_model_dir", "tiny_gpt2_dir"])
@@ -87,15 +87,15 @@ def test_same_seed_same_weights_and_series_matches_single_build(
 
 
 def test_checkpoint_series_dirs_differ_and_training_lowers_loss(series: dict[int, Path]) -> None:
-    assert sorted(series) == [0, 10, 40]
+    assert sorted(series) == [0, 10, 30]
     for step, path in series.items():
         assert path.name == f"step_{step}" and (path / "model.safetensors").is_file()
     assert not _same_weights(series[0], series[10])
-    assert not _same_weights(series[10], series[40])
+    assert not _same_weights(series[10], series[30])
     losses = {step: tm.corpus_loss(path, HELD_OUT) for step, path in series.items()}
     assert losses[0] > math.log(len(tm.load_tokenizer(series[0]))) - 0.5  # random init ~ uniform
-    assert losses[0] - losses[40] > 1.0, losses
-    assert losses[10] > losses[40], losses
+    assert losses[0] - losses[30] > 1.0, losses
+    assert losses[10] > losses[30], losses
 
 
 def test_chat_template_and_half_precision(tmp_path: Path, tiny_model_dir: Path) -> None:
