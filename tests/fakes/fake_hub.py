@@ -80,6 +80,7 @@ class FakeHub:
     def __init__(self) -> None:
         self.repos: dict[str, FakeRepo] = {}
         self.requests: list[tuple[str, str]] = []
+        self.ranges: list[tuple[str, str | None]] = []  # (path, Range header) of every GET of a file
         self.outage: str | None = None  # "500" | "429" | "slow" | "drop"
         self.outage_count: int | None = None  # None: every request; N: the next N requests
         self.slow_s = 3.0
@@ -233,6 +234,8 @@ class FakeHub:
                     "Content-Type": "application/octet-stream",
                 }
                 rng = self.headers.get("Range") or self.headers.get("range")
+                if not head:
+                    hub.ranges.append((filename, rng))
                 if rng and not head:
                     m = re.match(r"bytes=(\d+)-(\d*)", rng)
                     if m:

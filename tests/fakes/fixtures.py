@@ -30,6 +30,7 @@ def fake_hub(_fake_hub_server: FakeHub, tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     _fake_hub_server.set_outage(None)
     _fake_hub_server.requests.clear()
+    _fake_hub_server.ranges.clear()
     yield _fake_hub_server
     _fake_hub_server.set_outage(None)
 
