@@ -42,3 +42,33 @@ def test_open_pull_request_creates_branch_commit_and_pr(fake_github):
     assert pr.number == 1 and pr.branch == "submit/org-m"
     assert fake_github.files[("submit/org-m", "requests/org/m/a_bfloat16.yaml")] == "model: org/m\n"
     assert fake_github.pulls[0]["head"]["ref"] == "submit/org-m" and fake_github.pulls[0]["base"]["ref"] == "main"
+
+
+def _pr(fake_github) -> tuple[int, str]:
+    pr = open_pull_request(client("x", fake_github.base_url), fake_github.repo, branch="b", path="requests/a/b/c.yaml",
+                           content="x: 1\n", title="t", body="b")
+    return pr.number, fake_github.pulls[0]["head"]["sha"]
+
+
+def test_pr_comment_command_reads_untrusted_number_and_checks_head(fake_github, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from shlepa.cli import app
+
+    number, head = _pr(fake_github)
+    md = tmp_path / "checklist.md"
+    md.write_text(_checklist(Outcome.failed))
+    (tmp_path / "pr_number").write_text(f"{number}\n")
+    monkeypatch.setenv("GITHUB_TOKEN", "x")
+    base = ["pr-comment", str(md), "--repo", fake_github.repo, "--github-api", fake_github.base_url,
+            "--pr-file", str(tmp_path / "pr_number")]
+    runner = CliRunner()
+    wrong = runner.invoke(app, [*base, "--expect-head-sha", "c" * 40])
+    assert wrong.exit_code == 1 and not fake_github.comments_on(number)
+    ok = runner.invoke(app, [*base, "--expect-head-sha", head])
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(app, [*base, "--expect-head-sha", head])
+    assert "unchanged" in again.output and len(fake_github.comments_on(number)) == 1
+    (tmp_path / "pr_number").write_text("1; rm -rf /")
+    bad = runner.invoke(app, [*base])
+    assert bad.exit_code == 1 and "positive integer" in bad.output

@@ -47,6 +47,14 @@ def upsert_comment(gh: Github, repo_name: str, pr_number: int, markdown: str, ma
         raise GitHubError(f"GitHub API error {exc.status} on {repo_name}#{pr_number}: {exc.data}") from None
 
 
+def pull_head_sha(gh: Github, repo_name: str, pr_number: int) -> str:
+    """The commit a PR currently points at (to tie an artifact to the PR it claims)."""
+    try:
+        return gh.get_repo(repo_name).get_pull(pr_number).head.sha
+    except GithubException as exc:
+        raise GitHubError(f"GitHub API error {exc.status} on {repo_name}#{pr_number}: {exc.data}") from None
+
+
 @dataclass(frozen=True)
 class OpenedPR:
     number: int
@@ -70,4 +78,4 @@ def open_pull_request(
         raise GitHubError(f"GitHub API error {exc.status} on {repo_name}: {exc.data}") from None
 
 
-__all__ = ["GitHubError", "OpenedPR", "client", "open_pull_request", "upsert_comment"]
+__all__ = ["GitHubError", "OpenedPR", "client", "open_pull_request", "pull_head_sha", "upsert_comment"]

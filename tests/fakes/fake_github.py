@@ -162,10 +162,16 @@ class FakeGitHub:
                     gh.branches[branch] = sha
                     return self._json(201, {"content": {"path": m.group(1), "sha": sha, "name": m.group(1).rsplit("/", 1)[-1]},
                                             "commit": {"sha": sha, "message": data["message"]}})
+                if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
+                    n = int(m.group(1))
+                    pr = next((p for p in gh.pulls if p["number"] == n), None)
+                    if pr is None:
+                        return self._json(404, {"message": "Not Found"})
+                    return self._json(200, pr)
                 if rest == "/pulls" and method == "POST":
                     number = len(gh.pulls) + 1
                     pr = {"number": number, "id": number, "title": data["title"], "body": data.get("body"),
-                          "head": {"ref": data["head"]}, "base": {"ref": data["base"]}, "state": "open",
+                          "head": {"ref": data["head"], "sha": gh.branches.get(data["head"], "0" * 40)}, "base": {"ref": data["base"]}, "state": "open",
                           "url": f"{gh.base_url}{prefix}/pulls/{number}",
                           "html_url": f"https://github.com/{gh.repo}/pull/{number}"}
                     gh.pulls.append(pr)

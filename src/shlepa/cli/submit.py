@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ..github import GitHubError, client, open_pull_request, upsert_comment
+from ..github import GitHubError, client, open_pull_request, pull_head_sha, upsert_comment
 from ..hub import Hub
 from ..request import ModelType, Precision, RequestError, WeightType
 from ..settings import SettingsError, load_settings
@@ -97,10 +97,25 @@ def submit(
         console.print(f"  {escape(step)}", highlight=False, soft_wrap=True)
 
 
+def _read_pr_number(path: Path) -> int:
+    """The PR number from the (untrusted) artifact: digits only, or fail."""
+    try:
+        raw = path.read_text(encoding="ascii")[:20].strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the PR number: {exc}")
+    if not raw.isdigit() or not 0 < int(raw) < 10**9:
+        fail(f"{path}: the PR number must be a positive integer, got {raw[:20]!r}")
+    return int(raw)
+
+
 @app.command("pr-comment")
 def pr_comment(
     markdown: Path = typer.Argument(..., help="The checklist Markdown written by `shlepa validate --markdown`."),
-    pr_number: int = typer.Option(..., "--pr", min=1, help="Pull request number."),
+    pr_number: int | None = typer.Option(None, "--pr", min=1, help="Pull request number."),
+    pr_file: Path | None = typer.Option(None, "--pr-file", help="Read the PR number from this (untrusted) file instead."),
+    expect_head_sha: str | None = typer.Option(
+        None, "--expect-head-sha", help="Refuse unless the PR's head is this commit (the one that was validated)."
+    ),
     github_repo: str = typer.Option(..., "--repo", help="OWNER/NAME."),
     github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
 ) -> None:
@@ -110,12 +125,20 @@ def pr_comment(
         fail("GITHUB_TOKEN is not set")
     if not _REPO_RE.match(github_repo):
         fail(f"--repo: expected OWNER/NAME, got {github_repo!r}")
+    number = pr_number or (_read_pr_number(pr_file) if pr_file else None)
+    if number is None:
+        fail("pass --pr NUMBER or --pr-file FILE")
     try:
         text = markdown.read_text(encoding="utf-8")[:200_000]
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{markdown}: cannot read the checklist: {exc}")
+    gh = client(token, github_api)
     try:
-        action, cid = upsert_comment(client(token, github_api), github_repo, pr_number, text)
+        if expect_head_sha:
+            head = pull_head_sha(gh, github_repo, number)
+            if head != expect_head_sha:
+                fail(f"PR #{number}: its head is {head}, not the validated commit {expect_head_sha}; not commenting")
+        action, cid = upsert_comment(gh, github_repo, number, text)
     except GitHubError as exc:
         fail(str(exc))
     typer.echo(f"{action} comment {cid}")
