@@ -216,3 +216,15 @@ def test_validator_writes_nothing_to_the_repository(fake_hub, git_board):
     before = _git(git_board, "status", "--porcelain", "--ignored")
     _run(fake_hub, git_board, [next((git_board / "requests").rglob("*.yaml"))])
     assert _git(git_board, "status", "--porcelain", "--ignored") == before
+
+
+def test_cli_validate_writes_markdown_and_exits_1_on_failure(fake_hub, board, tmp_path):
+    from typer.testing import CliRunner
+
+    from shlepa.cli import app
+
+    _request(fake_hub, board, "org/pickle-only")
+    md = tmp_path / "out" / "checklist.md"
+    res = CliRunner().invoke(app, ["validate", "--root", str(board), "--hub-endpoint", fake_hub.endpoint, "--markdown", str(md)])
+    assert res.exit_code == 1 and "pickle" in res.output
+    assert "❌" in md.read_text() and "safetensors" in md.read_text()
