@@ -5,8 +5,9 @@ site) on machines with no GPU and no Hugging Face Hub. These helpers build
 models that look exactly like what a user submits: a standard ``LlamaConfig`` or
 ``GPT2Config`` architecture (no ``auto_map``, no remote code), weights in
 ``model.safetensors``, a fast tokenizer with bos/eos/pad set, and a
-``generation_config.json``. They are small enough (about 0.1 M parameters) to
-build and evaluate in seconds on two CPU cores.
+``generation_config.json``. They are small enough (0.15 M parameters for the default Llama,
+0.4 M for GPT-2 with its 4096 learned positions) to build and evaluate in
+seconds on two CPU cores.
 
 Training is optional: a few hundred steps of next-token prediction on local text
 give checkpoints whose loss (and hence benchmark scores) differ measurably, which
@@ -15,6 +16,7 @@ is what a training-trajectory demo needs.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -25,6 +27,7 @@ from typing import Any, Literal
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
+    AutoModelForCausalLM,
     GenerationConfig,
     GPT2Config,
     GPT2LMHeadModel,
@@ -64,6 +67,10 @@ SIMPLE_CHAT_TEMPLATE = (
 )
 
 SEQ_LEN = 128
+# A 25-shot ARC-Challenge prompt is ~2.5 k tokens (max seen ~3.1 k) with a
+# 512-token BPE, so 2048 would truncate few-shot context; 4096 fits it.
+DEFAULT_MAX_POSITIONS = 4096
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 BATCH_SIZE = 8
 LEARNING_RATE = 3e-3
 # Cap on corpus characters: tokenizer training and encoding stay well under a second.
@@ -270,7 +277,7 @@ def train_tokenizer(
     out_dir: Path,
     vocab_size: int = 512,
     chat_template: str | None = None,
-    model_max_length: int = 4096,
+    model_max_length: int = DEFAULT_MAX_POSITIONS,
 ) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on local text and save it as a standard HF fast tokenizer.
 
@@ -301,9 +308,34 @@ def train_tokenizer(
     )
     if chat_template is not None:
         wrapped.chat_template = chat_template
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wrapped.save_pretrained(out_dir)
+    _save_tokenizer(wrapped, out_dir)
     return wrapped
+
+
+def _save_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: Path) -> None:
+    """Save so that both transformers 4.x and 5.x load it with no custom code.
+
+    transformers 5 writes ``tokenizer_class: TokenizersBackend`` (unknown to 4.x),
+    keeps the chat template only in ``chat_template.jinja`` and drops
+    ``special_tokens_map.json``. We name the portable class, also store the
+    template in ``tokenizer_config.json`` and write the special-tokens map.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(out_dir)
+    config_path = out_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    if tokenizer.chat_template:
+        config["chat_template"] = tokenizer.chat_template
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    special = {
+        "bos_token": tokenizer.bos_token,
+        "eos_token": tokenizer.eos_token,
+        "unk_token": tokenizer.unk_token,
+        "pad_token": tokenizer.pad_token,
+    }
+    (out_dir / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n", encoding="utf-8")
 
 
 def load_tokenizer(tokenizer_dir: Path) -> PreTrainedTokenizerFast:
@@ -365,8 +397,9 @@ def _encode_corpus(tokenizer: PreTrainedTokenizerFast, texts: list[str]) -> torc
     """The corpus as one long id stream, documents separated by EOS."""
     ids: list[int] = []
     eos = tokenizer.eos_token_id
-    for enc in tokenizer(texts, add_special_tokens=False)["input_ids"]:
-        ids.extend(enc)
+    # The raw backend: no "longer than model_max_length" warning for long documents.
+    for enc in tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False):
+        ids.extend(enc.ids)
         ids.append(eos)
     stream = torch.tensor(ids, dtype=torch.long)
     if stream.numel() < SEQ_LEN + 2:  # tiny corpus: repeat it so a window fits
@@ -392,6 +425,39 @@ def _train(
         on_step(0)
     if steps <= 0:
         return losses
+    with _single_thread():
+        _train_loop(model, stream, steps=steps, seed=seed, on_step=on_step, losses=losses)
+    model.eval()
+    return losses
+
+
+@contextlib.contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread, then restore the caller's setting.
+
+    The matrices are so small that a second thread barely helps, while on a
+    shared or busy CPU (CI, parallel pytest) oversubscribed threads make a step
+    10-30x slower. One thread also gives the same float reductions on machines
+    with different core counts, so a seed gives the same weights everywhere.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_loop(
+    model: PreTrainedModel,
+    stream: torch.Tensor,
+    *,
+    steps: int,
+    seed: int,
+    on_step: Callable[[int], None] | None,
+    losses: list[float],
+) -> None:
+    """The optimisation loop proper (see :func:`_train`)."""
     gen = torch.Generator().manual_seed(seed + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
     model.train()
@@ -408,8 +474,12 @@ def _train(
         losses.append(float(out.loss.detach()))
         if on_step is not None:
             on_step(step)
-    model.eval()
-    return losses
+
+
+def _check_dtype(dtype: str) -> None:
+    """Fail before training, not after, on a dtype we cannot save."""
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
 
 
 def _save(
@@ -419,20 +489,20 @@ def _save(
     dtype: str,
 ) -> Path:
     """Write safetensors weights, config, generation config and tokenizer to ``out_dir``."""
+    _check_dtype(dtype)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch_dtype = getattr(torch, dtype)
+    torch_dtype = _DTYPES[dtype]
     to_save = model if torch_dtype == torch.float32 else copy.deepcopy(model).to(torch_dtype)
     to_save.config.dtype = torch_dtype
     to_save.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        do_sample=False,
-        max_new_tokens=64,
+        do_sample=False,  # greedy: generation is reproducible; lm-eval sets its own length
     )
     to_save.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
+    _save_tokenizer(tokenizer, out_dir)
     return out_dir
 
 
@@ -488,7 +558,7 @@ def make_tiny_model(
     num_layers: int = 2,
     num_heads: int = 4,
     vocab_size: int = 512,
-    max_position_embeddings: int = 4096,
+    max_position_embeddings: int = DEFAULT_MAX_POSITIONS,
     texts: list[str] | None = None,
     tokenizer_dir: Path | None = None,
     chat_template: str | None = None,
@@ -501,6 +571,7 @@ def make_tiny_model(
     context (4096) fits a 25-shot ARC prompt with this small vocabulary.
     Returns ``out_dir``.
     """
+    _check_dtype(dtype)
     out_dir = Path(out_dir)
     model, tokenizer, corpus = _prepare(
         out_dir,
@@ -535,6 +606,7 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
     if not wanted or wanted[0] < 0:
         raise ValueError("steps must be a non-empty list of non-negative integers")
     dtype = kw.pop("dtype", "float32")
+    _check_dtype(dtype)
     seed = kw.get("seed", 0)
     if kw.get("tokenizer_dir") is None:
         corpus_for_tok = kw.get("texts")
@@ -544,7 +616,7 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
             out_root / "tokenizer",
             vocab_size=kw.get("vocab_size", 512),
             chat_template=kw.get("chat_template"),
-            model_max_length=kw.get("max_position_embeddings", 4096),
+            model_max_length=kw.get("max_position_embeddings", DEFAULT_MAX_POSITIONS),
         )
         kw["tokenizer_dir"] = out_root / "tokenizer"
     params = dict(
@@ -554,7 +626,7 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
         num_layers=2,
         num_heads=4,
         vocab_size=512,
-        max_position_embeddings=4096,
+        max_position_embeddings=DEFAULT_MAX_POSITIONS,
         texts=None,
         tokenizer_dir=None,
         chat_template=None,
@@ -578,18 +650,17 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
 def corpus_loss(model_dir: Path, texts: list[str]) -> float:
     """Mean next-token loss of a saved tiny model on ``texts`` (to compare checkpoints)."""
     tokenizer = load_tokenizer(Path(model_dir))
-    from transformers import AutoModelForCausalLM
-
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     model.eval()
     total, count = 0.0, 0
-    for text in texts:
-        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        ids = ids[:, : tokenizer.model_max_length]
-        if ids.shape[1] < 2:
-            continue
-        out = model(input_ids=ids, labels=ids)
-        n = ids.shape[1] - 1
-        total += float(out.loss) * n
-        count += n
+    with _single_thread():
+        for text in texts:
+            ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            ids = ids[:, : tokenizer.model_max_length]
+            if ids.shape[1] < 2:
+                continue
+            out = model(input_ids=ids, labels=ids)
+            n = ids.shape[1] - 1
+            total += float(out.loss) * n
+            count += n
     return total / max(count, 1)

@@ -11,5 +11,6 @@ from ._app import app, console, fail
 # Importing the modules registers their commands on ``app``.
 from . import evaluate as _evaluate  # noqa: E402,F401
 from . import validate as _validate  # noqa: E402,F401
+from . import submit as _submit  # noqa: E402,F401
 
 __all__ = ["app", "console", "fail"]

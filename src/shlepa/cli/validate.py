@@ -7,9 +7,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from ..atomic import write_text
+from ..changes import ChangesError
+from ..hub import Hub
 from ..request import RequestError, check_placement, collect_request_problems, iter_request_files
+from ..settings import SettingsError, load_settings
+from ..validation import Options, validate_changes, validate_paths
 from ..yamlio import YamlError, load_yaml
-from ._app import RootOption, app, console, resolve_root
+from ._app import RootOption, app, console, fail, resolve_root
 
 
 def schema_problems(paths: list[Path], root: Path) -> list[str]:
@@ -34,17 +39,42 @@ def schema_problems(paths: list[Path], root: Path) -> list[str]:
 @app.command()
 def validate(
     paths: list[Path] = typer.Argument(None, help="Request files (default: all under requests/)."),
+    changed: str | None = typer.Option(
+        None, "--changed", help="Check a PR instead: the files changed in BASE...HEAD (git refs)."
+    ),
+    offline: bool = typer.Option(False, "--offline", "--no-hub", help="Skip the Hugging Face Hub checks."),
+    hub_endpoint: str | None = typer.Option(None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Also write the checklist as Markdown to this file."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Folder whose leaderboard.yaml holds the rules (default: the repository; in CI: the base branch)."
+    ),
+    pr_author: str | None = typer.Option(None, "--pr-author", help="GitHub login of the PR author (edits of others' requests fail)."),
+    repo_url: str | None = typer.Option(None, "--repo-url", help="URL prefix for links to existing requests."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list the checks that passed."),
     root: Path | None = RootOption,
 ) -> None:
-    """Validate request files: schema and placement. Exit 1 if anything is wrong."""
+    """Run every submission check and print a checklist. Exit 1 if any check fails or cannot be verified."""
     repo = resolve_root(root)
-    files = list(paths) if paths else iter_request_files(repo)
-    problems = schema_problems(files, repo)
-    for p in problems:
-        console.print(f"[red]✗[/] {escape(p)}", soft_wrap=True, highlight=False)
-    if problems:
+    try:
+        settings = load_settings(config or repo).validation
+    except SettingsError as exc:
+        fail(str(exc))
+    hub = None if offline else Hub(endpoint=hub_endpoint, retry=settings.hub_retry)
+    opts = Options(settings=settings, hub=hub, pr_author=pr_author, repo_url=repo_url)
+    try:
+        if changed:
+            checklist = validate_changes(repo, changed, opts)
+        else:
+            files = list(paths) if paths else iter_request_files(repo)
+            checklist = validate_paths(repo, files, opts)
+    except ChangesError as exc:
+        fail(str(exc))
+    if markdown:
+        write_text(markdown, checklist.to_markdown())
+    checklist.print(console, verbose=verbose)
+    if not checklist.ok:
         raise typer.Exit(1)
-    console.print(f"[green]✓[/] {len(files)} request file(s) valid")
+    console.print(f"[green]✓[/] {escape(checklist.summary())}")
 
 
 __all__ = ["RequestError", "schema_problems", "validate"]

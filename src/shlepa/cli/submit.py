@@ -1,0 +1,144 @@
+"""``shlepa submit`` (write a request file from the Hub) and ``shlepa pr-comment`` (post the checklist)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from ..github import GitHubError, client, open_pull_request, pull_head_sha, upsert_comment
+from ..hub import Hub
+from ..request import ModelType, Precision, RequestError, WeightType
+from ..settings import SettingsError, load_settings
+from ..submit import SubmitError, build_request, git_steps, write_submission
+from ._app import RootOption, app, console, fail, resolve_root
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+
+
+def _git_user(root: Path) -> str | None:
+    proc = subprocess.run(  # noqa: S603 - argument list
+        ["git", "-C", str(root), "config", "user.name"], capture_output=True, text=True, check=False
+    )
+    return proc.stdout.strip() or None
+
+
+@app.command()
+def submit(
+    model_id: str = typer.Argument(..., help="Hub model id, e.g. my-org/my-model."),
+    revision: str | None = typer.Option(None, "--revision", help="Branch, tag or commit sha (default: main); stored as the commit sha."),
+    precision: Precision | None = typer.Option(None, "--precision", help="Precision to evaluate in (default: the stored dtype)."),
+    model_type: ModelType = typer.Option(ModelType.pretrained, "--model-type", help="How the model was made."),
+    weight_type: WeightType = typer.Option(WeightType.original, "--weight-type", help="original, adapter or delta."),
+    base_model: str | None = typer.Option(None, "--base-model", help="Base model id (adapters and deltas)."),
+    chat_template: bool = typer.Option(False, "--chat-template", help="Evaluate with the tokenizer's chat template."),
+    submitter: str | None = typer.Option(None, "--submitter", help="Your GitHub login (default: git config user.name)."),
+    license: str | None = typer.Option(None, "--license", help="License id, if the model card has none."),
+    hub_endpoint: str | None = typer.Option(None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."),
+    open_pr: bool = typer.Option(False, "--open-pr", help="Also create the branch, commit and PR on GitHub (needs $GITHUB_TOKEN)."),
+    github_repo: str | None = typer.Option(None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."),
+    github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
+    root: Path | None = RootOption,
+) -> None:
+    """Write requests/<org>/<model>/<sha>_<precision>.yaml (status PENDING) from the Hub and print the git steps."""
+    repo = resolve_root(root)
+    who = submitter or _git_user(repo)
+    if not who:
+        fail("submitter: unknown; pass --submitter YOUR_GITHUB_LOGIN")
+    try:
+        settings = load_settings(repo).validation
+    except SettingsError as exc:
+        fail(str(exc))
+    hub = Hub(endpoint=hub_endpoint, retry=settings.hub_retry)
+    try:
+        request, notes = build_request(
+            hub,
+            model_id,
+            revision=revision,
+            precision=precision.value if precision else None,
+            model_type=model_type.value,
+            submitter=who,
+            weight_type=weight_type.value,
+            base_model=base_model,
+            use_chat_template=chat_template,
+            license=license,
+        )
+    except (SubmitError, RequestError) as exc:
+        fail(str(exc))
+    for note in notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    if open_pr:
+        token = os.environ.get("GITHUB_TOKEN")
+        name = github_repo or os.environ.get("GITHUB_REPOSITORY")
+        if not token or not name or not _REPO_RE.match(name):
+            fail("--open-pr: set GITHUB_TOKEN and pass --github-repo OWNER/NAME")
+        branch = f"submit/{request.org}-{request.name}-{request.revision[:12]}-{request.precision.value}"
+        title = f"Submit {request.model}@{request.revision[:12]} ({request.precision.value})"
+        try:
+            pr = open_pull_request(
+                client(token, github_api), name, branch=branch, path=str(request.relpath),
+                content=request.to_yaml(), title=title, body=f"Evaluation request for `{request.model}`.",
+            )
+        except GitHubError as exc:
+            fail(str(exc))
+        typer.echo(pr.url)
+        return
+    try:
+        path = write_submission(request, repo)
+    except SubmitError as exc:
+        fail(str(exc))
+    typer.echo(str(path.relative_to(repo)))
+    console.print("Next steps:", highlight=False)
+    for step in git_steps(request):
+        console.print(f"  {escape(step)}", highlight=False, soft_wrap=True)
+
+
+def _read_pr_number(path: Path) -> int:
+    """The PR number from the (untrusted) artifact: digits only, or fail."""
+    try:
+        raw = path.read_text(encoding="ascii")[:20].strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the PR number: {exc}")
+    if not raw.isdigit() or not 0 < int(raw) < 10**9:
+        fail(f"{path}: the PR number must be a positive integer, got {raw[:20]!r}")
+    return int(raw)
+
+
+@app.command("pr-comment")
+def pr_comment(
+    markdown: Path = typer.Argument(..., help="The checklist Markdown written by `shlepa validate --markdown`."),
+    pr_number: int | None = typer.Option(None, "--pr", min=1, help="Pull request number."),
+    pr_file: Path | None = typer.Option(None, "--pr-file", help="Read the PR number from this (untrusted) file instead."),
+    expect_head_sha: str | None = typer.Option(
+        None, "--expect-head-sha", help="Refuse unless the PR's head is this commit (the one that was validated)."
+    ),
+    github_repo: str = typer.Option(..., "--repo", help="OWNER/NAME."),
+    github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
+) -> None:
+    """Post the checklist as ONE comment on the PR, editing it on later pushes (token: $GITHUB_TOKEN)."""
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        fail("GITHUB_TOKEN is not set")
+    if not _REPO_RE.match(github_repo):
+        fail(f"--repo: expected OWNER/NAME, got {github_repo!r}")
+    number = pr_number or (_read_pr_number(pr_file) if pr_file else None)
+    if number is None:
+        fail("pass --pr NUMBER or --pr-file FILE")
+    try:
+        text = markdown.read_text(encoding="utf-8")[:200_000]
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{markdown}: cannot read the checklist: {exc}")
+    gh = client(token, github_api)
+    try:
+        if expect_head_sha:
+            head = pull_head_sha(gh, github_repo, number)
+            if head != expect_head_sha:
+                fail(f"PR #{number}: its head is {head}, not the validated commit {expect_head_sha}; not commenting")
+        action, cid = upsert_comment(gh, github_repo, number, text)
+    except GitHubError as exc:
+        fail(str(exc))
+    typer.echo(f"{action} comment {cid}")

@@ -1,0 +1,34 @@
+"""Shared fixtures: tiny causal LMs built once per test session, offline.
+
+Other test modules use ``tiny_model_dir`` / ``tiny_gpt2_dir`` wherever a real
+Hugging Face model directory is needed (lm-eval runs, request validation, the
+demo), without network access or a Hub cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shlepa.tinymodels import make_tiny_model
+
+# The fake Hub and fake GitHub servers live in tests/fakes.
+pytest_plugins = ["fakes.fixtures"]
+
+#: Training steps of the shared fixtures: enough to beat a random model, a second or two on CPU.
+FIXTURE_TRAIN_STEPS = 20
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained tiny Llama model directory (safetensors, config, tokenizer)."""
+    out = tmp_path_factory.mktemp("tiny-llama")
+    return make_tiny_model(out, arch="llama", seed=0, train_steps=FIXTURE_TRAIN_STEPS)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained tiny GPT-2 model directory (a second, differently shaped architecture)."""
+    out = tmp_path_factory.mktemp("tiny-gpt2")
+    return make_tiny_model(out, arch="gpt2", seed=0, train_steps=FIXTURE_TRAIN_STEPS)

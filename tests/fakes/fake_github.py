@@ -1,0 +1,181 @@
+"""A fake GitHub REST API on 127.0.0.1 for the real PyGithub client (``Github(base_url=...)``).
+
+Serves the routes the project uses: get repo, issue and its comments (list, create,
+edit), branch, create ref, create file, create pull. State is kept in memory so tests
+can assert what was created or edited.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class FakeGitHub:
+    def __init__(self, repo: str = "board/leaderboard", default_branch: str = "main") -> None:
+        self.repo = repo
+        self.default_branch = default_branch
+        self.branches: dict[str, str] = {default_branch: "a" * 40}
+        self.files: dict[tuple[str, str], str] = {}  # (branch, path) -> content
+        self.comments: dict[int, dict[str, Any]] = {}  # id -> comment
+        self.pulls: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, str]] = []
+        self._next_id = 1000
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGitHub:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_comment(self, issue: int, body: str, user: str = "someone") -> int:
+        with self._lock:
+            self._next_id += 1
+            cid = self._next_id
+        self.comments[cid] = {"id": cid, "issue": issue, "body": body, "user": user}
+        return cid
+
+    def comments_on(self, issue: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments.values() if c["issue"] == issue]
+
+    # -- JSON shapes -------------------------------------------------------------------
+    def _repo_json(self) -> dict[str, Any]:
+        owner, name = self.repo.split("/")
+        return {
+            "id": 1,
+            "name": name,
+            "full_name": self.repo,
+            "owner": {"login": owner, "id": 1, "type": "Organization"},
+            "default_branch": self.default_branch,
+            "private": False,
+            "url": f"{self.base_url}/repos/{self.repo}",
+            "html_url": f"https://github.com/{self.repo}",
+        }
+
+    def _comment_json(self, c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": c["id"],
+            "body": c["body"],
+            "user": {"login": c["user"], "id": 2, "type": "Bot"},
+            "url": f"{self.base_url}/repos/{self.repo}/issues/comments/{c['id']}",
+            "html_url": f"https://github.com/{self.repo}/pull/{c['issue']}#issuecomment-{c['id']}",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        gh = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _json(self, status: int, obj: Any) -> None:
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _payload(self) -> dict[str, Any]:
+                n = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(n) or b"{}") if n else {}
+
+            def do_GET(self) -> None:
+                self._route("GET")
+
+            def do_POST(self) -> None:
+                self._route("POST")
+
+            def do_PATCH(self) -> None:
+                self._route("PATCH")
+
+            def do_PUT(self) -> None:
+                self._route("PUT")
+
+            def _route(self, method: str) -> None:
+                path = urlsplit(self.path).path
+                gh.calls.append((method, path))
+                if not (self.headers.get("Authorization") or "").startswith(("token ", "Bearer ")):
+                    return self._json(401, {"message": "Requires authentication"})
+                prefix = f"/repos/{gh.repo}"
+                if not path.startswith(prefix):
+                    return self._json(404, {"message": "Not Found"})
+                rest = path[len(prefix) :]
+                data = self._payload() if method in ("POST", "PATCH", "PUT") else {}
+                if method == "GET" and rest == "":
+                    return self._json(200, gh._repo_json())
+                if m := re.fullmatch(r"/issues/(\d+)", rest):
+                    n = int(m.group(1))
+                    return self._json(200, {"number": n, "id": n, "title": "PR", "state": "open",
+                                            "url": f"{gh.base_url}{prefix}/issues/{n}",
+                                            "comments_url": f"{gh.base_url}{prefix}/issues/{n}/comments"})
+                if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
+                    n = int(m.group(1))
+                    if method == "GET":
+                        return self._json(200, [gh._comment_json(c) for c in gh.comments_on(n)])
+                    cid = gh.add_comment(n, data["body"], user="github-actions[bot]")
+                    return self._json(201, gh._comment_json(gh.comments[cid]))
+                if (m := re.fullmatch(r"/issues/comments/(\d+)", rest)) and method == "PATCH":
+                    c = gh.comments.get(int(m.group(1)))
+                    if c is None:
+                        return self._json(404, {"message": "Not Found"})
+                    c["body"] = data["body"]
+                    return self._json(200, gh._comment_json(c))
+                if m := re.fullmatch(r"/branches/(.+)", rest):
+                    sha = gh.branches.get(m.group(1))
+                    if sha is None:
+                        return self._json(404, {"message": "Branch not found"})
+                    return self._json(200, {"name": m.group(1), "commit": {"sha": sha, "url": ""}, "protected": False})
+                if rest == "/git/refs" and method == "POST":
+                    branch = data["ref"].removeprefix("refs/heads/")
+                    if branch in gh.branches:
+                        return self._json(422, {"message": "Reference already exists"})
+                    gh.branches[branch] = data["sha"]
+                    return self._json(201, {"ref": data["ref"], "url": f"{gh.base_url}{prefix}/git/{data['ref']}",
+                                            "object": {"sha": data["sha"], "type": "commit", "url": ""}})
+                if (m := re.fullmatch(r"/contents/(.+)", rest)) and method == "PUT":
+                    branch = data.get("branch", gh.default_branch)
+                    content = base64.b64decode(data["content"]).decode()
+                    gh.files[(branch, m.group(1))] = content
+                    sha = hashlib.sha1(content.encode()).hexdigest()
+                    gh.branches[branch] = sha
+                    return self._json(201, {"content": {"path": m.group(1), "sha": sha, "name": m.group(1).rsplit("/", 1)[-1]},
+                                            "commit": {"sha": sha, "message": data["message"]}})
+                if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
+                    n = int(m.group(1))
+                    pr = next((p for p in gh.pulls if p["number"] == n), None)
+                    if pr is None:
+                        return self._json(404, {"message": "Not Found"})
+                    return self._json(200, pr)
+                if rest == "/pulls" and method == "POST":
+                    number = len(gh.pulls) + 1
+                    pr = {"number": number, "id": number, "title": data["title"], "body": data.get("body"),
+                          "head": {"ref": data["head"], "sha": gh.branches.get(data["head"], "0" * 40)}, "base": {"ref": data["base"]}, "state": "open",
+                          "url": f"{gh.base_url}{prefix}/pulls/{number}",
+                          "html_url": f"https://github.com/{gh.repo}/pull/{number}"}
+                    gh.pulls.append(pr)
+                    return self._json(201, pr)
+                return self._json(404, {"message": f"fake GitHub has no route {method} {rest}"})
+
+        return Handler

@@ -1,0 +1,249 @@
+"""A fake Hugging Face Hub on 127.0.0.1 for the real huggingface_hub/transformers clients.
+
+It serves the routes the submission checks use:
+
+- ``GET /api/models/{org}/{name}`` and ``/api/models/{org}/{name}/revision/{rev}``: model info
+  (sha, private, gated, siblings, cardData);
+- ``HEAD``/``GET /{org}/{name}/resolve/{rev}/{file}``: files with ``X-Repo-Commit``,
+  ``ETag``, ``X-Linked-Etag`` and ``Content-Length``, honouring ``Range`` (safetensors headers);
+
+and answers errors the way the Hub does (``X-Error-Code`` RepoNotFound, GatedRepo,
+RevisionNotFound, EntryNotFound). ``outage`` switches make it answer 500/429, stall, or drop
+the connection, for the first N requests or for all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+GOOD_CARD_BODY = (
+    "# {name}\n\nA tiny test model used by the Shlepa test suite. It is a randomly initialised "
+    "decoder-only transformer with a small vocabulary, trained on nothing at all. It exists so "
+    "that the submission checks can be exercised end to end against a local stand-in of the "
+    "Hugging Face Hub without any network access.\n"
+)
+
+
+def sha_of(*parts: str) -> str:
+    return hashlib.sha1("\0".join(parts).encode()).hexdigest()
+
+
+def safetensors_header(tensors: dict[str, tuple[str, list[int]]], with_data: bool = True) -> bytes:
+    """A safetensors file (or only its header when ``with_data`` is false: headers are all the checks read)."""
+    sizes = {"F32": 4, "F16": 2, "BF16": 2, "I8": 1}
+    header: dict[str, Any] = {}
+    offset = 0
+    for name, (dtype, shape) in tensors.items():
+        n = 1
+        for d in shape:
+            n *= d
+        nbytes = n * sizes[dtype]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    body = b"\0" * offset if with_data else b""
+    return struct.pack("<Q", len(raw)) + raw + body
+
+
+@dataclass
+class FakeRepo:
+    files: dict[str, bytes]
+    sha: str
+    refs: dict[str, str] = field(default_factory=dict)
+    private: bool = False
+    gated: bool | str = False
+    card_data: dict[str, Any] | None = None
+    commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
+
+    def files_at(self, rev: str) -> tuple[str, dict[str, bytes]] | None:
+        sha = self.refs.get(rev, rev)
+        if sha == self.sha:
+            return sha, self.files
+        if sha in self.commits:
+            return sha, self.commits[sha]
+        return None
+
+
+class FakeHub:
+    """The server plus its repositories and outage switches."""
+
+    def __init__(self) -> None:
+        self.repos: dict[str, FakeRepo] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.ranges: list[tuple[str, str | None]] = []  # (path, Range header) of every GET of a file
+        self.outage: str | None = None  # "500" | "429" | "slow" | "drop"
+        self.outage_count: int | None = None  # None: every request; N: the next N requests
+        self.slow_s = 3.0
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda *a: None  # dropped connections are on purpose
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeHub:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add(self, repo_id: str, files: dict[str, bytes], **kw: Any) -> FakeRepo:
+        sha = kw.pop("sha", None) or sha_of(repo_id, *sorted(files))
+        repo = FakeRepo(files=dict(files), sha=sha, **kw)
+        repo.refs.setdefault("main", sha)
+        self.repos[repo_id] = repo
+        return repo
+
+    def set_outage(self, kind: str | None, count: int | None = None) -> None:
+        with self._lock:
+            self.outage, self.outage_count = kind, count
+
+    def _take_outage(self) -> str | None:
+        with self._lock:
+            if self.outage is None:
+                return None
+            if self.outage_count is not None:
+                if self.outage_count <= 0:
+                    return None
+                self.outage_count -= 1
+            return self.outage
+
+    # -- HTTP --------------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_HEAD(self) -> None:
+                self._serve(head=True)
+
+            def do_GET(self) -> None:
+                self._serve(head=False)
+
+            def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False) -> None:
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def _error(self, status: int, code: str, head: bool) -> None:
+                body = json.dumps({"error": code}).encode()
+                self._send(status, body, {"X-Error-Code": code, "Content-Type": "application/json"}, head)
+
+            def _serve(self, head: bool) -> None:
+                path = unquote(urlsplit(self.path).path)
+                hub.requests.append((self.command, path))
+                outage = hub._take_outage()
+                if outage == "500":
+                    return self._send(500, b"internal error", head=head)
+                if outage == "429":
+                    return self._send(429, b"slow down", {"Retry-After": "0"}, head=head)
+                if outage == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
+                if outage == "slow":
+                    time.sleep(hub.slow_s)
+                m = re.match(r"^/api/models/([^/]+/[^/]+?)(?:/revision/(.+))?$", path)
+                if m:
+                    return self._model_info(m.group(1), m.group(2) or "main", head)
+                m = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
+                if m:
+                    return self._resolve(m.group(1), m.group(2), m.group(3), head)
+                return self._error(404, "NotFound", head)
+
+            def _repo(self, repo_id: str, head: bool, for_file: bool) -> FakeRepo | None:
+                repo = hub.repos.get(repo_id)
+                if repo is None or repo.private:
+                    self._error(401, "RepoNotFound", head)
+                    return None
+                if repo.gated and for_file:
+                    self._error(403, "GatedRepo", head)
+                    return None
+                return repo
+
+            def _model_info(self, repo_id: str, rev: str, head: bool) -> None:
+                repo = self._repo(repo_id, head, for_file=False)
+                if repo is None:
+                    return
+                found = repo.files_at(rev)
+                if found is None:
+                    return self._error(404, "RevisionNotFound", head)
+                sha, files = found
+                info = {
+                    "_id": sha[:24],
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "author": repo_id.split("/")[0],
+                    "sha": sha,
+                    "private": repo.private,
+                    "gated": repo.gated,
+                    "disabled": False,
+                    "downloads": 0,
+                    "likes": 0,
+                    "tags": [],
+                    "siblings": [{"rfilename": f} for f in sorted(files)],
+                    "createdAt": "2024-01-01T00:00:00.000Z",
+                    "lastModified": "2024-01-02T00:00:00.000Z",
+                }
+                if repo.card_data is not None:
+                    info["cardData"] = repo.card_data
+                body = json.dumps(info).encode()
+                self._send(200, body, {"Content-Type": "application/json"}, head)
+
+            def _resolve(self, repo_id: str, rev: str, filename: str, head: bool) -> None:
+                repo = self._repo(repo_id, head, for_file=True)
+                if repo is None:
+                    return
+                found = repo.files_at(rev)
+                if found is None:
+                    return self._error(404, "RevisionNotFound", head)
+                sha, files = found
+                if filename not in files:
+                    return self._error(404, "EntryNotFound", head)
+                data = files[filename]
+                etag = hashlib.sha256(data).hexdigest()
+                headers = {
+                    "X-Repo-Commit": sha,
+                    "ETag": f'"{etag}"',
+                    "X-Linked-Etag": f'"{etag}"',
+                    "Accept-Ranges": "bytes",
+                    "Content-Type": "application/octet-stream",
+                }
+                rng = self.headers.get("Range") or self.headers.get("range")
+                if not head:
+                    hub.ranges.append((filename, rng))
+                if rng and not head:
+                    m = re.match(r"bytes=(\d+)-(\d*)", rng)
+                    if m:
+                        start = int(m.group(1))
+                        end = int(m.group(2)) if m.group(2) else len(data) - 1
+                        part = data[start : end + 1]
+                        headers["Content-Range"] = f"bytes {start}-{start + len(part) - 1}/{len(data)}"
+                        return self._send(206, part, headers)
+                self._send(200, data, headers, head)
+
+        return Handler

@@ -1,0 +1,18 @@
+"""Classifying a PR's changed files from git's NUL-separated output."""
+
+import pytest
+
+from shlepa.changes import ChangesError, Kind, changed_files, parse_name_status
+
+
+def test_parse_and_classify():
+    raw = b"A\0requests/o/m/a_bfloat16.yaml\0M\0results/o/m/r.json\0D\0.github/workflows/x.yml\0"
+    changes = parse_name_status(raw)
+    assert [(c.status, c.kind) for c in changes] == [("A", Kind.request), ("M", Kind.other), ("D", Kind.other)]
+    assert parse_name_status(b"A\0requests/o/m/x/y.yaml\0")[0].kind == Kind.other
+
+
+@pytest.mark.parametrize("bad", ["main", "--output=/tmp/x...b", "a;rm -rf /...b", "a b...c"])
+def test_range_is_validated_before_git_runs(tmp_path, bad):
+    with pytest.raises(ChangesError, match="--changed"):
+        changed_files(tmp_path, bad)

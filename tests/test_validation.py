@@ -1,0 +1,230 @@
+"""Every submission check, run with the real huggingface_hub/transformers code against the fake Hub."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shlepa.checks import Outcome
+from shlepa.hub import Hub
+from shlepa.request import new_request, save_request
+from shlepa.settings import HubRetry, ValidationSettings
+from shlepa.validation import Options, validate_changes, validate_paths
+
+
+def _hub(fake_hub) -> Hub:
+    return Hub(endpoint=fake_hub.endpoint, retry=HubRetry(attempts=3, base_delay_s=0, timeout_s=1))
+
+
+def _request(fake_hub, board: Path, model: str, *, precision="bfloat16", submitter="alice", **kw) -> Path:
+    sha = fake_hub.repos[model].sha
+    req = new_request(model, sha, precision, kw.pop("model_type", "pretrained"), kw.pop("license", "apache-2.0"), submitter, **kw)
+    return save_request(req, board)
+
+
+def _run(fake_hub, board, paths, settings=None):
+    opts = Options(settings=settings or ValidationSettings(), hub=_hub(fake_hub))
+    return validate_paths(board, paths, opts)
+
+
+def _failed(checklist) -> dict[str, str]:
+    return {c.name: c.message for c in checklist.checks if c.status == Outcome.failed}
+
+
+def test_good_model_passes_every_check(fake_hub, board):
+    path = _request(fake_hub, board, "org/good", use_chat_template=True, params=0.0)
+    cl = _run(fake_hub, board, [path])
+    assert cl.ok, [c.line() for c in cl.problems()]
+    names = {c.name for c in cl.checks}
+    for expected in ["schema", "placement", "model on the Hub", "revision", "safetensors", "no remote code",
+                     "config", "architecture", "tokenizer", "chat template", "model card", "license", "parameters", "precision"]:
+        assert expected in names
+    assert all(c.file == str(path.relative_to(board)) for c in cl.checks)
+
+
+@pytest.mark.parametrize(
+    ("model", "check", "words"),
+    [
+        ("org/gated", "model is public", "gated"),
+        ("org/remote-code", "no remote code", "trust_remote_code"),
+        ("org/pickle-only", "safetensors", "pickle"),
+        ("org/no-card", "model card", "no model card"),
+        ("org/short-card", "model card", "at least 200"),
+        ("org/closed-license", "license", "not on the open-license list"),
+        ("org/too-big", "parameters", "above the limit"),
+        ("org/unknown-arch", "architecture", "FrobnicatorForCausalLM"),
+        ("org/no-chat", "chat template", "no chat template"),
+    ],
+)
+def test_each_failure_kind_is_reported(fake_hub, board, model, check, words):
+    path = _request(fake_hub, board, model, use_chat_template=True)
+    cl = _run(fake_hub, board, [path])
+    assert not cl.ok
+    failed = _failed(cl)
+    assert check in failed, [c.line() for c in cl.problems()]
+    assert words in failed[check]
+    fix = next(c.how_to_fix for c in cl.checks if c.name == check and c.status == Outcome.failed)
+    assert fix
+
+
+def test_remote_code_is_never_executed(fake_hub, board):
+    # configuration_x.py would raise SystemExit if imported; it is never even downloaded.
+    _run(fake_hub, board, [_request(fake_hub, board, "org/remote-code")])
+    assert not any(p.endswith("configuration_x.py") for _, p in fake_hub.requests)
+
+
+def test_weights_are_never_downloaded_only_headers(fake_hub, board):
+    _run(fake_hub, board, [_request(fake_hub, board, "org/good")])
+    reads = [rng for name, rng in fake_hub.ranges if name == "model.safetensors"]
+    assert reads and all(rng and rng.startswith("bytes=") for rng in reads)
+    assert "pytorch_model.bin" not in str(fake_hub.requests)
+
+
+def test_private_and_missing_models_and_unknown_revision(fake_hub, board):
+    path = _request(fake_hub, board, "org/good")
+    text = path.read_text().replace(fake_hub.repos["org/good"].sha, "f" * 40)
+    bad_rev = board / "requests/org/good" / f"{'f' * 40}_bfloat16.yaml"
+    bad_rev.write_text(text)
+    priv = _request(fake_hub, board, "org/private")
+    cl = _run(fake_hub, board, [bad_rev, priv])
+    lines = [c.line() for c in cl.problems()]
+    assert any("does not exist in org/good" in line and "revision" in line for line in lines)
+    assert any("org/private does not exist or is private" in line for line in lines)
+
+
+def test_precision_mismatch_is_a_warning_not_a_failure(fake_hub, board):
+    cl = _run(fake_hub, board, [_request(fake_hub, board, "org/good", precision="float16")])
+    warn = [c for c in cl.checks if c.name == "precision"]
+    assert warn and warn[0].status == Outcome.warning and "NaN" in warn[0].message
+    assert cl.ok
+
+
+def test_adapter_base_model_gets_the_same_checks(fake_hub, board):
+    path = _request(fake_hub, board, "org/good", weight_type="delta", base_model="org/closed-license")
+    cl = _run(fake_hub, board, [path])
+    assert "base model: license" in _failed(cl)
+
+
+def test_optout_and_quota(fake_hub, board):
+    settings = ValidationSettings(optout_orgs=["OptOut-Org"], max_open_requests_per_submitter=1)
+    a = _request(fake_hub, board, "optout-org/model")
+    b = _request(fake_hub, board, "org/good")
+    failed = _failed(_run(fake_hub, board, [a, b], settings))
+    assert "opt-out" in failed and "quota" in failed and "2 open requests (limit 1)" in failed["quota"]
+
+
+@pytest.mark.parametrize("kind", ["500", "429", "drop", "slow"])
+def test_hub_outage_is_could_not_verify_not_the_authors_fault(fake_hub, board, kind):
+    path = _request(fake_hub, board, "org/good")
+    fake_hub.slow_s = 1.5
+    fake_hub.set_outage(kind)
+    cl = _run(fake_hub, board, [path], ValidationSettings(hub_retry=HubRetry(attempts=2, base_delay_s=0, timeout_s=0.5)))
+    assert not cl.ok
+    assert not any(c.status == Outcome.failed for c in cl.checks)
+    unverified = cl.by(Outcome.unverified)
+    assert unverified and "could not verify" in unverified[0].message
+    assert "Could not verify" in cl.to_markdown()
+
+
+def test_transient_outage_is_retried_and_then_passes(fake_hub, board):
+    path = _request(fake_hub, board, "org/good")
+    fake_hub.set_outage("500", count=2)
+    cl = _run(fake_hub, board, [path])
+    assert cl.ok, [c.line() for c in cl.problems()]
+
+
+# -- PR mode: git diff BASE...HEAD ---------------------------------------------------
+def _git(board: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(board), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def git_board(board: Path) -> Path:
+    _git(board, "init", "-q", "-b", "main")
+    _git(board, "config", "user.email", "t@example.com")
+    _git(board, "config", "user.name", "t")
+    (board / "eval/suites/keep").write_text("")
+    _git(board, "add", "-A")
+    _git(board, "commit", "-qm", "base")
+    return board
+
+
+def _commit(board: Path, msg: str) -> None:
+    _git(board, "add", "-A")
+    _git(board, "commit", "-qm", msg)
+
+
+def test_pr_touching_other_files_fails_and_lists_all_problems(fake_hub, git_board):
+    _git(git_board, "switch", "-qc", "pr")
+    _request(fake_hub, git_board, "org/good")
+    (git_board / "results").mkdir()
+    (git_board / "results/fake.json").write_text("{}")
+    (git_board / ".github/workflows").mkdir(parents=True)
+    (git_board / ".github/workflows/evil.yml").write_text("on: push")
+    _commit(git_board, "pr")
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None))
+    bad = {c.file for c in cl.checks if c.name == "only request files" and c.status == Outcome.failed}
+    assert bad == {"results/fake.json", ".github/workflows/evil.yml"}
+    assert any(c.name == "schema" and c.status == Outcome.passed for c in cl.checks)
+
+
+def test_duplicate_active_request_is_rejected_with_a_link(fake_hub, git_board):
+    path = _request(fake_hub, git_board, "org/good")
+    _commit(git_board, "existing request")
+    _git(git_board, "switch", "-qc", "pr")
+    path.write_text(path.read_text().replace("submitter: alice", "submitter: bob"))
+    _commit(git_board, "pr")
+    opts = Options(settings=ValidationSettings(), hub=None, repo_url="https://github.com/o/b/blob/main")
+    failed = _failed(validate_changes(git_board, "main...pr", opts))
+    assert "https://github.com/o/b/blob/main/requests/org/good/" in failed["duplicate"]
+    assert "already PENDING" in failed["duplicate"]
+
+
+def test_editing_someone_elses_request_fails(fake_hub, git_board):
+    path = _request(fake_hub, git_board, "org/good")
+    text = path.read_text().replace("status: PENDING", "status: FAILED", 1)
+    path.write_text(text)
+    _commit(git_board, "a failed request of alice")
+    _git(git_board, "switch", "-qc", "pr")
+    path.write_text(text.replace("status: FAILED", "status: PENDING", 1))
+    _commit(git_board, "resubmit")
+    ok = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    assert ok.ok and any(c.name == "duplicate" and "resubmission" in c.message for c in ok.checks)
+    other = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="mallory"))
+    assert "other people's requests" in _failed(other)
+
+
+def test_new_commit_of_same_model_is_accepted_as_resubmission(fake_hub, git_board):
+    _request(fake_hub, git_board, "org/good")
+    _commit(git_board, "first")
+    _git(git_board, "switch", "-qc", "pr")
+    old = fake_hub.repos["org/good"]
+    new_sha = "b" * 40
+    req = new_request("org/good", new_sha, "bfloat16", "pretrained", "apache-2.0", "alice")
+    save_request(req, git_board)
+    _commit(git_board, "new commit")
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None))
+    dup = next(c for c in cl.checks if c.name == "duplicate")
+    assert dup.status == Outcome.passed and old.sha[:12] in dup.message
+
+
+def test_validator_writes_nothing_to_the_repository(fake_hub, git_board):
+    _request(fake_hub, git_board, "org/remote-code")
+    _commit(git_board, "req")
+    before = _git(git_board, "status", "--porcelain", "--ignored")
+    _run(fake_hub, git_board, [next((git_board / "requests").rglob("*.yaml"))])
+    assert _git(git_board, "status", "--porcelain", "--ignored") == before
+
+
+def test_cli_validate_writes_markdown_and_exits_1_on_failure(fake_hub, board, tmp_path):
+    from typer.testing import CliRunner
+
+    from shlepa.cli import app
+
+    _request(fake_hub, board, "org/pickle-only")
+    md = tmp_path / "out" / "checklist.md"
+    res = CliRunner().invoke(app, ["validate", "--root", str(board), "--hub-endpoint", fake_hub.endpoint, "--markdown", str(md)])
+    assert res.exit_code == 1 and "pickle" in res.output
+    assert "❌" in md.read_text() and "safetensors" in md.read_text()
