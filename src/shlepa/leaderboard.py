@@ -15,7 +15,7 @@ import pandas as pd
 import re
 
 from .flags import Flag, FlagsError, load_flags
-from .request import MODEL_TYPE_SYMBOLS, Request, RequestError, load_all_requests
+from .request import MODEL_ID_RE, SHA_RE, MODEL_TYPE_SYMBOLS, Request, RequestError, load_all_requests
 from .results import ResultsError, ResultsFile, latest_by_key, load_all_results
 from .scores import average, normalized_score
 from .suites import Suite, SuiteError, available_suites, load_suite
@@ -59,6 +59,11 @@ def model_page_path(model: str, revision: str, precision: str, suite: str) -> st
 
 def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[str, Any]:
     req = res.request
+    # The id and sha become folder names and URLs: refuse anything a request could not hold.
+    if not MODEL_ID_RE.match(str(req.get("model", ""))):
+        raise ValueError(f"field 'request.model': not a model id: {str(req.get('model'))[:80]!r}")
+    if not SHA_RE.match(str(req.get("revision", ""))):
+        raise ValueError(f"field 'request.revision': not a 40-hex commit sha")
     keys = suite.keys
     scores = {k: (res.scores[k].value if k in res.scores else None) for k in keys}
     stderrs = {k: (res.scores[k].stderr if k in res.scores else None) for k in keys}
@@ -128,7 +133,7 @@ def load_board(root: Path) -> Board:
         try:
             rows.append(result_row(res, suite, path, root))
         except (KeyError, ValueError, TypeError) as exc:
-            errors.append(f"{path}: {type(exc).__name__}: {exc}")
+            errors.append(f"{path}: {exc}" if isinstance(exc, ValueError) else f"{path}: {type(exc).__name__}: {exc}")
     try:
         flags = load_flags(root)
     except FlagsError as exc:

@@ -11,6 +11,7 @@ evaluation writes.
 from __future__ import annotations
 
 import random
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -242,16 +243,25 @@ def generate(root: Path, n: int, *, seed: int = 0, suite_name: str = "open_llm_v
     return [m for m, *_ in names[:n]]
 
 
-def make_repo(root: Path, n: int, **kw: Any) -> Path:
-    """A leaderboard repository at ``root`` with the default suite copied in and ``n`` models."""
+def make_repo(root: Path, n: int, *, source: Path | None = None, **kw: Any) -> Path:
+    """A leaderboard repository at ``root`` with ``n`` models.
+
+    The suite, ``mkdocs.yml`` and the hand-written ``site/`` come from ``source``
+    (default: this checkout), so the fake repository builds like the real one.
+    """
     root = Path(root)
+    source = Path(source or Path(__file__).resolve().parents[3])
     suites = root / "eval" / "suites"
     suites.mkdir(parents=True, exist_ok=True)
-    here = Path(__file__).resolve().parents[3] / "eval" / "suites" / "open_llm_v1.yaml"
     target = suites / "open_llm_v1.yaml"
     if not target.exists():
-        target.write_text(here.read_text(encoding="utf-8"), encoding="utf-8")
-    generate(root, n, **kw)
+        shutil.copyfile(source / "eval" / "suites" / "open_llm_v1.yaml", target)
+    if not (root / "mkdocs.yml").exists():
+        shutil.copyfile(source / "mkdocs.yml", root / "mkdocs.yml")
+    if not (root / "site").exists():
+        (root / "site").symlink_to(source / "site", target_is_directory=True)
+    if n:
+        generate(root, n, **kw)
     return root
 
 
