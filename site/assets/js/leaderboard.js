@@ -27,7 +27,7 @@
 
   function readUrl() {
     var s = defaults(), p = new URLSearchParams(location.search);
-    if (p.has("q")) s.q = p.get("q");
+    if (p.has("search")) s.q = p.get("search");
     if (p.has("suite") && data.suites[p.get("suite")]) s.suite = p.get("suite");
     ["norm", "avgvis", "rankf"].forEach(function (k) { if (p.has(k)) s[k] = p.get(k) === "1"; });
     LISTS.forEach(function (k) { if (p.has(k)) s[k] = p.get(k) ? p.get(k).split(",") : []; });
@@ -36,7 +36,7 @@
   }
   function writeUrl() {
     var d = defaults(), p = new URLSearchParams();
-    if (state.q) p.set("q", state.q);
+    if (state.q) p.set("search", state.q);
     if (state.suite !== d.suite) p.set("suite", state.suite);
     ["norm", "avgvis", "rankf"].forEach(function (k) { if (state[k]) p.set(k, "1"); });
     LISTS.forEach(function (k) { if (state[k].join(",") !== d[k].join(",")) p.set(k, state[k].join(",")); });
