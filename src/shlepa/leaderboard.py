@@ -12,7 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from .request import MODEL_TYPE_SYMBOLS, Request, RequestError, load_all_requests
+import re
+
+from .flags import Flag, FlagsError, load_flags
+from .request import MODEL_ID_RE, SHA_RE, MODEL_TYPE_SYMBOLS, Request, RequestError, load_all_requests
 from .results import ResultsError, ResultsFile, latest_by_key, load_all_results
 from .scores import average, normalized_score
 from .suites import Suite, SuiteError, available_suites, load_suite
@@ -27,6 +30,21 @@ class Board:
     requests: list[tuple[Path, Request]]
     results: dict[str, tuple[Path, ResultsFile]]
     errors: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+
+MOE_RE = re.compile(r"moe|mixtral", re.IGNORECASE)
+
+
+def is_moe(architecture: str | None, config: dict[str, Any]) -> bool:
+    """Mixture of experts: the architecture says so, or the results recorded a config flag."""
+    if architecture and MOE_RE.search(architecture):
+        return True
+    return bool(config.get("moe") or config.get("num_local_experts") or config.get("num_experts"))
+
+
+def is_merged(model_type: str, tags: Any) -> bool:
+    return model_type == "merge" or (isinstance(tags, list) and "merge" in tags)
 
 
 def row_id(model: str, revision: str, precision: str, suite: str) -> str:
@@ -41,6 +59,11 @@ def model_page_path(model: str, revision: str, precision: str, suite: str) -> st
 
 def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[str, Any]:
     req = res.request
+    # The id and sha become folder names and URLs: refuse anything a request could not hold.
+    if not MODEL_ID_RE.match(str(req.get("model", ""))):
+        raise ValueError(f"field 'request.model': not a model id: {str(req.get('model'))[:80]!r}")
+    if not SHA_RE.match(str(req.get("revision", ""))):
+        raise ValueError(f"field 'request.revision': not a 40-hex commit sha")
     keys = suite.keys
     scores = {k: (res.scores[k].value if k in res.scores else None) for k in keys}
     stderrs = {k: (res.scores[k].stderr if k in res.scores else None) for k in keys}
@@ -50,6 +73,7 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
     for cfg_key in ("model_architecture", "architecture"):
         arch = arch or config.get(cfg_key)
     model_type = str(req.get("model_type"))
+    info = (res.model_extra or {}).get("model_info") or {}
     return {
         "id": row_id(req["model"], req["revision"], req["precision"], res.suite),
         "model": req["model"],
@@ -75,6 +99,11 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
         "average": average(scores, keys),
         "average_normalized": average(normalized, keys),
         "missing": [k for k in keys if scores[k] is None],
+        "moe": is_moe(arch, config),
+        "merged": is_merged(model_type, info.get("tags") if isinstance(info, dict) else None),
+        "available": True,
+        "flag_reason": None,
+        "flag_url": None,
         "page": model_page_path(req["model"], req["revision"], req["precision"], res.suite),
         "results_file": path.relative_to(root).as_posix(),
     }
@@ -104,12 +133,34 @@ def load_board(root: Path) -> Board:
         try:
             rows.append(result_row(res, suite, path, root))
         except (KeyError, ValueError, TypeError) as exc:
-            errors.append(f"{path}: {type(exc).__name__}: {exc}")
+            errors.append(f"{path}: {exc}" if isinstance(exc, ValueError) else f"{path}: {type(exc).__name__}: {exc}")
+    try:
+        flags = load_flags(root)
+    except FlagsError as exc:
+        errors.append(str(exc))
+        flags = []
+    apply_flags(rows, flags)
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame = frame.sort_values("average", ascending=False, na_position="last", kind="stable")
-        frame["rank"] = range(1, len(frame) + 1)
-    return Board(suites=suites, rows=frame, requests=requests, results=latest, errors=errors)
+        # Ranks are per suite: averages over different benchmarks are not comparable.
+        frame["rank"] = frame.groupby("suite", sort=False).cumcount() + 1
+    return Board(suites=suites, rows=frame, requests=requests, results=latest, errors=errors, flags=flags)
 
 
-__all__ = ["Board", "load_board", "model_page_path", "result_row", "row_id", "RequestError", "ResultsError"]
+def apply_flags(rows: list[dict[str, Any]], flags: list[Flag]) -> None:
+    """Mark flagged and no-longer-available rows in place (first matching flag of each kind wins)."""
+    by_model: dict[str, list[Flag]] = {}
+    for flag in flags:
+        by_model.setdefault(flag.model, []).append(flag)
+    for row in rows:
+        for flag in by_model.get(row["model"], []):
+            if not flag.matches(row["model"], row["revision"]):
+                continue
+            if flag.kind == "unavailable":
+                row["available"] = False
+            elif row["flag_reason"] is None:
+                row["flag_reason"], row["flag_url"] = flag.reason, flag.url
+
+
+__all__ = ["Board", "apply_flags", "is_merged", "is_moe", "load_board", "model_page_path", "result_row", "row_id", "RequestError", "ResultsError"]

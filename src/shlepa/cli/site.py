@@ -1,0 +1,62 @@
+"""``shlepa build`` and ``shlepa serve``: the published site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from ._app import RootOption, app, console, fail, resolve_root
+
+
+@app.command()
+def build(
+    root: Path | None = RootOption,
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default: <root>/_site)."),
+) -> None:
+    """Build the site: leaderboard, charts, queue, about and one page per evaluated model."""
+    from ..website.build import BuildError, build_site
+
+    base = resolve_root(root)
+    try:
+        report = build_site(base, out, progress=lambda msg: console.print(escape(msg), highlight=False))
+    except BuildError as exc:
+        fail(str(exc))
+    for problem in report.skipped:
+        console.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True, highlight=False)
+    console.print(
+        f"built {report.models} model(s), {report.model_pages} model page(s), details for "
+        f"{report.details_models}, in {report.seconds:.1f} s ({report.bytes / 1e6:.1f} MB) -> {escape(str(report.out))}"
+        + (f"; skipped {len(report.skipped)} broken file(s)" if report.skipped else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    root: Path | None = RootOption,
+    out: Path | None = typer.Option(None, "--out", help="Built site folder (default: <root>/_site)."),
+    port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1."),
+    do_build: bool = typer.Option(True, "--build/--no-build", help="Build before serving."),
+) -> None:
+    """Serve the built site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
+    from ..website.serve import make_server
+
+    base = resolve_root(root)
+    folder = Path(out or base / "_site")
+    if do_build:
+        build(root=base, out=folder)
+    if not (folder / "index.html").is_file():
+        fail(f"{folder}: no built site here; run shlepa build first or drop --no-build")
+    try:
+        server = make_server(folder, port)
+    except OSError as exc:
+        fail(f"127.0.0.1:{port}: cannot listen: {exc.strerror or exc}")
+    console.print(f"serving {escape(str(folder))} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

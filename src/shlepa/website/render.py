@@ -1,0 +1,162 @@
+"""Jinja2 rendering of the generated pages; autoescape on, every value from data is untrusted."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from ..leaderboard import Board
+from ..request import MODEL_TYPE_SYMBOLS, Request, Status
+from ..results import ResultsFile
+
+LEADERBOARD_BIBTEX = """@misc{shlepa_leaderboard,
+  title = {Shlepa: an Open LLM Leaderboard run on GitHub},
+  author = {Shlepa contributors},
+  year = {2026},
+  howpublished = {\\url{https://github.com/shlepa/shlepa}},
+  note = {Scores from EleutherAI's lm-evaluation-harness}
+}"""
+
+HARNESS_BIBTEX = """@misc{eval-harness,
+  author = {Gao, Leo and Tow, Jonathan and Abbasi, Baber and Biderman, Stella and Black, Sid and DiPofi, Anthony and Foster, Charles and Golding, Laurence and Hsu, Jeffrey and Le Noac'h, Alain and Li, Haonan and McDonell, Kyle and Muennighoff, Niklas and Ociepa, Chris and Phang, Jason and Reynolds, Laria and Schoelkopf, Hailey and Skowron, Aviya and Sutawika, Lintang and Tang, Eric and Thite, Anish and Wang, Ben and Wang, Kevin and Zou, Andy},
+  title = {The Language Model Evaluation Harness},
+  month = 07,
+  year = 2024,
+  publisher = {Zenodo},
+  doi = {10.5281/zenodo.12608602},
+  url = {https://zenodo.org/records/12608602}
+}"""
+
+OPEN_LLM_BIBTEX = """@misc{open-llm-leaderboard-v1,
+  author = {Edward Beeching and Clémentine Fourrier and Nathan Habib and Sheon Han and Nathan Lambert and Nazneen Rajani and Omar Sanseviero and Lewis Tunstall and Thomas Wolf},
+  title = {Open LLM Leaderboard (2023-2024)},
+  year = {2023},
+  publisher = {Hugging Face},
+  howpublished = "\\url{https://huggingface.co/spaces/open-llm-leaderboard-old/open_llm_leaderboard}"
+}"""
+
+TYPE_TITLES = {
+    "pretrained": "pretrained",
+    "continuously-pretrained": "continuously pretrained",
+    "fine-tuned": "fine-tuned",
+    "chat": "chat / instruction-tuned",
+    "merge": "merge",
+}
+
+
+def json_for_html(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``</script>``, no ``<!--``."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def safe_url(value: Any) -> str | None:
+    """Only http(s) links from data reach an href."""
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
+
+
+def page_id(model: str, sha: str, precision: str, suite: str) -> str:
+    return f"{model}@{sha[:12]}@{precision}@{suite}"
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def age(when: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+class Renderer:
+    """Renders the generated Markdown pages and the per-model HTML content."""
+
+    def __init__(self, board: Board, now: datetime | None = None):
+        self.board = board
+        self.now = now or datetime.now(UTC)
+        self.env = Environment(
+            loader=PackageLoader("shlepa.website", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html)
+        self.env.globals.update(type_symbols=MODEL_TYPE_SYMBOLS, type_titles=TYPE_TITLES)
+        self._model = self.env.get_template("model.html.j2")
+
+    @staticmethod
+    def escape(text: str) -> str:
+        return str(escape(text))
+
+    def _render(self, name: str, **ctx: Any) -> str:
+        return self.env.get_template(name).render(**ctx)
+
+    def write_pages(self, docs: Path, data: dict[str, Any]) -> None:
+        suites = self.board.suites
+        pages = {
+            "index.md": self._render("leaderboard.md.j2", data=data, suites=suites),
+            "charts.md": self._render("charts.md.j2", suites=suites),
+            "queue.md": self._render("queue.md.j2", **self.queue_context()),
+            "about.md": self._render("about.md.j2", suites=suites, leaderboard_bibtex=LEADERBOARD_BIBTEX,
+                                     harness_bibtex=HARNESS_BIBTEX, open_llm_bibtex=OPEN_LLM_BIBTEX),
+        }
+        for name, text in pages.items():
+            (docs / name).write_text(text, encoding="utf-8")
+
+    def shell_markdown(self, title: str, marker: str) -> str:
+        return self._render("model_shell.md.j2", title=title, marker=marker)
+
+    @staticmethod
+    def citations(suite: Any) -> str:
+        """BibTeX of the leaderboard, the harness and every benchmark of ``suite`` (plain text)."""
+        parts = [LEADERBOARD_BIBTEX, HARNESS_BIBTEX, OPEN_LLM_BIBTEX]
+        parts += [b.citation for b in suite.benchmarks if b.citation]
+        return "\n\n".join(parts) + "\n"
+
+    def queue_context(self) -> dict[str, Any]:
+        groups: dict[str, list[dict[str, Any]]] = {s.value: [] for s in Status}
+        for path, req in self.board.requests:
+            last = req.history[-1] if req.history else None
+            since = last.at if last else req.submitted_at
+            log_url = (req.failure.log_url if req.failure else None) or (last.run_url if last else None)
+            groups[req.status.value].append({
+                "req": req, "since": since, "age": age(since, self.now), "runner": last.runner if last else None,
+                "log_url": log_url, "reason": last.reason if last else "",
+                "page": f"models/{req.model}/{req.revision[:12]}_{req.precision.value}_{req.suite}/",
+            })
+        for items in groups.values():
+            items.sort(key=lambda item: item["since"], reverse=True)
+        finished = groups.pop(Status.finished.value)
+        return {"groups": groups, "finished": finished[:100], "finished_total": len(finished)}
+
+    def model_page(self, row: dict[str, Any], res: ResultsFile, request: Request | None,
+                   evaluations: list[dict[str, Any]], details_index: dict[str, Any] | None) -> str:
+        suite = self.board.suites[row["suite"]]
+        benches = []
+        for bench in suite.benchmarks:
+            score = res.scores.get(bench.key)
+            benches.append({"bench": bench, "score": score, "norm": row["norm"].get(bench.key)})
+        mmlu = next((b for b in benches if b["score"] is not None and b["score"].subtasks), None)
+        return self._model.render(
+            row=row, res=res, request=request, suite=suite, benches=benches, mmlu=mmlu,
+            evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
+            details_index=details_index, root="../../../../",
+            leaderboard_bibtex=LEADERBOARD_BIBTEX, harness_bibtex=HARNESS_BIBTEX,
+            settings=res.evaluation.model_dump(mode="json"),
+        )

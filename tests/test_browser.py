@@ -1,0 +1,251 @@
+"""The built site in headless Chromium (Debian's, driven by Playwright): what a visitor does."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from shlepa.website.build import build_site
+from shlepa.website.fake_data import make_repo
+from shlepa.website.serve import serve_in_thread
+
+from test_website_build import XSS, add_hostile_model
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "leaderboard.png"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (installs Debian's chromium)")
+    root = make_repo(tmp_path_factory.mktemp("repo"), 40, details_every=5, missing_every=7, queue=3)
+    add_hostile_model(root)
+    out = root / "_site"
+    build_site(root, out)
+    server, url = serve_in_thread(out)
+    yield url, out
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def open_board(page, url: str, query: str = "") -> None:
+    page.goto(url + query)
+    page.wait_for_selector("#lb-app[data-ready]")
+
+
+def visible(page) -> list[dict]:
+    return page.evaluate("window.__lb.table.getData('active').map(r => ({model: r.model, rank: r.rank, avg: r.avg,"
+                         " arc: r.b_arc, license: r.license, type: r.type, precision: r.precision, arch: r.arch,"
+                         " params: r.params, flag: r.flag}))")
+
+
+def search(page, text: str) -> list[dict]:
+    page.fill("#lb-search", text)
+    page.wait_for_function("q => window.__lb.state.q === q", arg=text)
+    return visible(page)
+
+
+def test_leaderboard_loads_sorted_by_average_and_saves_the_readme_screenshot(page, site):
+    url, _ = site
+    open_board(page, url)
+    rows = visible(page)
+    assert len(rows) == 40  # the flagged hostile model is hidden by default
+    avgs = [r["avg"] for r in rows]
+    assert avgs == sorted(avgs, reverse=True)
+    ranks = [r["rank"] for r in rows]
+    # Fixed ranks count the hidden flagged model too: one number is skipped.
+    assert ranks == sorted(set(ranks)) and ranks[0] == 1 and ranks[-1] in (40, 41)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+
+def test_sorting_by_a_benchmark_column(page, site):
+    open_board(page, site[0])
+    page.click('.tabulator-col[tabulator-field="b_arc"] .tabulator-col-title')
+    first = [r["arc"] for r in visible(page)]
+    page.click('.tabulator-col[tabulator-field="b_arc"] .tabulator-col-title')
+    second = [r["arc"] for r in visible(page)]
+    present = [v for v in first if v is not None]
+    assert present in (sorted(present), sorted(present, reverse=True))
+    assert [v for v in second if v is not None] == list(reversed(present))
+    assert "sort=b_arc" in page.url
+
+
+def test_each_search_form(page, site):
+    open_board(page, site[0])
+    everyone = visible(page)
+    name = everyone[0]["model"].split("/")[1][:8].upper()
+    assert all(name.lower() in r["model"].lower() for r in search(page, name))
+    a, b = everyone[3]["model"], everyone[9]["model"]
+    assert {r["model"] for r in search(page, f"{a}; {b}")} >= {a, b}
+    lic = everyone[0]["license"]
+    assert {r["license"] for r in search(page, f"license: {lic}")} == {lic}
+    combo = search(page, f"license: {lic}; {a.split('/')[0]}")
+    assert all(r["license"] == lic and a.split("/")[0].lower() in r["model"].lower() for r in combo)
+    assert {r["type"] for r in search(page, "type: chat")} == {"chat"}
+    assert {r["precision"] for r in search(page, "precision: 4bit")} <= {"4bit"}
+    assert all("llama" in (r["arch"] or "").lower() for r in search(page, "arch: llama"))
+    assert search(page, "no-such-model-anywhere") == []
+
+
+def test_filters_and_shown_kinds(page, site):
+    open_board(page, site[0])
+    page.click(".lb-filters summary")
+    before = visible(page)
+    page.uncheck('input[name="type"][value="chat"]')
+    after = visible(page)
+    assert "chat" not in {r["type"] for r in after} and len(after) == len([r for r in before if r["type"] != "chat"])
+    page.uncheck('input[name="size"][value="65+"]')
+    assert all((r["params"] or 0) <= 65 for r in visible(page))
+    page.uncheck('input[name="precision"][value="bfloat16"]')
+    assert "bfloat16" not in {r["precision"] for r in visible(page)}
+    page.check('input[name="show"][value="flagged"]')
+    assert any(r["flag"] for r in visible(page))
+    assert "show=" in page.url and "type=" in page.url
+
+
+def test_toggles_normalized_rank_within_filter_and_visible_average(page, site):
+    open_board(page, site[0])
+    raw = {r["model"]: r["arc"] for r in visible(page)}
+    page.check("#lb-norm")
+    norm = {r["model"]: r["arc"] for r in visible(page)}
+    m = next(k for k, v in raw.items() if v is not None)
+    assert norm[m] == pytest.approx(max(0, (raw[m] - 25) / 75 * 100), abs=0.02)
+    page.uncheck("#lb-norm")
+    search(page, "type: chat")
+    chat = visible(page)
+    assert [r["rank"] for r in chat] != list(range(1, len(chat) + 1))  # board ranks have gaps here
+    page.check("#lb-rank-filtered")
+    assert [r["rank"] for r in visible(page)] == list(range(1, len(visible(page)) + 1))
+    page.click(".lb-filters summary")
+    for key in ("hellaswag", "mmlu", "truthfulqa", "winogrande", "gsm8k"):
+        page.uncheck(f'#lb-columns input[value="b_{key}"]')
+    page.check("#lb-avg-visible")
+    rows = visible(page)
+    assert all(r["avg"] == r["arc"] for r in rows if r["arc"] is not None)
+
+
+def test_column_chooser_hides_and_shows_columns(page, site):
+    open_board(page, site[0])
+    page.click(".lb-filters summary")
+    assert page.is_visible('.tabulator-col[tabulator-field="precision"]')
+    page.uncheck('#lb-columns input[value="precision"]')
+    assert not page.is_visible('.tabulator-col[tabulator-field="precision"]')
+    page.check('#lb-columns input[value="arch"]')
+    assert page.is_visible('.tabulator-col[tabulator-field="arch"]')
+    assert "hidden=" in page.url
+
+
+def test_url_round_trip_restores_the_whole_view(page, site, browser):
+    open_board(page, site[0])
+    page.click(".lb-filters summary")
+    search(page, "type: fine-tuned")
+    page.check("#lb-norm")
+    page.uncheck('input[name="precision"][value="float16"]')
+    page.uncheck('#lb-columns input[value="license"]')
+    page.click('.tabulator-col[tabulator-field="b_mmlu"] .tabulator-col-title')
+    shared = page.url
+    expected = [r["model"] for r in visible(page)]
+    other = browser.new_page()
+    open_board(other, shared)
+    assert [r["model"] for r in visible(other)] == expected
+    assert other.input_value("#lb-search") == "type: fine-tuned"
+    assert other.is_checked("#lb-norm")
+    assert not other.is_visible('.tabulator-col[tabulator-field="license"]')
+    other.close()
+
+
+def test_downloads_hold_the_current_view_and_everything(page, site):
+    open_board(page, site[0])
+    rows = search(page, "type: chat")
+    with page.expect_download() as dl:
+        page.click("#lb-csv")
+    table = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert [r["model"] for r in table] == [r["model"] for r in rows]
+    assert set(table[0]) >= {"rank", "model", "average", "arc", "gsm8k", "precision"}
+    with page.expect_download() as dl:
+        page.click("#lb-json")
+    assert [r["model"] for r in json.loads(Path(dl.value.path()).read_text())] == [r["model"] for r in rows]
+    everything = page.request.get(site[0] + "data/leaderboard.csv").text()
+    assert len(everything.strip().splitlines()) == 42  # header + 41 models, flagged included
+
+
+def test_model_page_and_its_details_browser(page, site):
+    url, out = site
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    target = next(r for r in data["rows"] if (out / r["page"] / "details").is_dir() and not r["flag"])
+    open_board(page, url, f"?search={target['model']}")
+    page.click(f'a.lb-model:text-is("{target["model"]}")')
+    page.wait_for_selector("#details-rows .details-row")
+    assert target["page"] in page.url
+    assert page.locator("h1").first.inner_text().startswith(target["model"])
+    assert page.locator("#details-page").inner_text() == "page 1 of 2"
+    first = page.locator(".details-meta").first.inner_text()
+    page.click("#details-next")
+    page.wait_for_function("() => document.querySelector('#details-page').textContent === 'page 2 of 2'")
+    page.wait_for_function("t => (document.querySelector('.details-meta') || {}).textContent !== t", arg=first)
+    page.select_option("#details-bench", "gsm8k")
+    page.wait_for_function("() => ((document.querySelector('.details-meta') || {}).textContent || '').includes('gsm8k')")
+    page.click("#citations-show")
+    page.wait_for_selector("#citations pre")
+    assert "@misc{eval-harness" in page.inner_text("#citations")
+
+
+def test_queue_page(page, site):
+    page.goto(site[0] + "queue/")
+    for heading in ("Running (1)", "Pending (1)", "Failed (1)"):
+        assert page.locator(f"h2:has-text('{heading}')").count() == 1
+    assert page.locator("a:text('logs')").count() >= 2
+
+
+def test_injection_payloads_show_as_text_and_run_nothing(page, site):
+    url, _ = site
+    page.goto(url + f"models/evil-org/evil-model/{'a' * 12}_float16_open_llm_v1/")
+    page.wait_for_selector("#details-rows .details-row")
+    assert page.evaluate("window.__xss") is None
+    assert XSS in page.inner_text(".md-content")
+    assert page.locator("img[src=x], svg[onload]").count() == 0
+    open_board(page, url, "?show=merged,moe,flagged&hidden=submitted,weight_type")
+    search(page, "evil")
+    page.wait_for_selector("a.lb-model:text-is('evil-org/evil-model')")
+    assert page.evaluate("window.__xss") is None
+    assert XSS in page.inner_text("#lb-table")
+    flag = page.locator("a.lb-flag")
+    assert flag.get_attribute("href") == "https://example.org/discussions/1"
+
+
+def test_charts_render_from_the_data_file(page, site):
+    page.goto(site[0] + "charts/")
+    page.wait_for_selector("#charts-app[data-ready]")
+    page.wait_for_selector("#chart-pareto svg, #chart-pareto canvas")
+    page.wait_for_selector("#chart-dist svg, #chart-dist canvas")
+
