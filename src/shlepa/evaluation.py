@@ -60,6 +60,7 @@ class LoadedTasks:
     objects: list[Any]
     leaves: dict[str, list[str]]  # benchmark key -> leaf task names
     names: dict[str, str]  # benchmark key -> task or group name that was loaded
+    manager: Any = None  # the lm-eval TaskManager, reused so its task index is built once
 
 
 def versions() -> dict[str, str]:
@@ -92,7 +93,9 @@ def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> L
     """Build lm-eval task objects once, with each benchmark's few-shot count set."""
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=str(tasks_dir(root)))
+    # Indexing lm-eval's ~10,000 stock task files takes many seconds: the bundled
+    # edition only needs ours.
+    manager = TaskManager(include_path=str(tasks_dir(root)), include_defaults=source == DataSource.hub)
     objects: list[Any] = []
     leaves: dict[str, list[str]] = {}
     names: dict[str, str] = {}
@@ -106,7 +109,7 @@ def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> L
         leaves[bench.key] = sorted(loaded["tasks"])
         names[bench.key] = task
         objects.extend(loaded["groups"].get(task) and [loaded["groups"][task]] or loaded["tasks"].values())
-    return LoadedTasks(objects=objects, leaves=leaves, names=names)
+    return LoadedTasks(objects=objects, leaves=leaves, names=names, manager=manager)
 
 
 def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, device: str | None) -> Any:
@@ -127,6 +130,7 @@ def run_lm_eval(
     return lm_eval.simple_evaluate(
         model=lm,
         tasks=tasks.objects,
+        task_manager=tasks.manager,
         batch_size=opts.batch_size,
         device=opts.device,
         limit=opts.limit,
