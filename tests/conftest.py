@@ -32,3 +32,17 @@ def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A trained tiny GPT-2 model directory (a second, differently shaped architecture)."""
     out = tmp_path_factory.mktemp("tiny-gpt2")
     return make_tiny_model(out, arch="gpt2", seed=0, train_steps=FIXTURE_TRAIN_STEPS)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def board_root(tmp_path: Path) -> Path:
+    """An empty leaderboard repository that shares this repository's suites and bundled tasks."""
+    root = tmp_path / "board"
+    root.mkdir()
+    (root / "eval").symlink_to(REPO / "eval", target_is_directory=True)
+    (root / "requests").mkdir()
+    (root / "results").mkdir()
+    return root

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..clidoc import cli_reference_markdown
 from ..leaderboard import Board, load_board
 from ..request import Request
 from ..results import ResultsFile
@@ -246,6 +247,7 @@ def build_site(
     for name, text in NAV_FALLBACK_PAGES.items():
         if not (docs / name).exists():
             (docs / name).write_text(text, encoding="utf-8")
+    (docs / "cli.md").write_text(cli_reference_markdown(), encoding="utf-8")
 
     renderer = Renderer(board)
     data = leaderboard_data(board)

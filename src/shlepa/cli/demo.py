@@ -1,0 +1,48 @@
+"""``shlepa demo``: the whole leaderboard, offline, on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from ._app import RootOption, app, console, fail, resolve_root
+
+
+@app.command()
+def demo(
+    root: Path | None = RootOption,
+    work: Path | None = typer.Option(None, "--work", help="Demo leaderboard folder (default: <root>/.shlepa/demo)."),
+    limit: int = typer.Option(12, "--limit", help="Items per bundled task to evaluate (keeps the demo to minutes)."),
+    port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1 for the site."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the built site when done."),
+) -> None:
+    """Build tiny models, evaluate them offline with lm-eval on the bundled suite, build and serve the site."""
+    from ..demo import run_demo
+    from ..evaluation import EvaluationError
+    from ..website.build import BuildError, build_site
+    from ..website.serve import make_server
+
+    repo = resolve_root(root)
+    try:
+        folder = run_demo(repo, work, limit=limit, say=lambda m: console.print(escape(m), highlight=False))
+        report = build_site(folder, folder / "_site", progress=lambda m: console.print(escape(m), highlight=False))
+    except (EvaluationError, BuildError) as exc:
+        fail(str(exc))
+    console.print(f"built {report.models} evaluation(s) into {escape(str(report.out))}")
+    if not serve:
+        return
+    try:
+        server = make_server(report.out, port)
+    except OSError as exc:
+        fail(f"127.0.0.1:{port}: cannot listen: {exc.strerror or exc}; try --port")
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    console.print(f"[bold green]Shlepa demo ready:[/] {url} (Ctrl-C stops)")
+    typer.echo(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
