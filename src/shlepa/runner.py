@@ -125,6 +125,8 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
     exit_note = ""
     if opts.launcher or opts.isolate:
         cmd = _child_command(rel, root, opts)
+        if log_path:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
         sink = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             proc = subprocess.run(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, check=False)
@@ -145,17 +147,23 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
     request = load_request(path)
     if request.status == Status.running:
         # Crashed without recording (a child killed by the OOM killer, an early error): record it now.
-        cls = type(error).__name__ if error else "EvaluationProcessDied"
         message = str(error) if error else exit_note or "the evaluation stopped without recording a result"
-        failed = request.with_status(Status.failed, f"{cls}: {message}"[:2000], runner=opts.runner,
-                                     run_url=opts.run_url)
-        failure = Failure(error_class=cls, message=message[:4000], log_tail=_tail(log_path)[-20000:],
-                          log_url=opts.log_url)
-        save_request(failed.model_copy(update={"failure": failure}), root)
+        _record_failure(root, rel, opts, error, message, log_path)
     elif request.status == Status.failed and request.failure is not None and opts.log_url \
             and not request.failure.log_url:
         save_request(request.model_copy(update={"failure": request.failure.model_copy(
             update={"log_url": opts.log_url})}), root)
+
+
+def _record_failure(root: Path, rel: Path, opts: RunnerOptions, error: BaseException | None, message: str,
+                    log_path: Path | None) -> None:
+    request = load_request(root / rel)
+    if request.status != Status.running:
+        return
+    cls = type(error).__name__ if error else "EvaluationProcessDied"
+    failed = request.with_status(Status.failed, f"{cls}: {message}"[:2000], runner=opts.runner, run_url=opts.run_url)
+    failure = Failure(error_class=cls, message=message[:4000], log_tail=_tail(log_path)[-20000:], log_url=opts.log_url)
+    save_request(failed.model_copy(update={"failure": failure}), root)
 
 
 def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]:
@@ -215,7 +223,10 @@ def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOpt
         out.note = reason
         return out
     log_path = opts.log_dir / log_name(request) if opts.log_dir else None
-    run_evaluation(root, rel, opts, log_path)
+    try:
+        run_evaluation(root, rel, opts, log_path)
+    except Exception as exc:  # the runner itself broke: still end in a clear state, never RUNNING
+        _record_failure(root, rel, opts, exc, str(exc) or type(exc).__name__, log_path)
     return _finalize(repo, root, rel, opts, push)
 
 
