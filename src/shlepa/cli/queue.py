@@ -100,3 +100,19 @@ def sweep(
     for rel in swept:
         typer.echo(f"PENDING\t{rel}")
     console.print(f"{len(swept)} stale request(s) requeued", highlight=False)
+
+
+@app.command("shard-plan")
+def shard_plan(
+    wanted: int = typer.Option(0, "--wanted", help="GPU runners wanted (0: runner.max_shards)."),
+    root: Path | None = RootOption,
+) -> None:
+    """Print ``shards=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per runner, none if nothing is PENDING."""
+    from ..sharding import matrix_json, shard_count
+
+    repo_root = resolve_root(root)
+    try:
+        settings = load_runner_settings(repo_root)
+    except RunnerSettingsError as exc:
+        fail(str(exc))
+    typer.echo(f"shards={matrix_json(shard_count(repo_root, max(0, wanted), settings.max_shards))}")
