@@ -25,11 +25,14 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-base
 install: $(VENV)/.stamp-base
 install-dev: $(VENV)/.stamp-dev browser
 
-# Debian's Chromium drives the browser tests (Playwright never downloads one).
+# Debian's Chromium drives the browser tests (Playwright never downloads one); the
+# emoji font makes the model-type symbols visible in screenshots.
+BROWSER_PKGS := chromium fonts-noto-color-emoji
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto color emoji"; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; \
+	fi
 
 demo: install
 	$(VENV)/bin/shlepa demo
