@@ -15,8 +15,8 @@ first continuation token" alignment), but:
    again;
 3. shares a common token prefix across *different* contexts (few-shot preambles,
    WinoGrande's two options that differ only after the blank) when it pays:
-   contexts are sorted, and a run of contexts keeps sharing a prefix while that
-   saves more tokens than it loses.
+   contexts are sorted and cut into runs sharing a prefix so that the tokens
+   saved are largest.
 
 Memory stays bounded by ``max_batch_tokens``: a continuation batch holds at most
 that many tokens counting the cached context each row attends to. Requests that
@@ -87,25 +87,44 @@ def group_by_context(requests: Sequence[LLRequest], indices: Sequence[int]) -> l
     return list(groups.values())
 
 
-def cluster_by_prefix(groups: Sequence[ContextGroup], min_shared: int) -> list[PrefixCluster]:
-    """Sort contexts and cluster neighbours that share a prefix, while sharing pays.
+def cluster_by_prefix(
+    groups: Sequence[ContextGroup], min_shared: int, window: int = 4096
+) -> list[PrefixCluster]:
+    """Sort contexts and cut them into runs that share a prefix, maximizing tokens saved.
 
-    A cluster of ``n`` contexts sharing ``s`` tokens saves ``(n - 1) * s`` tokens. A
-    context joins the current cluster when the shared part would stay at least
-    ``min_shared`` tokens long and the cluster's saving grows (``n * l > (n - 1) * s``);
-    otherwise it starts a new cluster. ``min_shared <= 0`` turns sharing off.
+    A run of ``n`` sorted contexts whose common prefix is ``s`` tokens saves
+    ``(n - 1) * s`` tokens. A dynamic programme over the sorted order picks the runs
+    with the largest total saving, so one context that shares only a short prefix
+    does not shrink a long prefix that others share. Runs share at least
+    ``min_shared`` tokens and span at most ``window`` contexts; ``min_shared <= 0``
+    turns sharing off (every context on its own).
     """
+    ordered = sorted(groups, key=lambda g: g.prefix)
+    n = len(ordered)
+    if min_shared <= 0 or n < 2:
+        return [PrefixCluster(shared=g.prefix, groups=[g]) for g in ordered]
+    lcp = [common_prefix_len(ordered[k].prefix, ordered[k + 1].prefix) for k in range(n - 1)]
+    best = [0] * (n + 1)  # best[i]: largest saving over the first i contexts
+    start = [0] * (n + 1)  # start[i]: first context of the run that ends at i - 1
+    for i in range(1, n + 1):
+        best[i], start[i] = best[i - 1], i - 1
+        shared = None
+        for j in range(i - 2, max(-1, i - 1 - window), -1):
+            shared = lcp[j] if shared is None else min(shared, lcp[j])
+            if shared < min_shared:
+                break
+            saving = best[j] + (i - 1 - j) * shared
+            if saving > best[i]:
+                best[i], start[i] = saving, j
     clusters: list[PrefixCluster] = []
-    for group in sorted(groups, key=lambda g: g.prefix):
-        if clusters and min_shared > 0:
-            cur = clusters[-1]
-            n, s = len(cur.groups), len(cur.shared)
-            lcp = common_prefix_len(cur.shared, group.prefix)
-            if lcp >= min_shared and n * lcp > (n - 1) * s:
-                cur.shared = cur.shared[:lcp]
-                cur.groups.append(group)
-                continue
-        clusters.append(PrefixCluster(shared=group.prefix, groups=[group]))
+    i = n
+    while i > 0:
+        j = start[i]
+        run = ordered[j:i]
+        shared_len = min(lcp[j : i - 1]) if len(run) > 1 else len(run[0].prefix)
+        clusters.append(PrefixCluster(shared=run[0].prefix[:shared_len], groups=run))
+        i = j
+    clusters.reverse()
     return clusters
 
 
