@@ -234,3 +234,88 @@ def test_budget_batches_bound_tokens_including_the_cached_context() -> None:
         width = 10 + max(len(rows[i]) for i in batch)
         assert len(batch) == 1 or len(batch) * width <= 45
     assert batches[0] == [1]  # the 30-token row alone: 40 tokens
+
+
+# ---------------------------------------------------------------- shlepa evaluate wiring
+
+
+def _request() -> Any:
+    from datetime import UTC, datetime
+
+    from shlepa.request import Request
+
+    return Request(
+        model="acme/tiny",
+        revision="a" * 40,
+        precision="float32",
+        model_type="pretrained",
+        license="mit",
+        submitter="someone",
+        submitted_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict[str, Any]:
+    from shlepa.evaluation import EvalOptions, reproduction
+    from shlepa.suites import DataSource, load_suite
+
+    req = _request()
+    bench = load_suite("open_llm_v1", REPO).benchmarks[0]
+    opts = EvalOptions(source=DataSource.bundled, backend=backend, backend_args=backend_args or {}, batch_size=8)
+    model_args = {"pretrained": "acme/tiny", "revision": "a" * 40, "dtype": "float32"}
+    return reproduction(req, str(req.relpath), opts, model_args, [bench])
+
+
+def test_shlepa_hf_is_the_default_backend_and_registered_with_lm_eval() -> None:
+    import lm_eval.api.registry
+
+    from shlepa.evaluation import DEFAULT_BACKEND, EvalOptions
+
+    assert DEFAULT_BACKEND == EvalOptions().backend == "shlepa-hf"
+    assert lm_eval.api.registry.get_model("shlepa-hf") is SharedContextHFLM
+
+
+def test_reproduction_names_the_backend_settings_and_the_plain_lm_eval_command() -> None:
+    rep = _reproduce("shlepa-hf", {"max_batch_tokens": 16384})
+    assert "--backend shlepa-hf" in rep["shlepa"]
+    assert "--backend-arg max_batch_tokens=16384" in rep["shlepa"]
+    assert "--backend-arg share_prefix=True" in rep["shlepa"]
+    (cmd,) = rep["lm_eval"]
+    assert cmd.startswith("lm_eval --model hf ") and "max_batch_tokens" not in cmd
+    assert "--batch_size 8" in cmd and "--include_path eval/tasks" in cmd
+
+
+def test_plain_hf_backend_is_one_switch_away() -> None:
+    rep = _reproduce("hf")
+    assert "--backend hf" in rep["shlepa"] and "--backend-arg" not in rep["shlepa"]
+
+
+def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
+    from shlepa.evaluation import effective_backend_args
+
+    assert effective_backend_args("vllm", {}) == {"enable_prefix_caching": True}
+    assert effective_backend_args("vllm", {"enable_prefix_caching": False}) == {"enable_prefix_caching": False}
+    (cmd,) = _reproduce("vllm")["lm_eval"]
+    assert cmd.startswith("lm_eval --model vllm ") and "enable_prefix_caching=True" in cmd
+
+
+def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from shlepa.evaluation import EvaluationError, create_lm
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    with pytest.raises(EvaluationError, match="vllm package is not installed"):
+        create_lm("vllm", {"pretrained": "x", "enable_prefix_caching": True}, 8, "cpu")
+
+
+def test_backend_args_from_the_command_line_are_typed_and_checked() -> None:
+    from shlepa.evaluation import parse_backend_args
+
+    assert parse_backend_args(["max_batch_tokens=4096", "share_prefix=false", "x=1.5", "n=abc"]) == {
+        "max_batch_tokens": 4096, "share_prefix": False, "x": 1.5, "n": "abc"
+    }
+    for bad in ["noequals", "a=b,c=d", "bad key=1", "k=$(rm -rf /)"]:
+        with pytest.raises(ValueError, match="--backend-arg"):
+            parse_backend_args([bad])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..evaluation import EvalOptions, EvaluationError, evaluate_request
+from ..evaluation import DEFAULT_BACKEND, EvalOptions, EvaluationError, evaluate_request, parse_backend_args
 from ..modelargs import ModelArgsError
 from ..request import RequestError
 from ..suites import DataSource, SuiteError
@@ -27,7 +27,14 @@ def evaluate(
     model_path: Path | None = typer.Option(
         None, "--model-path", help="Load the weights from this local folder instead of the Hub."
     ),
-    backend: str = typer.Option("hf", "--backend", help="lm-eval model backend name."),
+    backend: str = typer.Option(
+        DEFAULT_BACKEND,
+        "--backend",
+        help="lm-eval model backend: shlepa-hf (HF, each shared context computed once), hf (plain lm-eval), vllm.",
+    ),
+    backend_arg: list[str] = typer.Option(
+        None, "--backend-arg", help="KEY=VALUE setting of the backend, e.g. max_batch_tokens=16384 (repeatable)."
+    ),
     batch_size: str = typer.Option("auto", "--batch-size", help="Batch size, or 'auto'."),
     device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda:0 or cpu."),
     limit: float | None = typer.Option(None, "--limit", help="Only the first N items per task (testing)."),
@@ -39,11 +46,16 @@ def evaluate(
 ) -> None:
     """Evaluate one request: model loaded once, every task of its suite, results written atomically."""
     repo = resolve_root(root)
+    try:
+        parse_backend_args(backend_arg or [])
+    except ValueError as exc:
+        fail(str(exc))
     opts = EvalOptions(
         source=data,
         benchmarks=benchmark or None,
         model_path=model_path,
         backend=backend,
+        backend_args=parse_backend_args(backend_arg or []),
         batch_size=_batch(batch_size),
         device=device,
         limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
