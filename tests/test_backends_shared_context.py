@@ -87,7 +87,7 @@ def test_every_loglikelihood_matches_plain_hf_within_1e4(both_runs: Any) -> None
     n_requests = len(diffs)
     worst = max(diffs)
     print(f"\n{n_requests} log-likelihood requests; largest |difference| vs plain hf: {worst:.3g}")
-    assert n_requests > 100
+    assert n_requests >= 70
     assert all(math.isfinite(x[0]) for key in a for x in a[key])
     assert worst < TOL
 
@@ -104,8 +104,10 @@ def test_accuracy_metrics_are_equal(both_runs: Any) -> None:
         pa, pb = plain["results"][task], shared["results"][task]
         metrics = [k for k in pa if k.startswith(("acc,", "acc_norm,"))]
         assert metrics, task
+        # MC2's "acc" is a probability mass (continuous): equal up to the 1e-4 log-likelihood tolerance.
+        tol = 1e-4 if "truthfulqa_mc2" in task else 1e-12
         for key in metrics:
-            assert pa[key] == pytest.approx(pb[key], abs=1e-12), (task, key)
+            assert pa[key] == pytest.approx(pb[key], abs=tol), (task, key)
 
 
 def test_shared_backend_reports_the_tokens_it_ran(both_runs: Any) -> None:
