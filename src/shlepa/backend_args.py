@@ -1,6 +1,8 @@
 """lm-eval model backends: which arguments each one gets, as a dict, for one request.
 
-``hf`` (transformers) is the default. ``vllm`` is an optional extra
+``shlepa-hf`` (transformers, scoring all answer choices from one pass over their
+shared context; see :mod:`shlepa.backends`) is the default and takes ``hf``'s
+arguments; ``hf`` is plain lm-eval. ``vllm`` is an optional extra
 (``pip install 'shlepa[vllm]'``) for throughput, with prefix caching on, which the
 few-shot prompts of a suite share heavily. ``dummy`` is lm-eval's random-number
 model, for tests of the queue machinery only. Every backend keeps
@@ -13,7 +15,7 @@ import importlib.util
 import os
 from typing import Any
 
-BACKENDS = ("hf", "vllm", "dummy")
+BACKENDS = ("shlepa-hf", "hf", "vllm", "dummy")
 
 
 class BackendError(ValueError):
@@ -22,7 +24,7 @@ class BackendError(ValueError):
 
 def backend_model_args(backend: str, hf_args: dict[str, Any]) -> dict[str, Any]:
     """Translate the HF model arguments (see :mod:`shlepa.modelargs`) for ``backend``."""
-    if backend == "hf":
+    if backend in ("hf", "shlepa-hf"):
         return dict(hf_args)
     if backend == "dummy":
         return {}

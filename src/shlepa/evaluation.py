@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import logging
+import re
 import shlex
 import time
 import traceback
@@ -30,7 +31,12 @@ from .suites import Benchmark, DataSource, Suite, load_suite, select_benchmarks,
 
 log = logging.getLogger("shlepa.evaluate")
 
-DEFAULT_BACKEND = "hf"
+DEFAULT_BACKEND = "shlepa-hf"  # lm-eval's HF backend computing each shared context once; "hf" is plain lm-eval
+
+#: Settings each backend runs with unless the caller overrides them; recorded in the results.
+BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
+}
 
 
 class EvaluationError(RuntimeError):
@@ -116,9 +122,41 @@ def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> L
     return LoadedTasks(objects=objects, leaves=leaves, names=names, manager=manager)
 
 
+_ARG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ARG_VALUE = re.compile(r"^[A-Za-z0-9._/:@+-]*$")
+
+
+def parse_backend_args(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (CLI ``--backend-arg``) as a dict; ints, floats and booleans typed."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not _ARG_KEY.match(key) or not _ARG_VALUE.match(text):
+            raise ValueError(f"--backend-arg {item!r}: expected KEY=VALUE with a plain key and value")
+        value: Any = text
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(text)
+                    break
+                except ValueError:
+                    pass
+        out[key] = value
+    return out
+
+
+def effective_backend_args(backend: str, backend_args: dict[str, Any]) -> dict[str, Any]:
+    """The backend's default settings overridden by the caller's: what the run really uses."""
+    return {**BACKEND_DEFAULTS.get(backend, {}), **backend_args}
+
+
 def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, device: str | None) -> Any:
     """Load the model ONCE through lm-eval's registry (args as a dict, never a string)."""
     import lm_eval.api.registry
+
+    import shlepa.backends  # noqa: F401  (registers shlepa-hf with lm-eval)
 
     args = {k: v for k, v in model_args.items() if k != "device"}
     return lm_eval.api.registry.get_model(backend).create_from_arg_obj(
@@ -194,6 +232,9 @@ def reproduction(
         "--batch-size",
         str(opts.batch_size),
     ]
+    backend_args = effective_backend_args(opts.backend, opts.backend_args)
+    for key, value in backend_args.items():
+        sh += ["--backend-arg", f"{key}={value}"]
     if opts.benchmarks:
         for key in opts.benchmarks:
             sh += ["--benchmark", key]
@@ -201,13 +242,15 @@ def reproduction(
         sh += ["--limit", str(opts.limit)]
     if opts.model_path is not None:
         sh += ["--model-path", str(opts.model_path)]
-    plain_args = model_args_string(model_args)
+    # shlepa-hf gives plain hf's numbers (within 1e-4 in float32), so plain lm-eval reproduces it.
+    lm_eval_model = "hf" if opts.backend == "shlepa-hf" else opts.backend
+    plain_args = model_args_string(backend_model_args(lm_eval_model, model_args))
     lm_eval_cmds = []
     for bench in benchmarks:
         cmd = [
             "lm_eval",
             "--model",
-            opts.backend,
+            lm_eval_model,
             "--model_args",
             plain_args,
             "--tasks",
@@ -277,7 +320,8 @@ def evaluate_request(
             say(f"loading {len(benchmarks)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
             tasks = load_tasks(root, benchmarks, opts.source)
             say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
-            lm_args = {**backend_model_args(opts.backend, model_args), **opts.backend_args}
+            backend_args = effective_backend_args(opts.backend, opts.backend_args)
+            lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
             lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
             cache = None
             if opts.cache_dir is not None:
@@ -305,8 +349,8 @@ def evaluate_request(
                 "duration_s": round(time.perf_counter() - t0, 3),
                 "data": opts.source.value,
                 "backend": opts.backend,
-                "backend_args": opts.backend_args,
-                "model_args": {k: v for k, v in lm_args.items() if k != "device"},
+                "backend_args": backend_args,
+                "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
                 "batch_size": opts.batch_size,
                 "batch_sizes": raw.get("config", {}).get("batch_sizes"),
                 "device": opts.device or model_args.get("device") or "cpu",

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from ..backend_args import BackendError
-from ..evaluation import EvalOptions, EvaluationError, evaluate_request
+from ..evaluation import DEFAULT_BACKEND, EvalOptions, EvaluationError, evaluate_request, parse_backend_args
 from ..gitops import GitError, GitRepo
 from ..modelargs import ModelArgsError
 from ..request import RequestError
@@ -35,7 +35,15 @@ def evaluate(
     model_path: Path | None = typer.Option(
         None, "--model-path", help="Load the weights from this local folder instead of the Hub."
     ),
-    backend: str = typer.Option("hf", "--backend", help="lm-eval model backend: hf, vllm (extra) or dummy (tests)."),
+    backend: str = typer.Option(
+        DEFAULT_BACKEND,
+        "--backend",
+        help="lm-eval model backend: shlepa-hf (HF, each shared context computed once), hf (plain lm-eval), "
+        "vllm (extra) or dummy (tests).",
+    ),
+    backend_arg: list[str] = typer.Option(
+        None, "--backend-arg", help="KEY=VALUE setting of the backend, e.g. max_batch_tokens=16384 (repeatable)."
+    ),
     batch_size: str = typer.Option("auto", "--batch-size", help="Batch size, or 'auto'."),
     device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda:0 or cpu."),
     limit: float | None = typer.Option(None, "--limit", help="Only the first N items per task (testing)."),
@@ -60,7 +68,8 @@ def evaluate(
     repo_root = resolve_root(root)
     try:
         settings = load_runner_settings(repo_root)
-    except RunnerSettingsError as exc:
+        parsed_backend_args = parse_backend_args(backend_arg or [])
+    except (RunnerSettingsError, ValueError) as exc:
         fail(str(exc))
     if cache_dir is None and settings.cache_dir:
         cache_dir = Path(settings.cache_dir).expanduser()
@@ -70,6 +79,7 @@ def evaluate(
         benchmarks=benchmark or None,
         model_path=model_path,
         backend=backend,
+        backend_args=parsed_backend_args,
         batch_size=_batch(batch_size),
         device=device,
         limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
