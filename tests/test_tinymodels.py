@@ -14,6 +14,9 @@ from shlepa import tinymodels as tm
 
 # In-distribution text the models never saw: the synthetic generator with another seed.
 HELD_OUT = tm._synthetic_corpus(n_docs=24, seed=98765)
+# The series trains on generated text of the same kind as HELD_OUT, so the loss drop
+# does not depend on which data files happen to sit in the repository.
+TRAIN_TEXTS = tm._synthetic_corpus(n_docs=400, seed=1234)
 
 
 def _weights(model_dir: Path) -> dict[str, torch.Tensor]:
@@ -27,7 +30,9 @@ def _same_weights(a: Path, b: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    return tm.make_checkpoint_series(tmp_path_factory.mktemp("series"), [0, 10, 30], seed=3)
+    # Trained on generated text of the same kind as HELD_OUT, so the loss drop does
+    # not depend on which data files happen to sit in the repository.
+    return tm.make_checkpoint_series(tmp_path_factory.mktemp("series"), [0, 10, 30], seed=3, texts=TRAIN_TEXTS)
 
 
 @pytest.mark.parametrize("fixture", ["tiny_model_dir", "tiny_gpt2_dir"])
@@ -77,7 +82,9 @@ def test_same_seed_same_weights_and_series_matches_single_build(
     series: dict[int, Path], tmp_path: Path
 ) -> None:
     tokenizer_dir = series[0].parent / "tokenizer"
-    single = tm.make_tiny_model(tmp_path / "single", seed=3, train_steps=10, tokenizer_dir=tokenizer_dir)
+    single = tm.make_tiny_model(
+        tmp_path / "single", seed=3, train_steps=10, tokenizer_dir=tokenizer_dir, texts=TRAIN_TEXTS
+    )
     assert _same_weights(single, series[10])
     a = tm.make_tiny_model(tmp_path / "a", seed=7, tokenizer_dir=tokenizer_dir)
     b = tm.make_tiny_model(tmp_path / "b", seed=7, tokenizer_dir=tokenizer_dir)
@@ -141,4 +148,6 @@ def test_lm_eval_hflm_loads_scores_and_generates(fixture: str, request: pytest.F
                  ("Question: Which season follows winter?\nAnswer:",
                   {"until": ["\n\n"], "max_gen_toks": 16, "do_sample": False}), 0)
     ])
-    assert len(gen) == 1 and isinstance(gen[0], str) and gen[0].strip()
+    assert len(gen) == 1 and isinstance(gen[0], str)
+    assert "\n\n" not in gen[0]  # stopped at the stop sequence
+    assert len(lm.tok_encode(gen[0])) <= 16  # and within max_gen_toks

@@ -79,7 +79,9 @@ class Status(StrEnum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    # Microseconds matter: a requeue in the same second as a finished evaluation
+    # must still sort after it.
+    return datetime.now(UTC)
 
 
 class StatusChange(BaseModel):
