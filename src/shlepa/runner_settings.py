@@ -7,7 +7,7 @@ main and changes only by a reviewed merge); request files never set any of this.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Literal, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,8 +30,14 @@ class RunnerSettings(BaseModel):
         description="A RUNNING request older than this is put back to PENDING by the sweep; "
         "keep it above the evaluate job's timeout-minutes.",
     )
-    data: str = Field(default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)")
-    backend: str = Field(default="hf", description="hf (transformers), vllm (optional extra) or dummy (tests)")
+    data: Literal["hub", "bundled"] = Field(
+        default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"
+    )
+    backend: str = Field(
+        default="shlepa-hf",
+        description="shlepa-hf (HF, shared contexts computed once), hf (plain lm-eval), vllm (optional extra) "
+        "or dummy (tests)",
+    )
     batch_size: str | int = "auto"
     device: str | None = None
     limit: float | None = None
