@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .backend_args import backend_model_args, is_main_process
+from .backend_args import backend_model_args, is_main_process, require_backend
 from .modelargs import model_args_for, model_args_string
 from .request import Failure, Request, Status, load_request, save_request
 from .results import find_results_for, write_results
@@ -36,6 +36,8 @@ DEFAULT_BACKEND = "shlepa-hf"  # lm-eval's HF backend computing each shared cont
 #: Settings each backend runs with unless the caller overrides them; recorded in the results.
 BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
     "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
+    # vLLM's automatic prefix caching is its way of computing a shared context once.
+    "vllm": {"enable_prefix_caching": True},
 }
 
 
@@ -158,6 +160,8 @@ def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, d
 
     import shlepa.backends  # noqa: F401  (registers shlepa-hf with lm-eval)
 
+    require_backend(backend)
+
     args = {k: v for k, v in model_args.items() if k != "device"}
     return lm_eval.api.registry.get_model(backend).create_from_arg_obj(
         args, {"batch_size": batch_size, "device": device or model_args.get("device") or "cpu"}
@@ -244,7 +248,10 @@ def reproduction(
         sh += ["--model-path", str(opts.model_path)]
     # shlepa-hf gives plain hf's numbers (within 1e-4 in float32), so plain lm-eval reproduces it.
     lm_eval_model = "hf" if opts.backend == "shlepa-hf" else opts.backend
-    plain_args = model_args_string(backend_model_args(lm_eval_model, model_args))
+    plain = backend_model_args(lm_eval_model, model_args)
+    if lm_eval_model == "vllm":
+        plain.update(backend_args)
+    plain_args = model_args_string(plain)
     lm_eval_cmds = []
     for bench in benchmarks:
         cmd = [
@@ -363,7 +370,7 @@ def evaluate_request(
             },
             "scores": {k: v.model_dump() for k, v in scores.items()},
             "average": average({k: v.value for k, v in scores.items()}, scores.keys()),
-            "reproduce": reproduction(request, rel_request, opts, lm_args, benchmarks),
+            "reproduce": reproduction(request, rel_request, opts, model_args, benchmarks),
             "lm_eval": lm_eval_part,
         }
         say("writing results and per-sample details")
