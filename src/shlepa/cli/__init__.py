@@ -13,5 +13,6 @@ from . import evaluate as _evaluate  # noqa: E402,F401
 from . import site as _site  # noqa: E402,F401
 from . import validate as _validate  # noqa: E402,F401
 from . import submit as _submit  # noqa: E402,F401
+from . import analysis as _analysis  # noqa: E402,F401
 
 __all__ = ["app", "console", "fail"]

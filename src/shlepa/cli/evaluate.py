@@ -35,6 +35,16 @@ def evaluate(
         None, "--cache-dir", help="lm-eval request cache folder: a killed run resumes from it."
     ),
     force: bool = typer.Option(False, "--force", help="Evaluate again even if results exist."),
+    allow_code_eval: bool = typer.Option(
+        False, "--allow-code-eval",
+        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
+    ),
+    memorization_data: Path | None = typer.Option(
+        None, "--memorization-data", help="Local sample of the model's training data (JSONL 'text' or plain text)."
+    ),
+    wandb: str | None = typer.Option(
+        None, "--wandb", metavar="PROJECT", help="Also log to this Weights & Biases project (needs shlepa[wandb])."
+    ),
     root: Path | None = RootOption,
 ) -> None:
     """Evaluate one request: model loaded once, every task of its suite, results written atomically."""
@@ -49,6 +59,9 @@ def evaluate(
         limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
         cache_dir=cache_dir,
         force=force,
+        confirm_run_unsafe_code=allow_code_eval,
+        memorization_data=memorization_data.resolve() if memorization_data else None,
+        wandb_project=wandb,
     )
     try:
         with console.status("evaluating…") as status:
