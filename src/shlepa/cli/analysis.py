@@ -74,7 +74,7 @@ def suites_check(
     with console.status("reading lm-eval's task index…"):
         problems = check_suites(repo, name or None)
     for problem in problems:
-        console.print(problem, markup=False, highlight=False)
+        typer.echo(problem, err=True)  # one unwrapped line per problem
     if problems:
         raise typer.Exit(1)
     console.print("all suites OK")
