@@ -56,7 +56,7 @@
   if (page) {
     fetch(page.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (s) {
       var step = page.getAttribute("data-step");
-      return draw(page, longRows(s, s.suite, s.series), page.getAttribute("data-root"), step === "" ? null : step);
+      return draw(page, longRows(s, s.meta, s.series), page.getAttribute("data-root"), step === "" ? null : step);
     }).then(function () { page.setAttribute("data-ready", "1"); });
   }
 

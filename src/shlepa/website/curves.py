@@ -33,7 +33,7 @@ def write_curves(docs: Path, board: Board, renderer: Any) -> dict[str, Any]:
     (docs / "data" / "trajectories.json").write_text(_dump(data), encoding="utf-8")
     for s in data["series"]:
         (folder / f"{s['id']}.json").write_text(
-            _dump({"schema": data["schema"], "suite": data["suites"][s["suite"]], **s}), encoding="utf-8"
+            _dump({"schema": data["schema"], **s, "meta": data["suites"][s["suite"]]}), encoding="utf-8"
         )
     text = renderer.env.get_template("compare.md.j2").render(data=data, scripts=VEGA_SCRIPTS)
     (docs / "compare.md").write_text(text, encoding="utf-8")
