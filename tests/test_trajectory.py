@@ -110,3 +110,17 @@ def test_perplexity_is_not_normalized_or_averaged(site):
     keys = load_suite("analysis360", root).average_keys
     expected = sum(row["scores"][k] for k in keys) / len(keys)
     assert row["average"] == pytest.approx(expected)
+
+
+def test_model_page_says_why_a_benchmark_was_skipped(tmp_path):
+    root = make_repo(tmp_path, 0)
+    shutil.copyfile(REPO / "eval/suites/analysis360.yaml", root / "eval/suites/analysis360.yaml")
+    suite = load_suite("analysis360", root)
+    base = datetime(2024, 3, 1, tzinfo=UTC)
+    req = request_data("lab/m", "a" * 40, "bfloat16", "pretrained", "mit", 1.0, base, suite.name)
+    payload = results_payload(req, suite, "LlamaForCausalLM", random.Random(0), base, {"toxigen"})
+    payload["skipped"] = {"toxigen": "no task for bundled data in suite analysis360"}
+    write_results(root, payload, [], base)
+    build_site(root, tmp_path / "out")
+    html = next((tmp_path / "out" / "models" / "lab" / "m").glob("*/index.html")).read_text()
+    assert "skipped: no task for bundled data in suite analysis360" in html
