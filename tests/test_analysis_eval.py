@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHES = ["boolq", "toxigen", "humaneval", "word_perplexity", "byte_perplexity", "bits_per_byte", "memorization"]
 LIMIT = 2
 
+pytestmark = pytest.mark.slow  # runs the real lm-eval on a tiny model
+
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
