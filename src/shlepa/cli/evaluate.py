@@ -67,6 +67,16 @@ def evaluate(
     isolate: bool = typer.Option(False, "--isolate", help="Evaluate each request in a child process."),
     max_requests: int | None = typer.Option(None, "--max-requests", help="With --next: stop after this many."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    allow_code_eval: bool = typer.Option(
+        False, "--allow-code-eval",
+        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
+    ),
+    memorization_data: Path | None = typer.Option(
+        None, "--memorization-data", help="Local sample of the model's training data (JSONL 'text' or plain text)."
+    ),
+    wandb: str | None = typer.Option(
+        None, "--wandb", metavar="PROJECT", help="Also log to this Weights & Biases project (needs shlepa[wandb])."
+    ),
     root: Path | None = RootOption,
 ) -> None:
     """Evaluate one request, or (--next) drain the queue as a runner: claim, evaluate, commit, push."""
@@ -96,6 +106,9 @@ def evaluate(
         run_url=run_url,
         log_url=log_url or (f"{run_url}#artifacts" if run_url else None),
         claimed=claimed,
+        confirm_run_unsafe_code=allow_code_eval,
+        memorization_data=memorization_data.resolve() if memorization_data else None,
+        wandb_project=wandb,
     )
     if next_ or commit or push:
         if next_ and request_file is not None:
