@@ -176,6 +176,26 @@ def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, d
     )
 
 
+def model_info(lm: Any) -> dict[str, Any]:
+    """What the loaded model is: architecture, parameter count, experts (for the site's filters)."""
+    model = getattr(lm, "model", None)
+    config = getattr(model, "config", None)
+    if config is None:
+        return {}
+    info: dict[str, Any] = {
+        "architecture": (getattr(config, "architectures", None) or [None])[0],
+        "model_type": getattr(config, "model_type", None),
+    }
+    try:
+        info["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
+    except (AttributeError, TypeError, RuntimeError):
+        pass
+    experts = getattr(config, "num_local_experts", None) or getattr(config, "num_experts", None)
+    if experts:
+        info["num_experts"] = int(experts)
+    return info
+
+
 def run_lm_eval(
     lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None, apply_chat_template: bool = False
 ) -> dict[str, Any] | None:
@@ -408,6 +428,7 @@ def evaluate_request(
             backend_args = effective_backend_args(opts.backend, opts.backend_args)
             lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
             lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
+            info = model_info(lm)
             cache = None
             if opts.cache_dir is not None:
                 # lm-eval's cache key is the request, not the model: the prefix carries the model.
@@ -464,6 +485,7 @@ def evaluate_request(
                 "runner": opts.runner,
                 "run_url": opts.run_url,
             },
+            "model_info": info,
             "scores": {k: v.model_dump() for k, v in scores.items()},
             "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
             "skipped": skipped,
