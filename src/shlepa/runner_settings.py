@@ -11,7 +11,7 @@ from typing import Literal, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .yamlio import YamlError, load_yaml
+from .yamlio import YamlError, load_yaml, validation_message
 
 SETTINGS_FILE = "leaderboard.yaml"
 
@@ -69,6 +69,4 @@ def load_runner_settings(root: Path) -> RunnerSettings:
     try:
         return RunnerSettings.model_validate(section)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise RunnerSettingsError(f"{path}: field 'runner.{loc}': {err['msg']}") from None
+        raise RunnerSettingsError(validation_message(path, exc, prefix="runner.")) from None

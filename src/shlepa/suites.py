@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from .yamlio import YamlError, load_yaml
+from .yamlio import YamlError, load_yaml, validation_message
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -131,9 +131,7 @@ def load_suite(name_or_path: str | Path, root: Path) -> Suite:
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise SuiteError(f"{path}: field '{loc}': {err['msg']}") from None
+        raise SuiteError(validation_message(path, exc)) from None
     keys = suite.keys
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
