@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .backends import backend_model_args, is_main_process
 from .modelargs import model_args_for, model_args_string
 from .request import Failure, Request, Status, load_request, save_request
 from .results import find_results_for, write_results
@@ -53,6 +54,9 @@ class EvalOptions:
     runner: str | None = None
     run_url: str | None = None
     confirm_run_unsafe_code: bool = False
+    # The request was already claimed (committed RUNNING by a runner): do not mark it again.
+    claimed: bool = False
+    log_url: str | None = None
 
 
 @dataclass
@@ -60,7 +64,7 @@ class LoadedTasks:
     objects: list[Any]
     leaves: dict[str, list[str]]  # benchmark key -> leaf task names
     names: dict[str, str]  # benchmark key -> task or group name that was loaded
-    manager: Any = None  # the lm-eval TaskManager, reused so its task index is built once
+    manager: Any = None  # the TaskManager, handed on so lm-eval does not index all tasks again
 
 
 def versions() -> dict[str, str]:
@@ -93,9 +97,8 @@ def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> L
     """Build lm-eval task objects once, with each benchmark's few-shot count set."""
     from lm_eval.tasks import TaskManager
 
-    # Indexing lm-eval's ~10,000 stock task files takes many seconds: the bundled
-    # edition only needs ours.
-    manager = TaskManager(include_path=str(tasks_dir(root)), include_defaults=source == DataSource.hub)
+    # Bundled tasks need no stock task: indexing lm-eval's thousands of YAMLs is skipped.
+    manager = TaskManager(include_path=str(tasks_dir(root)), include_defaults=source != DataSource.bundled)
     objects: list[Any] = []
     leaves: dict[str, list[str]] = {}
     names: dict[str, str] = {}
@@ -123,8 +126,8 @@ def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, d
 
 
 def run_lm_eval(
-    lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None
-) -> dict[str, Any]:
+    lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None, apply_chat_template: bool = False
+) -> dict[str, Any] | None:
     import lm_eval
 
     return lm_eval.simple_evaluate(
@@ -136,6 +139,7 @@ def run_lm_eval(
         limit=opts.limit,
         use_cache=cache_prefix,
         log_samples=True,
+        apply_chat_template=apply_chat_template,
         confirm_run_unsafe_code=opts.confirm_run_unsafe_code,
     )
 
@@ -202,7 +206,7 @@ def reproduction(
         cmd = [
             "lm_eval",
             "--model",
-            "hf",
+            opts.backend,
             "--model_args",
             plain_args,
             "--tasks",
@@ -238,8 +242,12 @@ def evaluate_request(
     root: Path,
     opts: EvalOptions | None = None,
     progress: ProgressFn | None = None,
-) -> Path:
-    """Evaluate one request end to end; returns the results file written (or found)."""
+) -> Path | None:
+    """Evaluate one request end to end; returns the results file written (or found).
+
+    Under ``accelerate launch`` every rank evaluates its share, but only rank 0
+    writes files; the other ranks return None.
+    """
     opts = opts or EvalOptions()
     say = progress or (lambda msg: log.info(msg))
     root = Path(root).resolve()
@@ -256,8 +264,10 @@ def evaluate_request(
             say(f"{request.key} already FINISHED with {existing.relative_to(root)}; use --force to rerun")
             return existing
 
-    request = _mark(request_path, request, Status.running, "evaluation started", root,
-                    runner=opts.runner, run_url=opts.run_url)
+    writer = is_main_process()
+    if writer and not opts.claimed:
+        request = _mark(request_path, request, Status.running, "evaluation started", root,
+                        runner=opts.runner, run_url=opts.run_url)
     lines: deque[str] = deque(maxlen=60)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -266,14 +276,17 @@ def evaluate_request(
             say(f"loading {len(benchmarks)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
             tasks = load_tasks(root, benchmarks, opts.source)
             say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
-            lm = create_lm(opts.backend, {**model_args, **opts.backend_args}, opts.batch_size, opts.device)
+            lm_args = {**backend_model_args(opts.backend, model_args), **opts.backend_args}
+            lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
             cache = None
             if opts.cache_dir is not None:
                 # lm-eval's cache key is the request, not the model: the prefix carries the model.
                 opts.cache_dir.mkdir(parents=True, exist_ok=True)
                 cache = str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
             say(f"running {sum(len(v) for v in tasks.leaves.values())} lm-eval task(s)")
-            raw = run_lm_eval(lm, tasks, opts, cache)
+            raw = run_lm_eval(lm, tasks, opts, cache, request.use_chat_template)
+        if raw is None or not writer:
+            return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
         finished = datetime.now(UTC)
         scores: dict[str, BenchmarkScore] = {
             b.key: benchmark_score(b, tasks.names[b.key], tasks.leaves[b.key], raw["results"], raw.get("n-samples"))
@@ -292,7 +305,7 @@ def evaluate_request(
                 "data": opts.source.value,
                 "backend": opts.backend,
                 "backend_args": opts.backend_args,
-                "model_args": {k: v for k, v in model_args.items() if k != "device"},
+                "model_args": {k: v for k, v in lm_args.items() if k != "device"},
                 "batch_size": opts.batch_size,
                 "batch_sizes": raw.get("config", {}).get("batch_sizes"),
                 "device": opts.device or model_args.get("device") or "cpu",
@@ -305,7 +318,7 @@ def evaluate_request(
             },
             "scores": {k: v.model_dump() for k, v in scores.items()},
             "average": average({k: v.value for k, v in scores.items()}, scores.keys()),
-            "reproduce": reproduction(request, rel_request, opts, model_args, benchmarks),
+            "reproduce": reproduction(request, rel_request, opts, lm_args, benchmarks),
             "lm_eval": lm_eval_part,
         }
         say("writing results and per-sample details")
@@ -313,14 +326,16 @@ def evaluate_request(
     except BaseException as exc:
         tail = "\n".join([*lines, *traceback.format_exc().splitlines()[-30:]])
         failure = Failure(
-            error_class=type(exc).__name__, message=(str(exc) or type(exc).__name__)[:4000], log_tail=tail[-20000:]
+            error_class=type(exc).__name__, message=(str(exc) or type(exc).__name__)[:4000], log_tail=tail[-20000:],
+            log_url=opts.log_url,
         )
-        try:
-            failed = request.with_status(Status.failed, f"{type(exc).__name__}: {exc}"[:2000])
-            failed = failed.model_copy(update={"failure": failure})
-            save_request(failed, root)
-        except OSError:
-            log.exception("could not record the failure in %s", rel_request)
+        if writer:
+            try:
+                failed = request.with_status(Status.failed, f"{type(exc).__name__}: {exc}"[:2000])
+                failed = failed.model_copy(update={"failure": failure})
+                save_request(failed, root)
+            except OSError:
+                log.exception("could not record the failure in %s", rel_request)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise EvaluationError(f"{rel_request}: evaluation failed: {type(exc).__name__}: {exc}") from exc

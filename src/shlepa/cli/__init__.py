@@ -10,6 +10,7 @@ from ._app import app, console, fail
 
 # Importing the modules registers their commands on ``app``.
 from . import evaluate as _evaluate  # noqa: E402,F401
+from . import queue as _queue  # noqa: E402,F401
 from . import site as _site  # noqa: E402,F401
 from . import validate as _validate  # noqa: E402,F401
 from . import submit as _submit  # noqa: E402,F401

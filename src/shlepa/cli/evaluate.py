@@ -1,4 +1,8 @@
-"""``shlepa evaluate``: run a request's suite with lm-eval and write results."""
+"""``shlepa evaluate``: run a request's suite with lm-eval and write results.
+
+With ``--next`` (or ``--commit --push`` and a request file) it is the runner loop
+a workflow step runs: claim, evaluate, commit results + status in one commit, push.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from pathlib import Path
 
 import typer
 
+from ..backends import BackendError
 from ..evaluation import EvalOptions, EvaluationError, evaluate_request
+from ..gitops import GitError, GitRepo
 from ..modelargs import ModelArgsError
 from ..request import RequestError
+from ..runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
+from ..runner_settings import RunnerSettingsError, load_runner_settings
 from ..suites import DataSource, SuiteError
 from ._app import RootOption, app, console, fail, resolve_root
 
@@ -19,7 +27,7 @@ def _batch(value: str) -> str | int:
 
 @app.command()
 def evaluate(
-    request_file: Path = typer.Argument(..., help="Request YAML under requests/."),
+    request_file: Path | None = typer.Argument(None, help="Request YAML under requests/ (omit with --next)."),
     data: DataSource = typer.Option(
         DataSource.hub, "--data", help="hub: stock lm-eval tasks on Hub datasets; bundled: offline mini edition."
     ),
@@ -27,7 +35,7 @@ def evaluate(
     model_path: Path | None = typer.Option(
         None, "--model-path", help="Load the weights from this local folder instead of the Hub."
     ),
-    backend: str = typer.Option("hf", "--backend", help="lm-eval model backend name."),
+    backend: str = typer.Option("hf", "--backend", help="lm-eval model backend: hf, vllm (extra) or dummy (tests)."),
     batch_size: str = typer.Option("auto", "--batch-size", help="Batch size, or 'auto'."),
     device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda:0 or cpu."),
     limit: float | None = typer.Option(None, "--limit", help="Only the first N items per task (testing)."),
@@ -35,10 +43,28 @@ def evaluate(
         None, "--cache-dir", help="lm-eval request cache folder: a killed run resumes from it."
     ),
     force: bool = typer.Option(False, "--force", help="Evaluate again even if results exist."),
+    next_: bool = typer.Option(False, "--next", help="Drain the queue: claim the oldest PENDING request, repeat."),
+    commit: bool = typer.Option(False, "--commit", help="Commit results and status (one commit per request)."),
+    push: bool = typer.Option(False, "--push", help="Push each commit; a rejected push is rebased and retried."),
+    runner: str | None = typer.Option(None, "--runner", help="Runner name recorded in the request (default $RUNNER_NAME)."),
+    run_url: str | None = typer.Option(None, "--run-url", help="Workflow run URL (default: from $GITHUB_* variables)."),
+    log_url: str | None = typer.Option(None, "--log-url", help="Where the full log is (default: the run's artifacts)."),
+    log_dir: Path | None = typer.Option(None, "--log-dir", help="Write one full log per request here (for upload)."),
+    claimed: bool = typer.Option(False, "--claimed", help="The request is already RUNNING for this runner."),
+    isolate: bool = typer.Option(False, "--isolate", help="Evaluate each request in a child process."),
+    max_requests: int | None = typer.Option(None, "--max-requests", help="With --next: stop after this many."),
+    branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
-    """Evaluate one request: model loaded once, every task of its suite, results written atomically."""
-    repo = resolve_root(root)
+    """Evaluate one request, or (--next) drain the queue as a runner: claim, evaluate, commit, push."""
+    repo_root = resolve_root(root)
+    try:
+        settings = load_runner_settings(repo_root)
+    except RunnerSettingsError as exc:
+        fail(str(exc))
+    if cache_dir is None and settings.cache_dir:
+        cache_dir = Path(settings.cache_dir).expanduser()
+    run_url = run_url or github_run_url()
     opts = EvalOptions(
         source=data,
         benchmarks=benchmark or None,
@@ -49,10 +75,42 @@ def evaluate(
         limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
         cache_dir=cache_dir,
         force=force,
+        runner=runner or runner_name(),
+        run_url=run_url,
+        log_url=log_url or (f"{run_url}#artifacts" if run_url else None),
+        claimed=claimed,
     )
+    if next_ or commit or push:
+        if next_ and request_file is not None:
+            fail("give either a request file or --next, not both")
+        if not next_ and request_file is None:
+            fail("give a request file or --next")
+        if request_file is not None and not push:
+            fail("--commit needs --push with a request file; for a local run leave both out")
+        repo = GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts,
+                                backoff_s=settings.push_backoff_s)
+        ropts = RunnerOptions(eval=opts, runner=opts.runner or runner_name(), run_url=run_url, log_url=opts.log_url,
+                              log_dir=log_dir, launcher=settings.launcher or None, isolate=isolate,
+                              max_requests=max_requests)
+        try:
+            if next_:
+                outcomes = drain(repo, repo_root, ropts, say=console.log)
+            else:
+                rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
+                outcomes = [evaluate_one(repo, repo_root, rel, ropts)]
+        except (GitError, RequestError) as exc:
+            fail(str(exc))
+        for out in outcomes:
+            typer.echo(f"{out.status.value}\t{out.request}\t{out.note}".rstrip())
+        if any(o.status.value == "FAILED" for o in outcomes):
+            raise typer.Exit(3)  # the workflow run shows red; results of the others were pushed
+        return
+    if request_file is None:
+        fail("give a request file (or --next to drain the queue)")
     try:
         with console.status("evaluating…") as status:
-            target = evaluate_request(request_file, repo, opts, progress=lambda m: status.update(m) or console.log(m))
-    except (RequestError, SuiteError, ModelArgsError, EvaluationError) as exc:
+            target = evaluate_request(request_file, repo_root, opts, progress=lambda m: status.update(m) or console.log(m))
+    except (RequestError, SuiteError, ModelArgsError, BackendError, EvaluationError) as exc:
         fail(str(exc))
-    typer.echo(str(target))
+    if target is not None:
+        typer.echo(str(target))

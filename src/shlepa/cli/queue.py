@@ -1,0 +1,118 @@
+"""``shlepa queue``, ``requeue``, ``sweep``: the evaluation queue on main."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+
+from ..gitops import GitError, GitRepo
+from ..queue import QueueError, format_age, list_queue, requeue as requeue_fn, sweep as sweep_fn
+from ..request import RequestError, Status
+from ..runner_settings import RunnerSettingsError, load_runner_settings
+from ._app import RootOption, app, console, fail, resolve_root
+
+
+@app.command()
+def queue(
+    status: list[Status] = typer.Option(None, "--status", help="Only these statuses."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    root: Path | None = RootOption,
+) -> None:
+    """List requests as PENDING / RUNNING / FINISHED / FAILED with their ages."""
+    repo_root = resolve_root(root)
+    entries, bad = list_queue(repo_root)
+    if status:
+        entries = [e for e in entries if e.status in status]
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "status": e.status.value,
+            "age": format_age(e.age(now)),
+            "age_s": int(e.age(now).total_seconds()),
+            "request": str(e.path.relative_to(repo_root)),
+            "runner": e.runner if e.status == Status.running else None,
+            "error": e.request.failure.error_class if e.request.failure else None,
+        }
+        for e in entries
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            extra = r["runner"] or r["error"] or ""
+            typer.echo(f"{r['status']:<9} {r['age']:>7}  {r['request']}  {extra}".rstrip())
+        counts = {s.value: sum(1 for r in rows if r["status"] == s.value) for s in Status}
+        console.print(" ".join(f"{k}={v}" for k, v in counts.items()), highlight=False)
+    for err in bad:
+        console.print(f"[yellow]unreadable:[/] {err}", highlight=False, markup=True)
+
+
+def _repo(repo_root: Path, branch: str) -> GitRepo:
+    try:
+        settings = load_runner_settings(repo_root)
+    except RunnerSettingsError as exc:
+        fail(str(exc))
+    return GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s)
+
+
+@app.command()
+def requeue(
+    request_file: Path = typer.Argument(..., help="Request YAML under requests/."),
+    reason: str = typer.Option("", "--reason", help="Why, recorded in the request's history."),
+    force: bool = typer.Option(False, "--force", help="Also requeue a RUNNING request."),
+    push: bool = typer.Option(False, "--push", help="Commit and push (what the rerun button does)."),
+    branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    root: Path | None = RootOption,
+) -> None:
+    """Put a FAILED (or FINISHED) request back to PENDING, so the next run evaluates it again."""
+    repo_root = resolve_root(root)
+    rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
+    if not (repo_root / rel).is_file():
+        fail(f"{rel}: no such request file")
+    try:
+        req = requeue_fn(repo_root, rel, reason, force, repo=_repo(repo_root, branch) if push else None)
+    except (QueueError, RequestError, GitError) as exc:
+        fail(str(exc))
+    typer.echo(f"{req.status.value}\t{rel}")
+
+
+@app.command()
+def sweep(
+    stale_after_minutes: int | None = typer.Option(
+        None, "--stale-after-minutes", help="Default: runner.stale_after_minutes in leaderboard.yaml."),
+    push: bool = typer.Option(False, "--push", help="Commit and push the requeued requests."),
+    branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    root: Path | None = RootOption,
+) -> None:
+    """Put RUNNING requests whose runner died (older than the timeout) back to PENDING."""
+    repo_root = resolve_root(root)
+    try:
+        minutes = stale_after_minutes or load_runner_settings(repo_root).stale_after_minutes
+    except RunnerSettingsError as exc:
+        fail(str(exc))
+    try:
+        swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=_repo(repo_root, branch) if push else None)
+    except (RequestError, GitError) as exc:
+        fail(str(exc))
+    for rel in swept:
+        typer.echo(f"PENDING\t{rel}")
+    console.print(f"{len(swept)} stale request(s) requeued", highlight=False)
+
+
+@app.command("shard-plan")
+def shard_plan(
+    wanted: int = typer.Option(0, "--wanted", help="GPU runners wanted (0: runner.max_shards)."),
+    root: Path | None = RootOption,
+) -> None:
+    """Print ``shards=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per runner, none if nothing is PENDING."""
+    from ..sharding import matrix_json, shard_count
+
+    repo_root = resolve_root(root)
+    try:
+        settings = load_runner_settings(repo_root)
+    except RunnerSettingsError as exc:
+        fail(str(exc))
+    typer.echo(f"shards={matrix_json(shard_count(repo_root, max(0, wanted), settings.max_shards))}")

@@ -1,0 +1,68 @@
+"""Runner settings: the ``runner:`` section of ``leaderboard.yaml`` at the repository root.
+
+Missing file or section means defaults. The owner's file is trusted (it lives on
+main and changes only by a reviewed merge); request files never set any of this.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .yamlio import YamlError, load_yaml
+
+SETTINGS_FILE = "leaderboard.yaml"
+
+
+class RunnerSettingsError(ValueError):
+    """leaderboard.yaml's runner section is unusable; the message names file and field."""
+
+
+class RunnerSettings(BaseModel):
+    """How runners evaluate and share the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stale_after_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = Field(
+        default=720,
+        description="A RUNNING request older than this is put back to PENDING by the sweep; "
+        "keep it above the evaluate job's timeout-minutes.",
+    )
+    data: str = Field(default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)")
+    backend: str = Field(default="hf", description="hf (transformers), vllm (optional extra) or dummy (tests)")
+    batch_size: str | int = "auto"
+    device: str | None = None
+    limit: float | None = None
+    cache_dir: str | None = Field(
+        default=None, description="lm-eval request cache folder (default ~/.cache/shlepa/lm_eval)"
+    )
+    push_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    push_backoff_s: Annotated[float, Field(ge=0, le=600)] = 1.0
+    max_shards: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=1, description="Most GPU runners one evaluate run spreads the queue over (the matrix size)")
+    launcher: list[str] = Field(
+        default_factory=list,
+        description="Command prefix that starts `-m shlepa evaluate` in a child process, "
+        "e.g. [accelerate, launch, --num_processes, '4'] for data parallel; empty = in process",
+    )
+
+
+def load_runner_settings(root: Path) -> RunnerSettings:
+    path = Path(root) / SETTINGS_FILE
+    if not path.is_file():
+        return RunnerSettings()
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise RunnerSettingsError(str(exc)) from None
+    section = (data or {}).get("runner") if isinstance(data, dict) else None
+    if section is None:
+        return RunnerSettings()
+    try:
+        return RunnerSettings.model_validate(section)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise RunnerSettingsError(f"{path}: field 'runner.{loc}': {err['msg']}") from None

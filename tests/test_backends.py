@@ -1,0 +1,70 @@
+"""Backends get model arguments as a dict; vLLM is optional and says how to install it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from shlepa.backends import BackendError, backend_model_args, is_main_process
+from shlepa.modelargs import model_args_for
+from shlepa.request import new_request
+
+SHA = "a" * 40
+
+
+def _hf_args(precision: str = "bfloat16") -> dict:
+    return model_args_for(new_request("org/model", SHA, precision, "pretrained", "mit", "me"))
+
+
+def test_hf_gets_the_request_args_unchanged_with_remote_code_off_and_safetensors_only():
+    args = backend_model_args("hf", _hf_args())
+    assert args == {"pretrained": "org/model", "revision": SHA, "dtype": "bfloat16",
+                    "trust_remote_code": False, "use_safetensors": True}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
+def test_vllm_without_the_package_fails_with_the_install_command():
+    with pytest.raises(BackendError, match=r"pip install 'shlepa\[vllm\]'"):
+        backend_model_args("vllm", _hf_args())
+
+
+def test_vllm_args_keep_prefix_caching_on_and_remote_code_off(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else None)
+    args = backend_model_args("vllm", _hf_args("float16"))
+    assert args == {"pretrained": "org/model", "revision": SHA, "dtype": "float16", "trust_remote_code": False,
+                    "load_format": "safetensors", "enable_prefix_caching": True}
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(BackendError, match="unknown backend 'tgi'"):
+        backend_model_args("tgi", _hf_args())
+
+
+def test_only_rank_zero_writes(monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    assert not is_main_process()
+    monkeypatch.setenv("RANK", "0")
+    assert is_main_process()
+
+
+def test_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
+    """lm-eval returns None on ranks other than 0 under accelerate: no results, no status change."""
+    import shutil
+
+    from queue_helpers import PROJECT, add_requests
+    from shlepa import evaluation
+    from shlepa.evaluation import EvalOptions, evaluate_request
+    from shlepa.request import Status, load_request
+    from shlepa.suites import DataSource
+
+    shutil.copytree(PROJECT / "eval" / "suites", tmp_path / "eval" / "suites")
+    rel = add_requests(tmp_path, 1)[0]
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setattr(evaluation, "load_tasks", lambda *a: evaluation.LoadedTasks([], {}, {}))
+    monkeypatch.setattr(evaluation, "create_lm", lambda *a: object())
+    monkeypatch.setattr(evaluation, "run_lm_eval", lambda *a: None)
+    out = evaluate_request(tmp_path / rel, tmp_path, EvalOptions(source=DataSource.bundled, backend="dummy"))
+    assert out is None
+    assert load_request(tmp_path / rel).status == Status.pending
+    assert not (tmp_path / "results").exists()

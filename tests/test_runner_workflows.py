@@ -1,0 +1,79 @@
+"""evaluate.yml / publish.yml: triggers, permissions, pins, and steps that are plain shlepa commands."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from queue_helpers import PROJECT, board, git_env, publish_requests  # noqa: F401
+from typer.testing import CliRunner
+
+from shlepa.cli import app
+from shlepa.runner_settings import RunnerSettingsError, load_runner_settings
+
+WF = PROJECT / ".github" / "workflows"
+
+
+def _load(name: str) -> dict:
+    data = yaml.safe_load((WF / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def test_evaluate_never_runs_for_pull_requests_and_drains_without_cancelling():
+    wf = _load("evaluate.yml")
+    assert set(wf["on"]) == {"push", "workflow_dispatch", "schedule"}
+    assert wf["on"]["push"]["paths"] == ["requests/**"]
+    assert wf["permissions"] == {}
+    assert wf["concurrency"]["cancel-in-progress"] is False
+    gpu = wf["jobs"]["evaluate"]
+    assert gpu["runs-on"] == ["self-hosted", "gpu"] and gpu["permissions"] == {"contents": "write"}
+    assert all("timeout-minutes" in job for job in wf["jobs"].values() if "steps" in job)
+
+
+def test_publish_has_only_the_pages_permissions():
+    wf = _load("publish.yml")
+    assert "workflow_call" in wf["on"] and "pull_request" not in wf["on"]
+    assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write", "contents": "read"}
+    assert wf["jobs"]["build"]["permissions"] == {"contents": "read"}
+
+
+@pytest.mark.parametrize("name", ["evaluate.yml", "publish.yml", "ci.yml"])
+def test_actions_are_pinned_by_sha_and_checkouts_keep_no_credentials(name):
+    wf = _load(name)
+    for job in wf["jobs"].values():
+        for step in job.get("steps", []):
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            assert "${{" not in step.get("run", ""), f"{name}: expression inside run: {step['run']}"
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None or shutil.which("zizmor") is None, reason="linters missing")
+def test_workflows_pass_actionlint_and_zizmor():
+    files = sorted(str(p) for p in WF.glob("*.yml"))
+    subprocess.run(["actionlint", *files], cwd=PROJECT, check=True)
+    subprocess.run(["zizmor", "--offline", "--quiet", str(WF)], cwd=PROJECT, check=True)
+
+
+def test_shard_plan_is_empty_without_pending_and_capped_by_settings(board):
+    _, seed = board
+    result = CliRunner().invoke(app, ["shard-plan", "--root", str(seed)])
+    assert result.output.strip() == "shards=[]"
+    publish_requests(seed, 5)
+    (seed / "leaderboard.yaml").write_text("runner:\n  max_shards: 3\n")
+    assert CliRunner().invoke(app, ["shard-plan", "--root", str(seed)]).output.strip() == "shards=[0,1,2]"
+    assert CliRunner().invoke(app, ["shard-plan", "--wanted", "2", "--root", str(seed)]).output.strip() \
+        == "shards=[0,1]"
+
+
+def test_runner_settings_default_without_file_and_name_the_bad_field(tmp_path):
+    assert load_runner_settings(tmp_path).stale_after_minutes == 720
+    (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: soon\n")
+    with pytest.raises(RunnerSettingsError, match=r"leaderboard.yaml: field 'runner.stale_after_minutes'"):
+        load_runner_settings(tmp_path)
