@@ -24,6 +24,7 @@ from .request import (
     check_placement,
     collect_request_problems,
     load_all_requests,
+    outside_requests,
 )
 from .settings import ValidationSettings
 from .yamlio import YamlError, load_yaml, load_yaml_text
@@ -40,6 +41,13 @@ class Options:
     hub: Hub | None = None  # None: offline, the Hub checks are skipped
     pr_author: str | None = None
     repo_url: str | None = None  # e.g. https://github.com/org/board/blob/main, for links
+    # Every request of the repository, read once per run (validating N files stays O(N), not O(N^2)).
+    _all: list[tuple[Path, Request]] | None = None
+
+    def all_requests(self, root: Path) -> list[tuple[Path, Request]]:
+        if self._all is None:
+            self._all = load_all_requests(root)[0]
+        return self._all
 
 
 class _Ctx:
@@ -142,6 +150,9 @@ def validate_request_file(
 
 
 def _schema(ctx: _Ctx, path: Path, root: Path) -> Request | None:
+    if problem := outside_requests(path, root):
+        ctx.fail("placement", problem.message, "add the request as a regular file under requests/<org>/<model>/")
+        return None
     try:
         data = load_yaml(path)
     except YamlError as exc:
@@ -201,7 +212,7 @@ def _duplicates(
             return
         ctx.ok("duplicate", "resubmission of a FAILED request")
         return
-    good, _ = load_all_requests(root)
+    good = opts.all_requests(root)
     here = Path(path).resolve()
     same_model = []
     for other_path, other in good:
@@ -230,7 +241,7 @@ def _policy(ctx: _Ctx, root: Path, request: Request, opts: Options) -> None:
             f"the organisation {request.org!r} asked for its models not to be submitted",
             "contact the maintainers if you are a member of that organisation",
         )
-    good, _ = load_all_requests(root)
+    good = opts.all_requests(root)
     open_requests = {
         str(p.resolve()) for p, r in good if r.submitter.lower() == request.submitter.lower() and r.status in (Status.pending, Status.running)
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +62,42 @@ def load_yaml_text(text: str, source: str) -> Any:
         raise YamlError(f"{source}: invalid YAML: nesting too deep") from None
 
 
-def load_yaml(path: Path) -> Any:
-    path = Path(path)
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of a regular file that is not a symbolic link.
+
+    A request file in a pull request is hostile input: as a symlink it could make the
+    validator read (and echo back in its error messages) a file outside the repository,
+    as a FIFO it could hang it, as a huge file exhaust its memory.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        raw = path.read_bytes()
+        if Path(path).is_symlink():
+            raise YamlError(f"{path}: is a symbolic link; request files must be regular files")
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise YamlError(f"{path}: is a symbolic link; request files must be regular files") from None
+        raise YamlError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise YamlError(f"{path}: not a regular file")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
     except OSError as exc:
         raise YamlError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def load_yaml(path: Path) -> Any:
+    path = Path(path)
+    raw = read_regular_file(path, MAX_YAML_BYTES)
     if len(raw) > MAX_YAML_BYTES:
         raise YamlError(f"{path}: file is larger than {MAX_YAML_BYTES} bytes")
     try:
