@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -204,6 +205,11 @@ def request_relpath(model: str, revision: str, precision: str, suite: str = DEFA
     return Path("requests") / org / name / f"{stem}.yaml"
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict = 3, 4, 4
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SHORT_REPR.maxlong = 80
+
+
 def _allowed(field: str) -> str:
     enums = {
         "precision": Precision,
@@ -227,7 +233,7 @@ def format_validation_error(path: Path | str, exc: ValidationError) -> list[Requ
             msg = "required field is missing"
         else:
             value = err.get("input")
-            shown = repr(value)
+            shown = _SHORT_REPR.repr(value)  # bounded: a YAML alias bomb must not be expanded
             if len(shown) > 80:
                 shown = shown[:77] + "..."
             msg = f"{err['msg']} (got {shown}){_allowed(loc or '')}"
@@ -270,7 +276,7 @@ def outside_requests(path: Path, root: Path) -> RequestError | None:
         return RequestError(path, None, f"{base} is a symbolic link; the requests folder must be a real folder")
     try:
         Path(path).parent.resolve().relative_to(base.resolve())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return RequestError(path, None, f"request files must live under {base} (symbolic links and '..' are refused)")
     return None
 
@@ -300,8 +306,8 @@ def check_placement(request: Request, path: Path, root: Path) -> RequestError | 
     """The path must match model id, revision, precision and suite."""
     expected = request.relpath
     try:
-        actual = Path(path).resolve().relative_to(Path(root).resolve())
-    except ValueError:
+        actual = (Path(path).parent.resolve() / Path(path).name).relative_to(Path(root).resolve())
+    except (ValueError, OSError, RuntimeError):
         return RequestError(path, None, f"request files must live under {Path(root) / 'requests'}")
     if actual != expected:
         return RequestError(

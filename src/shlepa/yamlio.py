@@ -45,12 +45,61 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+
+def _refuse_tag(loader: _StrictLoader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag!r} is not allowed", node.start_mark)
+
+
+# Text files only: no binary blobs (pydantic would quietly decode them into strings) and no sets.
+for _tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"):
+    _StrictLoader.add_constructor(_tag, _refuse_tag)
+
 MAX_YAML_BYTES = 64 * 1024
+
+
+MAX_FLOW_DEPTH = 100
+
+
+def flow_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` outside quoted scalars (quotes tracked roughly).
+
+    libyaml takes time quadratic in the nesting depth: 20,000 ``[`` (40 KB) cost
+    seconds per file, so a hostile PR could stall the validator. No request needs
+    more than a few levels. A quote only opens where a YAML scalar can start.
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return 0
+    depth = deepest = 0
+    quote = ""
+    prev = "\n"
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                if quote == "'" and i + 1 < n and text[i + 1] == "'":
+                    i += 1
+                else:
+                    quote = ""
+        elif c in "'\"" and prev in " \t\n:,[{-?":
+            quote = c
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        prev = c
+        i += 1
+    return deepest
 
 
 def load_yaml_text(text: str, source: str) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
         raise YamlError(f"{source}: file is larger than {MAX_YAML_BYTES} bytes")
+    if flow_depth(text) > MAX_FLOW_DEPTH:
+        raise YamlError(f"{source}: invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels")
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict SafeLoader subclass
     except yaml.YAMLError as exc:
