@@ -92,12 +92,10 @@ def test_four_workers_push_sixteen_results_concurrently(board, tmp_path, capsys)
     for req in requests.values():  # exactly one claim and one final state each
         assert [h.status for h in req.history] == [Status.pending, Status.running, Status.finished]
     assert git(remote, "log", "--merges", "--format=%H", "main").strip() == ""
-    retries = sum(err.count("push rejected") for _, err in outputs)
-    lost_claims = sum(err.count("lost the claim") for _, err in outputs)
     with capsys.disabled():
         print(f"\n[hardening] concurrency: 4 workers, 16 requests: results on main {len(results)}, lost 0, "
               f"duplicated 0, final FINISHED {finals[Status.finished]}/16, per worker {per_worker}, "
-              f"rejected pushes retried {retries}, lost claim races {lost_claims}, wall {wall:.1f} s")
+              f"wall {wall:.1f} s")
 
 
 def _rows(db: Path) -> int:
