@@ -8,7 +8,9 @@ does not gets an error naming the file, the field and what is allowed.
 
 from __future__ import annotations
 
+import os
 import re
+import reprlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -205,6 +207,11 @@ def request_relpath(model: str, revision: str, precision: str, suite: str = DEFA
     return Path("requests") / org / name / f"{stem}.yaml"
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict = 3, 4, 4
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SHORT_REPR.maxlong = 80
+
+
 def _allowed(field: str) -> str:
     enums = {
         "precision": Precision,
@@ -228,7 +235,7 @@ def format_validation_error(path: Path | str, exc: ValidationError) -> list[Requ
             msg = "required field is missing"
         else:
             value = err.get("input")
-            shown = repr(value)
+            shown = _SHORT_REPR.repr(value)  # bounded: a YAML alias bomb must not be expanded
             if len(shown) > 80:
                 shown = shown[:77] + "..."
             msg = f"{err['msg']} (got {shown}){_allowed(loc or '')}"
@@ -260,7 +267,26 @@ def collect_request_problems(data: Any, path: Path | str) -> Request | list[Requ
         return format_validation_error(path, exc)
 
 
-def load_request(path: Path) -> Request:
+def outside_requests(path: Path, root: Path) -> RequestError | None:
+    """An error when ``path`` is not a file below ``<root>/requests`` once symlinks are resolved.
+
+    Checked before a request is read or written, so neither a symlinked folder nor
+    ``..`` in a path makes shlepa touch a file outside the requests folder.
+    """
+    base = Path(root) / "requests"
+    if base.is_symlink():
+        return RequestError(path, None, f"{base} is a symbolic link; the requests folder must be a real folder")
+    try:
+        Path(path).parent.resolve().relative_to(base.resolve())
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return RequestError(path, None, f"request files must live under {base} (symbolic links and '..' are refused)")
+    return None
+
+
+def load_request(path: Path, root: Path | None = None) -> Request:
+    """Parse one request file; with ``root``, refuse a path that leaves ``<root>/requests``."""
+    if root is not None and (problem := outside_requests(path, root)):
+        raise problem
     try:
         data = load_yaml(path)
     except YamlError as exc:
@@ -271,6 +297,9 @@ def load_request(path: Path) -> Request:
 def save_request(request: Request, root: Path) -> Path:
     """Write atomically at the request's canonical place under ``root``."""
     target = Path(root) / request.relpath
+    if (problem := outside_requests(target, root)) or (target.is_symlink() and (problem := RequestError(
+            target, None, "is a symbolic link; refusing to write through it"))):
+        raise problem
     atomic.write_text(target, request.to_yaml())
     return target
 
@@ -279,8 +308,8 @@ def check_placement(request: Request, path: Path, root: Path) -> RequestError | 
     """The path must match model id, revision, precision and suite."""
     expected = request.relpath
     try:
-        actual = Path(path).resolve().relative_to(Path(root).resolve())
-    except ValueError:
+        actual = (Path(path).parent.resolve() / Path(path).name).relative_to(Path(root).resolve())
+    except (ValueError, OSError, RuntimeError):
         return RequestError(path, None, f"request files must live under {Path(root) / 'requests'}")
     if actual != expected:
         return RequestError(
@@ -290,19 +319,30 @@ def check_placement(request: Request, path: Path, root: Path) -> RequestError | 
 
 
 def iter_request_files(root: Path) -> list[Path]:
+    """Every ``*.yaml`` below ``requests/``, never following a symbolic link out of it.
+
+    Symlinked folders are not entered; symlinked files are listed so that loading
+    them reports an error instead of skipping them silently.
+    """
     base = Path(root) / "requests"
-    if not base.is_dir():
+    if base.is_symlink() or not base.is_dir():
         return []
-    return sorted(p for p in base.rglob("*.yaml") if p.is_file())
+    found: list[Path] = []
+    for dirpath, _dirs, files in os.walk(base, followlinks=False):
+        found += [Path(dirpath) / name for name in files if name.endswith(".yaml")]
+    return sorted(found)
 
 
 def load_all_requests(root: Path) -> tuple[list[tuple[Path, Request]], list[RequestError]]:
     """Every request under ``root``; broken ones are returned as errors, not raised."""
     good: list[tuple[Path, Request]] = []
     bad: list[RequestError] = []
+    base = Path(root) / "requests"
+    if base.is_symlink():
+        bad.append(RequestError(base, None, "is a symbolic link; the requests folder must be a real folder"))
     for path in iter_request_files(root):
         try:
-            good.append((path, load_request(path)))
+            good.append((path, load_request(path, root)))
         except RequestError as exc:
             bad.append(exc)
     return good, bad
@@ -373,6 +413,7 @@ __all__ = [
     "load_all_requests",
     "load_request",
     "new_request",
+    "outside_requests",
     "parse_request",
     "request_relpath",
     "save_request",

@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import re
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -223,7 +224,52 @@ def build_site(
     work: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build the whole site under ``out`` (default ``<root>/_site``)."""
+    """Build the whole site under ``out`` (default ``<root>/_site``), all or nothing.
+
+    The site is built in a sibling folder and swapped in at the end, so a full disk
+    or a permission error leaves the previous site whole and says what failed.
+    """
+    root = Path(root).resolve()
+    final = Path(out or root / "_site").resolve()
+    staging = final.parent / f".{final.name}.building"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        report = _build_into(root, staging, work=work, progress=progress)
+        _swap_in(staging, final)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"{final}: could not write the site: {exc.strerror or exc}; "
+                         f"the previous site in {final} was left as it was") from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.out = final
+    return report
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` with two renames; on failure ``final`` is restored."""
+    old = final.parent / f".{final.name}.previous"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.rename(final, old)
+    try:
+        os.rename(staging, final)
+    except OSError:
+        if old.exists():
+            os.rename(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _build_into(
+    root: Path,
+    out: Path | None = None,
+    *,
+    work: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Build the whole site into ``out`` (which is replaced)."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
