@@ -19,6 +19,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import atomic
+
+try:  # orjson parses the site build's 10,000+ results files ~2.5x faster than json
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
+    _json_loads = json.loads
 from .scores import BenchmarkScore
 
 SCHEMA = "shlepa.results/1"
@@ -105,7 +110,7 @@ def write_results(
 
 def load_results(path: Path) -> ResultsFile:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = _json_loads(Path(path).read_bytes())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsError(f"{path}: unreadable results file: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:

@@ -153,10 +153,20 @@ class Renderer:
             score = res.scores.get(bench.key)
             benches.append({"bench": bench, "score": score, "norm": row["norm"].get(bench.key)})
         mmlu = next((b for b in benches if b["score"] is not None and b["score"].subtasks), None)
+        extra = {
+            "subjects": ({k.removeprefix("mmlu_"): _num(v) for k, v in sorted(mmlu["score"].subtasks.items())}
+                         if mmlu else None),
+            "history": ([{"at": h.at.isoformat(), "status": h.status.value, "reason": h.reason, "runner": h.runner,
+                          "run_url": safe_url(h.run_url)} for h in request.history] if request else None),
+            "lm_eval": [str(c) for c in res.reproduce.get("lm_eval") or []],
+            "settings": res.evaluation.model_dump(mode="json"),
+        }
         return self._model.render(
             row=row, res=res, request=request, suite=suite, benches=benches, mmlu=mmlu,
             evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
-            details_index=details_index, root="../../../../",
-            leaderboard_bibtex=LEADERBOARD_BIBTEX, harness_bibtex=HARNESS_BIBTEX,
-            settings=res.evaluation.model_dump(mode="json"),
+            details_index=details_index, root="../../../../", extra=extra,
         )
+
+
+def _num(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
