@@ -106,7 +106,8 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
     }
     rows = []
     for r in board.rows.to_dict("records") if not board.rows.empty else []:
-        r = _clean(r)
+        # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
+        r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
         rows.append({
             "id": r["id"], "rank": r["rank"], "suite": r["suite"], "model": r["model"], "page": r["page"],
             "type": r["model_type"], "weight_type": r["weight_type"], "precision": r["precision"],
