@@ -78,19 +78,6 @@ def _dir_size(path: Path) -> int:
     return total
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe plain values (pandas gives NaN for missing numbers)."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        return _clean(value.item())
-    return value
-
-
 def _round(value: Any, digits: int = 2) -> float | None:
     return None if value is None or value != value else round(float(value), digits)
 
