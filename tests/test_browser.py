@@ -209,6 +209,16 @@ def test_model_page_and_its_details_browser(page, site):
     assert target["page"] in page.url
     assert page.locator("h1").first.inner_text().startswith(target["model"])
     assert page.locator("#details-page").inner_text() == "page 1 of 2"
+    # The long sections are drawn from the page's JSON by model.js.
+    page.click("#subjects-box summary")
+    assert page.locator(".model-subjects tbody tr").count() == 57
+    assert "high_school_physics" in page.inner_text("#subjects")
+    history = page.inner_text("#history")
+    assert "PENDING" in history and "RUNNING" in history and "FINISHED" in history
+    assert page.locator("#history a", has_text="run").first.get_attribute("href").startswith("https://")
+    assert page.inner_text("#reproduce").count("lm_eval --model hf") == 6
+    page.click("#settings-box summary")
+    assert 'batch_size: "auto"' in page.inner_text("#settings-list")
     first = page.locator(".details-meta").first.inner_text()
     page.click("#details-next")
     page.wait_for_function("() => document.querySelector('#details-page').textContent === 'page 2 of 2'")
@@ -233,6 +243,7 @@ def test_injection_payloads_show_as_text_and_run_nothing(page, site):
     page.wait_for_selector("#details-rows .details-row")
     assert page.evaluate("window.__xss") is None
     assert XSS in page.inner_text(".md-content")
+    assert 'shlepa evaluate ' + XSS in page.inner_text(".md-content")
     assert page.locator("img[src=x], svg[onload]").count() == 0
     open_board(page, url, "?show=merged,moe,flagged&hidden=submitted,weight_type")
     search(page, "evil")

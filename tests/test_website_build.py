@@ -46,7 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]
     broken.parent.mkdir(parents=True)
     broken.write_text("{not json", encoding="utf-8")
     out = root / "_site"
-    report = build_site(root, out)
+    report = build_site(root, out, workers=2)  # the parallel path big sites take
     return root, out, report
 
 
@@ -90,9 +90,13 @@ def test_model_page_has_scores_settings_reproduction_history_and_subjects(built)
     assert row["page"] == f"models/{row['model']}/{row['sha'][:12]}_{row['precision']}_open_llm_v1/"
     assert f"{row['scores']['arc']:.2f}" in html
     assert "shlepa evaluate requests/" in html and "lm_eval --model hf" in html
-    assert "high_school_physics" in html  # MMLU per-subject breakdown
-    assert "FINISHED" in html and "PENDING" in html  # the request's history
     assert 'class="md-header' in html  # rendered inside the theme's shell
+    assert 'data-md-component="search"' not in html and "md-sidebar" not in html  # a compact shell
+    # Long sections travel as JSON in the page; model.js draws them (tests/test_browser.py).
+    extra = json.loads(html.split('id="model-data">')[1].split("</script>")[0])
+    assert len(extra["subjects"]) == 57 and "high_school_physics" in extra["subjects"]  # MMLU breakdown
+    assert [h["status"] for h in extra["history"]] == ["PENDING", "RUNNING", "FINISHED"]  # request history
+    assert len(extra["lm_eval"]) == 6 and extra["settings"]["batch_size"] == "auto"
 
 
 def test_details_are_paged_only_for_models_with_details(built):

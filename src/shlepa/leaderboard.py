@@ -6,6 +6,9 @@ CLI all read the same table.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +113,23 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
     }
 
 
+PARALLEL_FROM = 2000  # results files; below this a second process costs more than it saves
+
+
+def _parallel(root: Path) -> bool:
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    base = Path(root) / "results"
+    return base.is_dir() and sum(1 for _ in zip(range(PARALLEL_FROM), base.glob("*/*"))) >= PARALLEL_FROM
+
+
+def _in_fork(fn: Any, *args: Any) -> Future:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(fn, *args)
+    pool.shutdown(wait=False)
+    return future
+
+
 def load_board(root: Path) -> Board:
     """Read requests, results and suites under ``root``; unreadable files become errors."""
     root = Path(root)
@@ -120,9 +140,11 @@ def load_board(root: Path) -> Board:
             suites[name] = load_suite(name, root)
         except SuiteError as exc:
             errors.append(str(exc))
-    requests, bad_requests = load_all_requests(root)
-    errors += [str(e) for e in bad_requests]
+    # Requests (YAML, the slow part) load in a forked process while this one reads results.
+    pending = _in_fork(load_all_requests, root) if _parallel(root) else None
     results, bad_results = load_all_results(root)
+    requests, bad_requests = pending.result() if pending else load_all_requests(root)
+    errors += [str(e) for e in bad_requests]
     errors += [str(e) for e in bad_results]
     latest = latest_by_key(results)
     rows = []

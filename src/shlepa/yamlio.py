@@ -25,11 +25,19 @@ class _StrictLoader(_SafeBase):  # type: ignore[misc,valid-type]
     """SafeLoader that refuses duplicate keys (a second ``status:`` would hide the first)."""
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     loader.flatten_mapping(node)
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
+        # Plain string keys (all of them in practice) are compared as written, without
+        # building each key twice: this check was half the time of loading 10,000 requests.
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
+            key = key_node.value
+        else:
+            key = loader.construct_object(key_node, deep=deep)
         try:
             hash(key)
         except TypeError as exc:

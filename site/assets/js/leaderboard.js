@@ -100,16 +100,28 @@
   }
 
   var visible = [];
+  /* One pass over the rows marks each visible (r._vis); Tabulator's only filter reads that
+   * flag, so it never re-evaluates the query per row. */
+  function visibleOnly(d) { return d._vis; }
   function applyFilter() {
-    var q = parseQuery(state.q);
-    visible = rows.filter(function (r) { return matches(r, q); });
-    var byAvg = visible.slice().sort(function (a, b) { return (b.avg === null ? -1 : b.avg) - (a.avg === null ? -1 : a.avg); });
-    for (var i = 0; i < byAvg.length; i++) byAvg[i].rank_view = i + 1;
-    for (var j = 0; j < rows.length; j++) rows[j].rank = state.rankf ? rows[j].rank_view : rows[j].rank_all;
-    var ids = new Set(visible.map(function (r) { return r.id; }));
-    table.setFilter(function (d) { return ids.has(d.id); });
-    document.getElementById("lb-count").textContent = visible.length + " of " + rows.filter(function (r) { return r.suite === state.suite; }).length + " models";
+    var q = parseQuery(state.q), total = 0;
+    visible = [];
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      if (r.suite === state.suite) total++;
+      r._vis = matches(r, q);
+      if (r._vis) visible.push(r);
+    }
+    if (state.rankf) {
+      var byAvg = visible.slice().sort(function (a, b) { return (b.avg === null ? -1 : b.avg) - (a.avg === null ? -1 : a.avg); });
+      for (var j = 0; j < byAvg.length; j++) byAvg[j].rank = j + 1;
+    } else {
+      for (var k = 0; k < rows.length; k++) rows[k].rank = rows[k].rank_all;
+    }
+    if (table.getFilters().length) table.refreshFilter(); else table.setFilter(visibleOnly);
+    document.getElementById("lb-count").textContent = visible.length + " of " + total + " models";
   }
+  function runSearch(q) { state.q = q; applyFilter(); writeUrl(); }
 
   /* Formatters: DOM nodes or escaped text only. */
   function text(s) { return document.createTextNode(s === null || s === undefined ? "" : String(s)); }
@@ -226,7 +238,7 @@
     var timer;
     document.getElementById("lb-search").addEventListener("input", function (e) {
       clearTimeout(timer);
-      timer = setTimeout(function () { state.q = e.target.value; applyFilter(); writeUrl(); }, 120);
+      timer = setTimeout(function () { runSearch(e.target.value); }, 120);  // typing pauses, not keystrokes
     });
     [["lb-norm", "norm"], ["lb-avg-visible", "avgvis"], ["lb-rank-filtered", "rankf"]].forEach(function (p) {
       document.getElementById(p[0]).addEventListener("change", function (e) { state[p[1]] = e.target.checked; refreshAll(); table.redraw(true); });
@@ -269,7 +281,8 @@
     });
     table.on("tableBuilt", function () {
       columnChooser(); applyFilter(); writeUrl();
-      window.__lb = {table: table, readyAt: performance.now(), state: state, visible: function () { return visible; }};
+      window.__lb = {table: table, readyAt: performance.now(), state: state, visible: function () { return visible; },
+        search: runSearch};
       app.setAttribute("data-ready", "1");
     });
   }

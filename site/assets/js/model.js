@@ -1,4 +1,6 @@
-/* Model page: the per-sample details browser (pages of JSON loaded on demand) and BibTeX.
+/* Model page: the long sections drawn from the page's #model-data JSON (MMLU subjects,
+ * request history, lm-eval commands, settings), the per-sample details browser (pages of
+ * JSON loaded on demand) and BibTeX.
  * Everything from the data is shown with textContent, never as HTML. */
 (function () {
   "use strict";
@@ -7,6 +9,46 @@
     if (text !== undefined && text !== null) e.textContent = typeof text === "string" ? text : JSON.stringify(text);
     if (cls) e.className = cls;
     return e;
+  }
+
+  function table(head, rows) {
+    var t = el("table"), thead = el("thead"), tr = el("tr"), tb = el("tbody");
+    head.forEach(function (h) { tr.appendChild(el("th", h)); });
+    thead.appendChild(tr); t.appendChild(thead);
+    rows.forEach(function (cells) {
+      var row = el("tr");
+      cells.forEach(function (c) { var td = el("td"); if (c instanceof Node) td.appendChild(c); else td.textContent = c; row.appendChild(td); });
+      tb.appendChild(row);
+    });
+    t.appendChild(tb);
+    return t;
+  }
+  function fmt(v) { return v === null || v === undefined ? "–" : (typeof v === "number" ? v.toFixed(2) : String(v)); }
+
+  var dataEl = document.getElementById("model-data");
+  if (dataEl) {
+    var md = JSON.parse(dataEl.textContent), box;
+    if (md.subjects && (box = document.getElementById("subjects"))) {
+      var subjectsTable = table(["Subject", "Score"], Object.keys(md.subjects).map(function (k) { return [k, fmt(md.subjects[k])]; }));
+      subjectsTable.className = "model-subjects";
+      box.appendChild(subjectsTable);
+    }
+    if (md.history && (box = document.getElementById("history"))) {
+      box.appendChild(table(["When", "Status", "Reason", "Runner", "Run"], md.history.map(function (h) {
+        var run = "–";
+        if (h.run_url && /^https?:\/\//.test(h.run_url)) { run = el("a", "run"); run.href = h.run_url; run.rel = "nofollow noopener"; }
+        return [h.at, h.status, h.reason || "", h.runner || "–", run];
+      })));
+    }
+    if (md.lm_eval && md.lm_eval.length && (box = document.getElementById("reproduce"))) {
+      box.appendChild(el("p", "or with lm-eval directly, one command per benchmark:"));
+      var pre = el("pre"); pre.appendChild(el("code", md.lm_eval.join("\n"))); box.appendChild(pre);
+    }
+    if (md.settings && (box = document.getElementById("settings-list"))) {
+      var spre = el("pre");
+      spre.appendChild(el("code", Object.keys(md.settings).sort().map(function (k) { return k + ": " + JSON.stringify(md.settings[k]); }).join("\n")));
+      box.appendChild(spre);
+    }
   }
 
   var idx = document.getElementById("details-index");

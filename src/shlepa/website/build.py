@@ -15,11 +15,15 @@ import gzip
 import io
 import json
 import logging
+import multiprocessing
+import os
 import re
 import os
 import shutil
+import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +42,7 @@ SHELL_DIR = "models/_shell/page/view"  # same depth as models/<org>/<name>/<leaf
 SHELL_MARKER = "SHLEPA_MODEL_CONTENT"
 SHELL_TITLE = "SHLEPA_MODEL_TITLE"
 DETAILS_PAGE_ROWS = 25
+PARALLEL_FROM = 2000  # models; below this, forking costs more than it saves
 NAV_FALLBACK_PAGES = {
     "submit.md": "# Submit a model\n\n!!! note\n    The submission guide is not part of this build yet: "
     "the page `site/pages/submit.md` does not exist in this repository.\n",
@@ -70,20 +75,10 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 def _dir_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe plain values (pandas gives NaN for missing numbers)."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        return _clean(value.item())
-    return value
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        total += sum(os.stat(os.path.join(folder, f)).st_size for f in files)
+    return total
 
 
 def _round(value: Any, digits: int = 2) -> float | None:
@@ -101,7 +96,8 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
     }
     rows = []
     for r in board.rows.to_dict("records") if not board.rows.empty else []:
-        r = _clean(r)
+        # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
+        r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
         rows.append({
             "id": r["id"], "rank": r["rank"], "suite": r["suite"], "model": r["model"], "page": r["page"],
             "type": r["model_type"], "weight_type": r["weight_type"], "precision": r["precision"],
@@ -217,59 +213,108 @@ def _shell_parts(out: Path) -> tuple[str, str]:
     return before, after
 
 
+@dataclass
+class _Pages:
+    """What every model page needs; shared with forked workers by copy-on-write memory."""
+
+    board: Board
+    data: dict[str, Any]
+    renderer: Renderer
+    out: Path
+    before: str
+    after: str
+    requests: dict[str, Request]
+    evaluations: dict[str, list[dict[str, Any]]]
+    results: dict[str, tuple[Path, ResultsFile]]
+
+    def write(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
+        pages = details_models = 0
+        for r in rows:
+            key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
+            path, res = self.results[key]
+            folder = self.out / r["page"]
+            os.makedirs(folder, exist_ok=True)
+            details_index = split_details(path, res, folder / "details")
+            details_models += details_index is not None
+            content = self.renderer.model_page(r, res, self.requests.get(key), self.evaluations[r["model"]],
+                                               details_index)
+            title = self.renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
+            html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
+            with open(folder / "index.html", "w", encoding="utf-8") as fh:
+                fh.write(html)
+            pages += 1
+        return pages, details_models
+
+
+_FORKED: _Pages | None = None
+
+
+def _write_share(share: int, shares: int) -> tuple[int, int]:
+    assert _FORKED is not None
+    return _FORKED.write(_FORKED.data["rows"][share::shares])
+
+
+def default_workers(models: int) -> int:
+    """One process per available core (at most 4), but none extra for small sites."""
+    return min(4, len(os.sched_getaffinity(0))) if models >= PARALLEL_FROM else 1
+
+
+def write_model_pages(board: Board, data: dict[str, Any], renderer: Renderer, out: Path,
+                      workers: int = 1) -> tuple[int, int]:
+    """Every model page: the theme's shell page around Jinja2-rendered content (linear in models).
+
+    With ``workers > 1`` the rows are split between this process and forked ones.
+    """
+    global _FORKED
+    before, after = _shell_parts(out)
+    shutil.rmtree(out / "models" / "_shell")
+    evaluations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in data["rows"]:
+        evaluations[r["model"]].append(r)
+    job = _Pages(board, data, renderer, out, before, after, _requests_by_key(board), evaluations,
+                 {res.key: (path, res) for path, res in board.results.values()})
+    if workers <= 1 or len(data["rows"]) < 2:
+        return job.write(data["rows"])
+    _FORKED = job
+    try:
+        with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_write_share, share, workers) for share in range(1, workers)]
+            counts = [job.write(data["rows"][0::workers])] + [f.result() for f in futures]
+    finally:
+        _FORKED = None
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
 def build_site(
     root: Path,
     out: Path | None = None,
     *,
     work: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> BuildReport:
     """Build the whole site under ``out`` (default ``<root>/_site``), all or nothing.
 
     The site is built in a sibling folder and swapped in at the end, so a full disk
     or a permission error leaves the previous site whole and says what failed.
+    ``workers``: processes writing model pages (default: one per core for large sites).
     """
-    root = Path(root).resolve()
-    final = Path(out or root / "_site").resolve()
-    staging = final.parent / f".{final.name}.building"
-    shutil.rmtree(staging, ignore_errors=True)
+    final = Path(out or Path(root).resolve() / "_site").resolve()
     try:
-        report = _build_into(root, staging, work=work, progress=progress)
-        _swap_in(staging, final)
+        return _build(root, final, work=work, progress=progress, workers=workers)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(f"{final}: could not write the site: {exc.strerror or exc}; "
                          f"the previous site in {final} was left as it was") from exc
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    report.out = final
-    return report
 
 
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` with two renames; on failure ``final`` is restored."""
-    old = final.parent / f".{final.name}.previous"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.rename(final, old)
-    try:
-        os.rename(staging, final)
-    except OSError:
-        if old.exists():
-            os.rename(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _build_into(
+def _build(
     root: Path,
-    out: Path | None = None,
+    out: Path,
     *,
-    work: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    work: Path | None,
+    progress: Callable[[str], None] | None,
+    workers: int | None,
 ) -> BuildReport:
-    """Build the whole site into ``out`` (which is replaced)."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -312,34 +357,31 @@ def _build_into(
     shell_md.write_text(renderer.shell_markdown(SHELL_TITLE, SHELL_MARKER), encoding="utf-8")
     timings["generate"] = time.perf_counter() - t
 
+    # Build into a fresh sibling folder and swap it in at the end: a failed build leaves
+    # the previous site whole, and no file needs its own fsync.
     t = time.perf_counter()
-    if out.exists():
-        shutil.rmtree(out)
-    run_mkdocs(root, docs, out)
-    timings["mkdocs"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    before, after = _shell_parts(out)
-    shutil.rmtree(out / "models" / "_shell")
-    requests = _requests_by_key(board)
-    evaluations: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in data["rows"]:
-        evaluations[r["model"]].append(r)
-    results_by_key = {res.key: (path, res) for path, res in board.results.values()}
-    pages = details_models = 0
-    for r in data["rows"]:
-        key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
-        path, res = results_by_key[key]
-        folder = out / r["page"]
-        folder.mkdir(parents=True, exist_ok=True)
-        details_index = split_details(path, res, folder / "details")
-        details_models += details_index is not None
-        content = renderer.model_page(r, res, requests.get(key), evaluations[r["model"]], details_index)
-        title = renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
-        html = before.replace(SHELL_TITLE, title) + content + after.replace(SHELL_TITLE, title)
-        (folder / "index.html").write_text(html, encoding="utf-8")
-        pages += 1
-    timings["model_pages"] = time.perf_counter() - t
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    stage.chmod(0o755)
+    try:
+        run_mkdocs(root, docs, stage)
+        timings["mkdocs"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pages, details_models = write_model_pages(
+            board, data, renderer, stage, workers if workers is not None else default_workers(len(data["rows"])))
+        timings["model_pages"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            stage.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            stage.rename(out)
+        timings["swap"] = time.perf_counter() - t
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     say(f"rendered {pages} model page(s), details for {details_models}")
 
     return BuildReport(
