@@ -44,8 +44,11 @@ lint: install-dev
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline .github/workflows
 
+# Speed figures (minutes on 2 CPU cores); see the README and benchmarks/README.md.
 bench: install-dev
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_evaluate.py
+	$(PY) benchmarks/bench_shared_context.py
+	$(PY) benchmarks/bench_site.py
 
 clean:
 	rm -rf $(VENV) _site .shlepa
