@@ -270,6 +270,56 @@ def reproduction(
     return {"shlepa": shlex.join(sh), "lm_eval": lm_eval_cmds, "cwd": "repository root"}
 
 
+def build_payload(
+    request: Request,
+    suite: Suite,
+    benchmarks: list[Benchmark],
+    opts: EvalOptions,
+    raw: dict[str, Any],
+    leaves: dict[str, list[str]],
+    names: dict[str, str],
+    lm_args: dict[str, Any],
+    model_args: dict[str, Any],
+    started: datetime,
+    finished: datetime,
+    duration_s: float,
+) -> dict[str, Any]:
+    """The results file's content from lm-eval's output (shared by plain and sharded runs)."""
+    backend_args = effective_backend_args(opts.backend, opts.backend_args)
+    scores: dict[str, BenchmarkScore] = {
+        b.key: benchmark_score(b, names[b.key], leaves[b.key], raw["results"], raw.get("n-samples"))
+        for b in benchmarks
+    }
+    rel_request = str(request.relpath)
+    return {
+        "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
+        "request_file": rel_request,
+        "suite": suite.name,
+        "evaluation": {
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat(),
+            "duration_s": duration_s,
+            "data": opts.source.value,
+            "backend": opts.backend,
+            "backend_args": backend_args,
+            "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
+            "batch_size": opts.batch_size,
+            "batch_sizes": raw.get("config", {}).get("batch_sizes"),
+            "device": opts.device or model_args.get("device") or "cpu",
+            "limit": opts.limit,
+            "apply_chat_template": request.use_chat_template,
+            "benchmarks": [b.key for b in benchmarks],
+            "versions": versions(),
+            "runner": opts.runner,
+            "run_url": opts.run_url,
+        },
+        "scores": {k: v.model_dump() for k, v in scores.items()},
+        "average": average({k: v.value for k, v in scores.items()}, scores.keys()),
+        "reproduce": reproduction(request, rel_request, opts, lm_args, benchmarks),
+        "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
+    }
+
+
 def _mark(request_path: Path, request: Request, status: Status, reason: str, root: Path, **kw: Any) -> Request:
     updated = request.with_status(status, reason, **kw)
     save_request(updated, root)
@@ -333,39 +383,9 @@ def evaluate_request(
         if raw is None or not writer:
             return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
         finished = datetime.now(UTC)
-        scores: dict[str, BenchmarkScore] = {
-            b.key: benchmark_score(b, tasks.names[b.key], tasks.leaves[b.key], raw["results"], raw.get("n-samples"))
-            for b in benchmarks
-        }
+        payload = build_payload(request, suite, benchmarks, opts, raw, tasks.leaves, tasks.names, lm_args,
+                                model_args, started, finished, round(time.perf_counter() - t0, 3))
         details = detail_rows(raw, tasks.leaves)
-        lm_eval_part = {k: v for k, v in raw.items() if k != "samples"}
-        payload = {
-            "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
-            "request_file": rel_request,
-            "suite": suite.name,
-            "evaluation": {
-                "started_at": started.isoformat(),
-                "finished_at": finished.isoformat(),
-                "duration_s": round(time.perf_counter() - t0, 3),
-                "data": opts.source.value,
-                "backend": opts.backend,
-                "backend_args": backend_args,
-                "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
-                "batch_size": opts.batch_size,
-                "batch_sizes": raw.get("config", {}).get("batch_sizes"),
-                "device": opts.device or model_args.get("device") or "cpu",
-                "limit": opts.limit,
-                "apply_chat_template": request.use_chat_template,
-                "benchmarks": [b.key for b in benchmarks],
-                "versions": versions(),
-                "runner": opts.runner,
-                "run_url": opts.run_url,
-            },
-            "scores": {k: v.model_dump() for k, v in scores.items()},
-            "average": average({k: v.value for k, v in scores.items()}, scores.keys()),
-            "reproduce": reproduction(request, rel_request, opts, lm_args, benchmarks),
-            "lm_eval": lm_eval_part,
-        }
         say("writing results and per-sample details")
         target = write_results(root, payload, details, finished)
     except BaseException as exc:
