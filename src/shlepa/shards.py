@@ -481,3 +481,20 @@ def merge_and_finish(root: Path, paths: list[Path], request_path: Path | None, r
     if repo is None:
         return target, Outcome(rel, Status.finished, [target])
     return target, finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)
+
+
+def record_merge_failure(root: Path, rel: Path, message: str, runner: str, run_url: str | None,
+                         repo: Any, push: bool) -> Any:
+    """A merge that cannot happen ends the RUNNING request FAILED (committed), never left RUNNING."""
+    from .request import Failure, Status, save_request
+    from .runner import Outcome, RunnerOptions, finalize
+
+    root = Path(root).resolve()
+    request = load_request(root / rel)
+    if request.status != Status.running:
+        return Outcome(rel, request.status, note="not RUNNING; left as it is")
+    failed = request.with_status(Status.failed, f"ShardMergeError: {message}"[:2000], runner=runner, run_url=run_url)
+    failure = Failure(error_class="ShardMergeError", message=message[:4000], log_tail="",
+                      log_url=f"{run_url}#artifacts" if run_url else None)
+    save_request(failed.model_copy(update={"failure": failure}), root)
+    return finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)

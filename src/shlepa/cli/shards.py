@@ -40,7 +40,7 @@ def merge_shards(
     root: Path | None = RootOption,
 ) -> None:
     """Merge the shards of one request into ONE results file equal to an unsharded run's, and finish the request."""
-    from ..shards import ShardError, merge_and_finish
+    from ..shards import ShardError, merge_and_finish, record_merge_failure
 
     repo_root = resolve_root(root)
     if push and not commit:
@@ -50,7 +50,14 @@ def merge_shards(
     try:
         target, outcome = merge_and_finish(repo_root, shards, rel, runner or runner_name(), github_run_url(),
                                            repo=repo, push=push)
-    except (ShardError, RequestError, SuiteError, ResultsError, GitError) as exc:
+    except (ShardError, RequestError, SuiteError, ResultsError) as exc:
+        if repo is not None and rel is not None and (repo_root / rel).is_file():
+            try:
+                record_merge_failure(repo_root, rel, str(exc), runner or runner_name(), github_run_url(), repo, push)
+            except (RequestError, GitError) as again:
+                console.print(f"could not record the failure: {again}", highlight=False)
+        fail(str(exc))
+    except GitError as exc:
         fail(str(exc))
     typer.echo(f"{outcome.status.value}\t{target.relative_to(repo_root)}\t{outcome.note}".rstrip())
 
