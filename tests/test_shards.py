@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from shlepa.cli import app
 from shlepa.request import Status, load_request
 from shlepa.shards import ShardError, merge_shards, parse_shard, plan_shards
+from queue_helpers import board, clone, git, git_env  # noqa: F401
 from test_evaluation import submit
 
 runner = CliRunner()
@@ -161,3 +162,64 @@ def test_a_bad_shard_spec_is_a_clear_error(text: str) -> None:
     with pytest.raises(ShardError, match="expected I/N"):
         parse_shard(text)
     assert parse_shard("2/4") == (2, 4)
+
+
+@pytest.mark.slow
+def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
+    runs: dict[str, Path], board, tmp_path: Path  # noqa: F811
+) -> None:
+    remote, seed = board
+    rel = runs["request"]
+    (seed / rel).parent.mkdir(parents=True)
+    req = load_request(runs["root"] / rel)
+    from shlepa.request import save_request
+
+    save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)
+    git(seed, "add", "requests")
+    git(seed, "commit", "--quiet", "-m", "claim")
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+    work = clone(remote, tmp_path / "merge-job")
+    before = git(work, "rev-parse", "HEAD").strip()
+
+    result = runner.invoke(app, ["merge-shards", str(runs["shard_dir"]), "--request", str(rel), "--root", str(work),
+                                 "--commit", "--push"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("FINISHED\t")
+    log = git(work, "log", "--format=%s", f"{before}..origin/main").splitlines()
+    assert len(log) == 1, log
+    changed = git(work, "show", "--name-only", "--format=", "origin/main").split()
+    assert str(rel) in changed
+    assert sum(p.startswith("results/") and "/results_" in p for p in changed) == 1
+    assert sum(p.startswith("results/") and "/details_" in p for p in changed) == 1
+    assert not any("shard" in p for p in changed)
+    assert load_request(work / rel).status == Status.finished
+
+
+@pytest.mark.slow
+def test_a_merge_that_cannot_happen_fails_the_request_in_a_pushed_commit(
+    runs: dict[str, Path], board, tmp_path: Path  # noqa: F811
+) -> None:
+    remote, seed = board
+    rel = runs["request"]
+    req = load_request(runs["root"] / rel)
+    from shlepa.request import save_request
+
+    save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)
+    git(seed, "add", "requests")
+    git(seed, "commit", "--quiet", "-m", "claim")
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+    work = clone(remote, tmp_path / "merge-job")
+    only_one = tmp_path / "partial"
+    only_one.mkdir()
+    s0 = runs["shards"][0]
+    shutil.copy(s0, only_one / s0.name)
+
+    result = runner.invoke(app, ["merge-shards", str(only_one), "--request", str(rel), "--root", str(work),
+                                 "--commit", "--push"])
+    assert result.exit_code == 1 and "missing shard(s) shard_1_of_2.json" in result.output
+    git(work, "fetch", "--quiet", "origin")
+    failed = load_request(work / rel)
+    assert failed.status == Status.failed and failed.failure.error_class == "ShardMergeError"
+    assert "shard_1_of_2.json" in failed.failure.message
+    assert git(work, "status", "--porcelain").strip() == ""
+    assert not list(work.glob("results/**/*.json")), "nothing half-merged is committed"
