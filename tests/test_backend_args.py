@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from shlepa.backend_args import BackendError, backend_model_args, is_main_process
+from shlepa.backend_args import BackendError, backend_model_args, is_main_process, require_backend
 from shlepa.modelargs import model_args_for
 from shlepa.request import new_request
 
@@ -26,12 +26,13 @@ def test_hf_gets_the_request_args_unchanged_with_remote_code_off_and_safetensors
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
 def test_vllm_without_the_package_fails_with_the_install_command():
     with pytest.raises(BackendError, match=r"pip install 'shlepa\[vllm\]'"):
-        backend_model_args("vllm", _hf_args())
+        require_backend("vllm")
 
 
-def test_vllm_args_keep_prefix_caching_on_and_remote_code_off(monkeypatch):
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else None)
-    args = backend_model_args("vllm", _hf_args("float16"))
+def test_vllm_args_keep_prefix_caching_on_and_remote_code_off():
+    from shlepa.evaluation import effective_backend_args
+
+    args = {**backend_model_args("vllm", _hf_args("float16")), **effective_backend_args("vllm", {})}
     assert args == {"pretrained": "org/model", "revision": SHA, "dtype": "float16", "trust_remote_code": False,
                     "load_format": "safetensors", "enable_prefix_caching": True}
 

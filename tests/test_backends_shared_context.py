@@ -304,11 +304,12 @@ def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
 def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from shlepa.evaluation import EvaluationError, create_lm
+    from shlepa.backend_args import BackendError
+    from shlepa.evaluation import create_lm
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
-    with pytest.raises(EvaluationError, match="vllm package is not installed"):
+    with pytest.raises(BackendError, match=r"needs the vllm package; install it with: pip install 'shlepa\[vllm\]'"):
         create_lm("vllm", {"pretrained": "x", "enable_prefix_caching": True}, 8, "cpu")
 
 

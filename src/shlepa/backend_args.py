@@ -22,15 +22,25 @@ class BackendError(ValueError):
     """The backend cannot run this request here (not installed, unsupported precision, ...)."""
 
 
+def require_backend(backend: str) -> None:
+    """Fail early, with the install command, when the backend's package is missing here."""
+    if backend not in BACKENDS:
+        raise BackendError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise BackendError("backend 'vllm' needs the vllm package; install it with: pip install 'shlepa[vllm]'")
+
+
 def backend_model_args(backend: str, hf_args: dict[str, Any]) -> dict[str, Any]:
-    """Translate the HF model arguments (see :mod:`shlepa.modelargs`) for ``backend``."""
+    """Translate the HF model arguments (see :mod:`shlepa.modelargs`) for ``backend``.
+
+    Pure translation, so the reproduction command of a vLLM result can be written on
+    a machine without vLLM; :func:`require_backend` checks the install.
+    """
     if backend in ("hf", "shlepa-hf"):
         return dict(hf_args)
     if backend == "dummy":
         return {}
     if backend == "vllm":
-        if importlib.util.find_spec("vllm") is None:
-            raise BackendError("backend 'vllm' needs the vllm package; install it with: pip install 'shlepa[vllm]'")
         if hf_args.get("load_in_8bit") or hf_args.get("load_in_4bit"):
             raise BackendError("backend 'vllm' does not run 8bit/4bit requests here; use --backend hf")
         if "peft" in hf_args or "delta" in hf_args:
@@ -40,7 +50,6 @@ def backend_model_args(backend: str, hf_args: dict[str, Any]) -> dict[str, Any]:
             "dtype": hf_args["dtype"],
             "trust_remote_code": False,
             "load_format": "safetensors",
-            "enable_prefix_caching": True,
         }
         if "revision" in hf_args:
             args["revision"] = hf_args["revision"]

@@ -41,6 +41,19 @@ DEMO_MODELS = (
 )
 SERIES_MODEL = "shlepa-demo/tiny-llama-ckpt"
 SERIES_STEPS = (0, 40, 120)
+SERIES_SUITE = "analysis360"  # the series shows every Analysis360 metric as a training curve
+MEMORIZATION_SAMPLE_DOCS = 64
+
+
+def write_training_sample(path: Path, n: int = MEMORIZATION_SAMPLE_DOCS) -> Path:
+    """A JSONL sample of the tiny models' own training corpus, for the memorization metric."""
+    import json
+
+    from .tinymodels import default_corpus
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in default_corpus()[:n]), encoding="utf-8")
+    return path
 
 
 def content_sha(model_dir: Path) -> str:
@@ -108,6 +121,7 @@ def run_demo(
     """Build models, evaluate them on the bundled suite, write results; returns the demo root."""
     work = prepare_workspace(repo, work or repo / ".shlepa" / "demo")
     lookup = {m.model: m for m in DEMO_MODELS}
+    sample = write_training_sample(work / "models" / "training_sample.jsonl")
     for model_id, folder, checkpoint in build_models(work, say):
         spec = lookup.get(model_id)
         request = new_request(
@@ -119,13 +133,15 @@ def run_demo(
             "shlepa-demo",
             checkpoint=checkpoint,
             params=round(count_params(folder) / 1e9, 9),
+            suite=SERIES_SUITE if checkpoint else "open_llm_v1",
         )
         path = save_request(request, work)
         say(f"evaluating {model_id}" + (f" step {checkpoint['step']}" if checkpoint else ""))
         evaluate_request(
             path,
             work,
-            EvalOptions(source=DataSource.bundled, model_path=folder, batch_size=8, device="cpu", limit=limit),
+            EvalOptions(source=DataSource.bundled, model_path=folder, batch_size=8, device="cpu", limit=limit,
+                        memorization_data=sample if checkpoint else None),
             progress=say,
         )
     return work

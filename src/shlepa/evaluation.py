@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import logging
+import math
+import os
 import re
 import shlex
 import time
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .backend_args import backend_model_args, is_main_process
+from .backend_args import backend_model_args, is_main_process, require_backend
 from .modelargs import model_args_for, model_args_string
 from .request import Failure, Request, Status, load_request, save_request
 from .results import find_results_for, write_results
@@ -36,6 +38,8 @@ DEFAULT_BACKEND = "shlepa-hf"  # lm-eval's HF backend computing each shared cont
 #: Settings each backend runs with unless the caller overrides them; recorded in the results.
 BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
     "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
+    # vLLM's automatic prefix caching is its way of computing a shared context once.
+    "vllm": {"enable_prefix_caching": True},
 }
 
 
@@ -63,6 +67,8 @@ class EvalOptions:
     # The request was already claimed (committed RUNNING by a runner): do not mark it again.
     claimed: bool = False
     log_url: str | None = None
+    memorization_data: Path | None = None  # local sample of the model's training data
+    wandb_project: str | None = None  # log to Weights & Biases (lm-eval's WandbLogger) when set
 
 
 @dataclass
@@ -113,6 +119,10 @@ def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> L
         task = bench.task_for(source)
         if not task:
             raise EvaluationError(f"benchmark {bench.key}: no {source.value} task defined")
+        shared = next((k for k, name in names.items() if name == task), None)
+        if shared is not None:  # several metrics of one task (perplexities): run it once
+            leaves[bench.key], names[bench.key] = leaves[shared], task
+            continue
         loaded = manager.load([task])
         for task_obj in loaded["tasks"].values():
             task_obj.set_config(key="num_fewshot", value=bench.num_fewshot)
@@ -158,10 +168,32 @@ def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, d
 
     import shlepa.backends  # noqa: F401  (registers shlepa-hf with lm-eval)
 
+    require_backend(backend)
+
     args = {k: v for k, v in model_args.items() if k != "device"}
     return lm_eval.api.registry.get_model(backend).create_from_arg_obj(
         args, {"batch_size": batch_size, "device": device or model_args.get("device") or "cpu"}
     )
+
+
+def model_info(lm: Any) -> dict[str, Any]:
+    """What the loaded model is: architecture, parameter count, experts (for the site's filters)."""
+    model = getattr(lm, "model", None)
+    config = getattr(model, "config", None)
+    if config is None:
+        return {}
+    info: dict[str, Any] = {
+        "architecture": (getattr(config, "architectures", None) or [None])[0],
+        "model_type": getattr(config, "model_type", None),
+    }
+    try:
+        info["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
+    except (AttributeError, TypeError, RuntimeError):
+        pass
+    experts = getattr(config, "num_local_experts", None) or getattr(config, "num_experts", None)
+    if experts:
+        info["num_experts"] = int(experts)
+    return info
 
 
 def run_lm_eval(
@@ -181,6 +213,64 @@ def run_lm_eval(
         apply_chat_template=apply_chat_template,
         confirm_run_unsafe_code=opts.confirm_run_unsafe_code,
     )
+
+
+def plan(suite: Suite, benchmarks: list[Benchmark], opts: EvalOptions) -> tuple[list[Benchmark], list[Benchmark], dict[str, str]]:
+    """Split the selected benchmarks into lm-eval ones, memorization ones and skipped ones (with why)."""
+    run, memo, skipped = [], [], {}
+    for bench in benchmarks:
+        if bench.kind == "memorization":
+            if opts.memorization_data is None:
+                skipped[bench.key] = "no training-data sample given (--memorization-data)"
+            else:
+                memo.append(bench)
+        elif not bench.task_for(opts.source):
+            skipped[bench.key] = f"no task for {opts.source.value} data in suite {suite.name}"
+        elif bench.unsafe_code and not opts.confirm_run_unsafe_code:
+            skipped[bench.key] = "runs model-written code; start the evaluation with --allow-code-eval to include it"
+        else:
+            run.append(bench)
+    return run, memo, skipped
+
+
+@contextlib.contextmanager
+def code_eval_allowed(allowed: bool) -> Iterator[None]:
+    """Set lm-eval's code-execution safeguard variable for this evaluation only."""
+    if not allowed:
+        yield
+        return
+    before = os.environ.get("HF_ALLOW_CODE_EVAL")
+    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HF_ALLOW_CODE_EVAL", None)
+        else:
+            os.environ["HF_ALLOW_CODE_EVAL"] = before
+
+
+def run_memorization(lm: Any, benches: list[Benchmark], opts: EvalOptions) -> tuple[dict[str, BenchmarkScore], list[dict[str, Any]], dict[str, Any]]:
+    """Memorization scores with the already loaded model (Hugging Face backends only)."""
+    from .memorization import measure_file
+
+    model, tokenizer = getattr(lm, "model", None), getattr(lm, "tokenizer", None)
+    if model is None or tokenizer is None or not hasattr(model, "parameters"):
+        raise EvaluationError(f"memorization needs a Hugging Face model; backend {opts.backend} has none")
+    limit = int(opts.limit) if isinstance(opts.limit, (int, float)) and opts.limit >= 1 else None
+    scores, rows, info = {}, [], {}
+    for bench in benches:
+        res = measure_file(model, tokenizer, Path(opts.memorization_data), k=bench.memorization_k, limit=limit)
+        p = res.memorized
+        scores[bench.key] = BenchmarkScore(
+            value=p * bench.scale,
+            stderr=math.sqrt(p * (1 - p) / (res.n - 1)) * bench.scale if res.n > 1 else None,
+            task="shlepa.memorization", metric="memorized,none", num_fewshot=0, n_samples=res.n,
+        )
+        rows += [{"benchmark": bench.key, "task": "shlepa.memorization", "choices": [], "filter": "none",
+                  "doc": None, **row} for row in res.rows]
+        info[bench.key] = {"k": res.k, "n": res.n, "match_rate": res.match_rate, "data": str(opts.memorization_data)}
+    return scores, rows, info
 
 
 def _arguments(sample: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -242,11 +332,20 @@ def reproduction(
         sh += ["--limit", str(opts.limit)]
     if opts.model_path is not None:
         sh += ["--model-path", str(opts.model_path)]
+    if opts.confirm_run_unsafe_code:
+        sh += ["--allow-code-eval"]
+    if opts.memorization_data is not None:
+        sh += ["--memorization-data", str(opts.memorization_data)]
     # shlepa-hf gives plain hf's numbers (within 1e-4 in float32), so plain lm-eval reproduces it.
     lm_eval_model = "hf" if opts.backend == "shlepa-hf" else opts.backend
-    plain_args = model_args_string(backend_model_args(lm_eval_model, model_args))
+    plain = backend_model_args(lm_eval_model, model_args)
+    if lm_eval_model == "vllm":
+        plain.update(backend_args)
+    plain_args = model_args_string(plain)
     lm_eval_cmds = []
     for bench in benchmarks:
+        if bench.kind != "lm_eval" or not bench.task_for(opts.source):
+            continue
         cmd = [
             "lm_eval",
             "--model",
@@ -266,7 +365,10 @@ def reproduction(
             cmd += ["--limit", str(opts.limit)]
         if request.use_chat_template:
             cmd += ["--apply_chat_template"]
-        lm_eval_cmds.append(shlex.join(cmd))
+        if bench.unsafe_code:
+            cmd = ["env", "HF_ALLOW_CODE_EVAL=1", *cmd, "--confirm_run_unsafe_code"]
+        if shlex.join(cmd) not in lm_eval_cmds:
+            lm_eval_cmds.append(shlex.join(cmd))
     return {"shlepa": shlex.join(sh), "lm_eval": lm_eval_cmds, "cwd": "repository root"}
 
 
@@ -274,23 +376,31 @@ def build_payload(
     request: Request,
     suite: Suite,
     benchmarks: list[Benchmark],
+    to_run: list[Benchmark],
+    skipped: dict[str, str],
     opts: EvalOptions,
     raw: dict[str, Any],
     leaves: dict[str, list[str]],
     names: dict[str, str],
     lm_args: dict[str, Any],
     model_args: dict[str, Any],
+    info: dict[str, Any],
     started: datetime,
     finished: datetime,
     duration_s: float,
+    memo_scores: dict[str, BenchmarkScore] | None = None,
+    memo_info: dict[str, Any] | None = None,
+    wandb_dir: str | None = None,
 ) -> dict[str, Any]:
-    """The results file's content from lm-eval's output (shared by plain and sharded runs)."""
+    """The results file's content from lm-eval's output (shared by plain runs and merged shards)."""
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
+    rel_request = str(request.relpath)
     scores: dict[str, BenchmarkScore] = {
         b.key: benchmark_score(b, names[b.key], leaves[b.key], raw["results"], raw.get("n-samples"))
-        for b in benchmarks
+        for b in to_run
     }
-    rel_request = str(request.relpath)
+    scores.update(memo_scores or {})
+    scores = {b.key: scores[b.key] for b in benchmarks if b.key in scores}  # suite order
     return {
         "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
         "request_file": rel_request,
@@ -309,13 +419,19 @@ def build_payload(
             "limit": opts.limit,
             "apply_chat_template": request.use_chat_template,
             "benchmarks": [b.key for b in benchmarks],
+            "allow_code_eval": opts.confirm_run_unsafe_code,
+            "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
+            "wandb": {"project": opts.wandb_project, "dir": wandb_dir} if opts.wandb_project else None,
             "versions": versions(),
             "runner": opts.runner,
             "run_url": opts.run_url,
         },
+        "model_info": info,
         "scores": {k: v.model_dump() for k, v in scores.items()},
-        "average": average({k: v.value for k, v in scores.items()}, scores.keys()),
-        "reproduce": reproduction(request, rel_request, opts, lm_args, benchmarks),
+        "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
+        "skipped": skipped,
+        "memorization": memo_info or None,
+        "reproduce": reproduction(request, rel_request, opts, model_args, to_run),
         "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
     }
 
@@ -349,6 +465,7 @@ def evaluate_request(
     request = load_request(request_path)
     suite: Suite = load_suite(request.suite, root)
     benchmarks = select_benchmarks(suite, opts.benchmarks)
+    to_run, to_memorize, skipped = plan(suite, benchmarks, opts)
     model_args = model_args_for(request, model_path=opts.model_path, device=opts.device)
     rel_request = str(request.relpath)
 
@@ -367,25 +484,43 @@ def evaluate_request(
     t0 = time.perf_counter()
     try:
         with _capture_log(lines), contextlib.chdir(root):
-            say(f"loading {len(benchmarks)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
-            tasks = load_tasks(root, benchmarks, opts.source)
+            for key, why in skipped.items():
+                say(f"skipping {key}: {why}")
+            say(f"loading {len(to_run)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
+            tasks = load_tasks(root, to_run, opts.source)
             say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
             backend_args = effective_backend_args(opts.backend, opts.backend_args)
             lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
             lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
+            info = model_info(lm)
             cache = None
             if opts.cache_dir is not None:
                 # lm-eval's cache key is the request, not the model: the prefix carries the model.
                 opts.cache_dir.mkdir(parents=True, exist_ok=True)
                 cache = str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
-            say(f"running {sum(len(v) for v in tasks.leaves.values())} lm-eval task(s)")
-            raw = run_lm_eval(lm, tasks, opts, cache, request.use_chat_template)
-        if raw is None or not writer:
-            return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
+            raw: dict[str, Any] | None = {"results": {}}
+            if tasks.objects:
+                say(f"running {len(set(tasks.names.values()))} lm-eval task(s)")
+                with code_eval_allowed(opts.confirm_run_unsafe_code):
+                    raw = run_lm_eval(lm, tasks, opts, cache, request.use_chat_template)
+            if raw is None or not writer:
+                return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
+            memo_scores, memo_rows, memo_info = {}, [], {}
+            if to_memorize:
+                say(f"measuring memorization on {opts.memorization_data}")
+                memo_scores, memo_rows, memo_info = run_memorization(lm, to_memorize, opts)
+            wandb_dir = None
+            if opts.wandb_project:
+                from .wandblog import init_args, log_evaluation
+
+                say(f"logging to Weights & Biases project {opts.wandb_project}")
+                wandb_dir = log_evaluation(raw, init_args(opts.wandb_project, request))
         finished = datetime.now(UTC)
-        payload = build_payload(request, suite, benchmarks, opts, raw, tasks.leaves, tasks.names, lm_args,
-                                model_args, started, finished, round(time.perf_counter() - t0, 3))
-        details = detail_rows(raw, tasks.leaves)
+        payload = build_payload(
+            request, suite, benchmarks, to_run, skipped, opts, raw, tasks.leaves, tasks.names, lm_args, model_args,
+            info, started, finished, round(time.perf_counter() - t0, 3), memo_scores, memo_info, wandb_dir,
+        )
+        details = detail_rows(raw, tasks.leaves) + memo_rows
         say("writing results and per-sample details")
         target = write_results(root, payload, details, finished)
     except BaseException as exc:

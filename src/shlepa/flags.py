@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 from .request import MODEL_ID_RE, SHA_RE
-from .yamlio import YamlError, load_yaml
+from .yamlio import YamlError, load_yaml, validation_message
 
 FLAGS_FILE = "flags.yaml"
 
@@ -61,7 +61,5 @@ def load_flags(root: Path) -> list[Flag]:
         try:
             flags.append(Flag.model_validate(entry))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "entry"
-            raise FlagsError(f"{path}: entry {i + 1}: field '{loc}': {err['msg']}") from None
+            raise FlagsError(validation_message(f"{path}: entry {i + 1}", exc)) from None
     return flags

@@ -69,11 +69,12 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
     stderrs = {k: (res.scores[k].stderr if k in res.scores else None) for k in keys}
     normalized = {k: normalized_score(suite.benchmark(k), res.scores.get(k)) for k in keys}
     config = res.lm_eval.get("config") or {}
-    arch = None
-    for cfg_key in ("model_architecture", "architecture"):
-        arch = arch or config.get(cfg_key)
-    model_type = str(req.get("model_type"))
     info = (res.model_extra or {}).get("model_info") or {}
+    arch = info.get("architecture") or config.get("model_architecture") or config.get("architecture")
+    model_type = str(req.get("model_type"))
+    params = req.get("params")
+    if params is None and isinstance(info.get("num_parameters"), int):
+        params = info["num_parameters"] / 1e9  # counted when the model was loaded
     return {
         "id": row_id(req["model"], req["revision"], req["precision"], res.suite),
         "model": req["model"],
@@ -85,7 +86,7 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
         "weight_type": req.get("weight_type", "original"),
         "base_model": req.get("base_model"),
         "license": req.get("license"),
-        "params": req.get("params"),
+        "params": params,
         "architecture": arch,
         "submitted_at": str(req.get("submitted_at", "")),
         "evaluated_at": res.evaluation.finished_at.isoformat(),
@@ -96,10 +97,10 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
         "scores": scores,
         "stderrs": stderrs,
         "normalized": normalized,
-        "average": average(scores, keys),
-        "average_normalized": average(normalized, keys),
+        "average": average(scores, suite.average_keys),
+        "average_normalized": average(normalized, suite.average_keys),
         "missing": [k for k in keys if scores[k] is None],
-        "moe": is_moe(arch, config),
+        "moe": is_moe(arch, {**config, **info}),
         "merged": is_merged(model_type, info.get("tags") if isinstance(info, dict) else None),
         "available": True,
         "flag_reason": None,

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import atomic
+from .yamlio import validation_message
 from .scores import BenchmarkScore
 
 SCHEMA = "shlepa.results/1"
@@ -113,9 +114,7 @@ def load_results(path: Path) -> ResultsFile:
     try:
         return ResultsFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ResultsError(f"{path}: field '{loc}': {err['msg']}") from None
+        raise ResultsError(validation_message(path, exc)) from None
 
 
 def iter_results_files(root: Path) -> list[Path]:

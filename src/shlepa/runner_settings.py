@@ -7,11 +7,11 @@ main and changes only by a reviewed merge); request files never set any of this.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Literal, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .yamlio import YamlError, load_yaml
+from .yamlio import YamlError, load_yaml, validation_message
 
 SETTINGS_FILE = "leaderboard.yaml"
 
@@ -30,8 +30,14 @@ class RunnerSettings(BaseModel):
         description="A RUNNING request older than this is put back to PENDING by the sweep; "
         "keep it above the evaluate job's timeout-minutes.",
     )
-    data: str = Field(default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)")
-    backend: str = Field(default="hf", description="hf (transformers), vllm (optional extra) or dummy (tests)")
+    data: Literal["hub", "bundled"] = Field(
+        default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"
+    )
+    backend: str = Field(
+        default="shlepa-hf",
+        description="shlepa-hf (HF, shared contexts computed once), hf (plain lm-eval), vllm (optional extra) "
+        "or dummy (tests)",
+    )
     batch_size: str | int = "auto"
     device: str | None = None
     limit: float | None = None
@@ -63,9 +69,7 @@ def load_runner_settings(root: Path) -> RunnerSettings:
     try:
         return RunnerSettings.model_validate(section)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise RunnerSettingsError(f"{path}: field 'runner.{loc}': {err['msg']}") from None
+        raise RunnerSettingsError(validation_message(path, exc, prefix="runner.")) from None
 
 
 EVALUATE_WORKFLOW = Path(".github") / "workflows" / "evaluate.yml"

@@ -100,6 +100,8 @@ def normalize(value: float | None, baseline: float, maximum: float = 100.0) -> f
 def normalized_score(bench: Benchmark, score: BenchmarkScore | None) -> float | None:
     if score is None or score.value is None:
         return None
+    if not bench.higher_is_better or bench.unit != "%":
+        return None  # perplexities, bias and memorization have no 0-100 scale to normalize on
     if score.subtasks:
         parts = [normalize(v, bench.baseline) for v in score.subtasks.values()]
         return sum(p for p in parts if p is not None) / len(parts)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .yamlio import YamlError, load_yaml
+from .yamlio import YamlError, load_yaml, validation_message
 
 SETTINGS_FILE = "leaderboard.yaml"
 
@@ -103,9 +103,7 @@ def load_settings(root: Path) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise SettingsError(f"{path}: field '{loc}': {err['msg']}") from None
+        raise SettingsError(validation_message(path, exc)) from None
 
 
 __all__ = ["HubRetry", "Settings", "SettingsError", "ValidationSettings", "load_settings"]

@@ -35,10 +35,13 @@ from .evaluation import (
     EvaluationError,
     LoadedTasks,
     build_payload,
+    code_eval_allowed,
     create_lm,
     detail_rows,
     effective_backend_args,
     load_tasks,
+    model_info,
+    plan as plan_benchmarks,
     run_lm_eval,
     versions,
 )
@@ -160,6 +163,7 @@ def _identity(request: Request, opts: EvalOptions, lm_args: dict[str, Any], benc
             "limit": opts.limit,
             "benchmarks": benchmarks,
             "apply_chat_template": request.use_chat_template,
+            "allow_code_eval": opts.confirm_run_unsafe_code,
             "lm_eval": vers.get("lm_eval"),
             "shlepa": vers.get("shlepa"),
         },
@@ -180,6 +184,9 @@ def evaluate_shard(
     request = load_request(Path(request_path))
     suite = load_suite(request.suite, root)
     benchmarks = select_benchmarks(suite, opts.benchmarks)
+    if opts.memorization_data is not None or opts.wandb_project:
+        raise ShardError("--shard: memorization and W&B logging run only in an unsharded evaluation")
+    to_run, _, _ = plan_benchmarks(suite, benchmarks, opts)
     model_args = model_args_for(request, model_path=opts.model_path, device=opts.device)
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
     lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
@@ -187,10 +194,10 @@ def evaluate_shard(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with contextlib.chdir(root):
-        tasks = load_tasks(root, benchmarks, opts.source)
+        tasks = load_tasks(root, to_run, opts.source)
         full = tasks.manager.load(list(tasks.objects))
         structure = _structure(full)
-        fewshot = {leaf: b.num_fewshot for b in benchmarks for leaf in tasks.leaves[b.key]}
+        fewshot = {leaf: b.num_fewshot for b in to_run for leaf in tasks.leaves[b.key]}
         costs = [(name, task_cost(task, fewshot.get(name, 0), opts.limit)) for name, task in full["tasks"].items()]
         plan = plan_shards(costs, count)
         mine = set(plan[index])
@@ -204,14 +211,17 @@ def evaluate_shard(
             elif _prune(obj, mine):
                 objects.append(obj)
         raw: dict[str, Any] = {}
+        info: dict[str, Any] | None = None
         if objects:
             lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
+            info = model_info(lm)
             cache = None
             if opts.cache_dir is not None:
                 opts.cache_dir.mkdir(parents=True, exist_ok=True)
                 cache = str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
-            raw = run_lm_eval(lm, LoadedTasks(objects, tasks.leaves, tasks.names, tasks.manager), opts, cache,
-                              request.use_chat_template) or {}
+            with code_eval_allowed(opts.confirm_run_unsafe_code):
+                raw = run_lm_eval(lm, LoadedTasks(objects, tasks.leaves, tasks.names, tasks.manager), opts, cache,
+                                  request.use_chat_template) or {}
     ran = set((raw.get("results") or {})) & set(structure["tasks"])
     if ran != mine:
         raise EvaluationError(f"shard {index}/{count}: lm-eval ran {sorted(ran)}, the plan says {sorted(mine)}")
@@ -227,6 +237,7 @@ def evaluate_shard(
         "shard": {"index": index, "count": count, "plan": plan, **_identity(request, opts, lm_args,
                                                                              [b.key for b in benchmarks])},
         "structure": structure,
+        "model_info": info,
         "options": {
             "benchmarks": opts.benchmarks, "model_path": str(opts.model_path) if opts.model_path else None,
             "backend_args": opts.backend_args, "device": opts.device or model_args.get("device") or "cpu",
@@ -427,16 +438,24 @@ def merge_shards(root: Path, paths: list[Path], request_path: Path | None = None
         model_path=Path(options["model_path"]) if options["model_path"] else None,
         backend=settings["backend"], backend_args=options["backend_args"], batch_size=settings["batch_size"],
         device=options["device"], limit=settings["limit"], runner=runner, run_url=run_url,
+        confirm_run_unsafe_code=bool(settings.get("allow_code_eval")),
     )
+    to_run, _, skipped = plan_benchmarks(suite, benchmarks, opts)
     raw = merge_lm_eval(shards)
     structure = shards[0].data["structure"]
-    leaves, names = _benchmark_leaves(benchmarks, structure, opts.source)
+    leaves, names = _benchmark_leaves(to_run, structure, opts.source)
+    infos = [s for s in shards if s.data.get("model_info") is not None]
+    for s in infos[1:]:
+        if s.data["model_info"] != infos[0].data["model_info"]:
+            raise ShardError(f"{s.path}: field 'model_info': differs from {infos[0].path} (a different model?)")
+    info = infos[0].data["model_info"] if infos else {}
     times = [s.data["evaluation"] for s in shards]
     started = min(datetime.fromisoformat(t["started_at"]) for t in times)
     finished = max(datetime.fromisoformat(t["finished_at"]) for t in times)
     duration = round((finished - started).total_seconds(), 3)
-    payload = build_payload(request, suite, benchmarks, opts, raw, leaves, names, options["lm_args"],
-                            {"device": options["device"]}, started, finished, duration)
+    model_args = model_args_for(request, model_path=opts.model_path, device=opts.device)
+    payload = build_payload(request, suite, benchmarks, to_run, skipped, opts, raw, leaves, names,
+                            options["lm_args"], model_args, info, started, finished, duration)
     payload["evaluation"]["shards"] = [
         {"index": s.index, "count": s.count, "tasks": len(s.data["shard"]["plan"][s.index]), **s.data["evaluation"]}
         for s in shards

@@ -12,9 +12,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from .yamlio import YamlError, load_yaml
+from .yamlio import YamlError, load_yaml, validation_message
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -46,6 +46,14 @@ class Benchmark(BaseModel):
     url: str = ""
     citation: str = ""
     unsafe_code: bool = Field(default=False, description="task executes model-written code")
+    in_average: bool = Field(default=True, description="counts in the leaderboard average")
+    unit: str = Field(default="%", max_length=10, description="unit of the score as shown ('' for ratios)")
+    kind: Literal["lm_eval", "memorization"] = Field(
+        default="lm_eval", description="lm_eval: an lm-eval task; memorization: shlepa.memorization"
+    )
+    memorization_k: Annotated[int, Field(ge=1, le=4096)] = Field(
+        default=32, description="prefix and continuation length in tokens (kind: memorization)"
+    )
 
     @property
     def metric_key(self) -> str:
@@ -57,6 +65,12 @@ class Benchmark(BaseModel):
 
     def task_for(self, source: DataSource) -> str | None:
         return self.bundled_task if source == DataSource.bundled else self.task
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "Benchmark":
+        if self.kind == "memorization" and (self.task or self.bundled_task):
+            raise ValueError("a memorization benchmark runs no lm-eval task; remove task/bundled_task")
+        return self
 
 
 class Suite(BaseModel):
@@ -80,6 +94,11 @@ class Suite(BaseModel):
     def runnable(self, source: DataSource) -> list[Benchmark]:
         """Benchmarks that have a task for this data source."""
         return [b for b in self.benchmarks if b.task_for(source)]
+
+    @property
+    def average_keys(self) -> list[str]:
+        """Benchmarks that count in the average (not perplexities, bias or memorization)."""
+        return [b.key for b in self.benchmarks if b.in_average]
 
 
 class SuiteError(ValueError):
@@ -112,9 +131,7 @@ def load_suite(name_or_path: str | Path, root: Path) -> Suite:
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise SuiteError(f"{path}: field '{loc}': {err['msg']}") from None
+        raise SuiteError(validation_message(path, exc)) from None
     keys = suite.keys
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:

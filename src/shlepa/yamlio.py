@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 
 class YamlError(ValueError):
@@ -72,6 +73,13 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise YamlError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return load_yaml_text(text, str(path))
+
+
+def validation_message(source: object, exc: ValidationError, prefix: str = "") -> str:
+    """pydantic's first error as our one line: ``file: field 'a.b': cause``."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "entry"
+    return f"{source}: field '{prefix}{loc}': {err['msg']}"
 
 
 def dump_yaml(data: Any) -> str:

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from ._app import RootOption, app, console, fail, resolve_root
+from .site import serve as serve_site
 
 
 @app.command()
@@ -22,7 +23,6 @@ def demo(
     from ..demo import run_demo
     from ..evaluation import EvaluationError
     from ..website.build import BuildError, build_site
-    from ..website.serve import make_server
 
     repo = resolve_root(root)
     try:
@@ -33,16 +33,5 @@ def demo(
     console.print(f"built {report.models} evaluation(s) into {escape(str(report.out))}")
     if not serve:
         return
-    try:
-        server = make_server(report.out, port)
-    except OSError as exc:
-        fail(f"127.0.0.1:{port}: cannot listen: {exc.strerror or exc}; try --port")
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    console.print(f"[bold green]Shlepa demo ready:[/] {url} (Ctrl-C stops)")
-    typer.echo(url)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    console.print("[bold green]Shlepa demo ready.[/]")
+    serve_site(root=folder, out=report.out, port=port, do_build=False)

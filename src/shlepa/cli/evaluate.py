@@ -28,24 +28,29 @@ def _batch(value: str) -> str | int:
 @app.command()
 def evaluate(
     request_file: Path | None = typer.Argument(None, help="Request YAML under requests/ (omit with --next)."),
-    data: DataSource = typer.Option(
-        DataSource.hub, "--data", help="hub: stock lm-eval tasks on Hub datasets; bundled: offline mini edition."
+    data: DataSource | None = typer.Option(
+        None,
+        "--data",
+        help="hub: stock lm-eval tasks on Hub datasets; bundled: offline mini edition "
+        "(default: leaderboard.yaml runner.data, else hub).",
     ),
     benchmark: list[str] = typer.Option(None, "--benchmark", "-b", help="Only these benchmarks of the suite."),
     model_path: Path | None = typer.Option(
         None, "--model-path", help="Load the weights from this local folder instead of the Hub."
     ),
-    backend: str = typer.Option(
-        DEFAULT_BACKEND,
+    backend: str | None = typer.Option(
+        None,
         "--backend",
         help="lm-eval model backend: shlepa-hf (HF, each shared context computed once), hf (plain lm-eval), "
-        "vllm (extra) or dummy (tests).",
+        f"vllm (extra) or dummy (tests) (default: leaderboard.yaml runner.backend, else {DEFAULT_BACKEND}).",
     ),
     backend_arg: list[str] = typer.Option(
         None, "--backend-arg", help="KEY=VALUE setting of the backend, e.g. max_batch_tokens=16384 (repeatable)."
     ),
-    batch_size: str = typer.Option("auto", "--batch-size", help="Batch size, or 'auto'."),
-    device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda:0 or cpu."),
+    batch_size: str | None = typer.Option(
+        None, "--batch-size", help="Batch size, or 'auto' (default: leaderboard.yaml runner.batch_size, else auto)."
+    ),
+    device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda:0 or cpu (default: runner.device)."),
     limit: float | None = typer.Option(None, "--limit", help="Only the first N items per task (testing)."),
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="lm-eval request cache folder: a killed run resumes from it."
@@ -67,6 +72,16 @@ def evaluate(
         "file for `shlepa merge-shards`; the request file is left as it is."),
     shard_dir: Path | None = typer.Option(
         None, "--shard-dir", help="With --shard: folder for shard_I_of_N.json (default shards/<key hash>/)."),
+    allow_code_eval: bool = typer.Option(
+        False, "--allow-code-eval",
+        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
+    ),
+    memorization_data: Path | None = typer.Option(
+        None, "--memorization-data", help="Local sample of the model's training data (JSONL 'text' or plain text)."
+    ),
+    wandb: str | None = typer.Option(
+        None, "--wandb", metavar="PROJECT", help="Also log to this Weights & Biases project (needs shlepa[wandb])."
+    ),
     root: Path | None = RootOption,
 ) -> None:
     """Evaluate one request, or (--next) drain the queue as a runner: claim, evaluate, commit, push."""
@@ -78,15 +93,17 @@ def evaluate(
         fail(str(exc))
     if cache_dir is None and settings.cache_dir:
         cache_dir = Path(settings.cache_dir).expanduser()
+    if limit is None:
+        limit = settings.limit
     run_url = run_url or github_run_url()
     opts = EvalOptions(
-        source=data,
+        source=data or DataSource(settings.data),
         benchmarks=benchmark or None,
         model_path=model_path,
-        backend=backend,
+        backend=backend or settings.backend,
         backend_args=parsed_backend_args,
-        batch_size=_batch(batch_size),
-        device=device,
+        batch_size=_batch(str(batch_size or settings.batch_size)),
+        device=device or settings.device,
         limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
         cache_dir=cache_dir,
         force=force,
@@ -94,6 +111,9 @@ def evaluate(
         run_url=run_url,
         log_url=log_url or (f"{run_url}#artifacts" if run_url else None),
         claimed=claimed,
+        confirm_run_unsafe_code=allow_code_eval,
+        memorization_data=memorization_data.resolve() if memorization_data else None,
+        wandb_project=wandb,
     )
     if shard is not None:
         if next_ or commit or push:

@@ -27,6 +27,7 @@ from ..clidoc import cli_reference_markdown
 from ..leaderboard import Board, load_board
 from ..request import Request
 from ..results import ResultsFile
+from .curves import write_curves
 from .render import Renderer, json_for_html, page_id
 
 log = logging.getLogger(__name__)
@@ -256,6 +257,7 @@ def build_site(
                                                    encoding="utf-8")
     (docs / "data" / "leaderboard.csv").write_text(leaderboard_csv(data), encoding="utf-8")
     renderer.write_pages(docs, data)
+    write_curves(docs, board, renderer)
     (docs / "data" / "citations").mkdir()
     for name, suite in board.suites.items():
         (docs / "data" / "citations" / f"{name}.txt").write_text(renderer.citations(suite), encoding="utf-8")

@@ -100,7 +100,7 @@ def _sha(rng: random.Random) -> str:
 
 def _score(rng: random.Random, key: str, params: float, baseline: float) -> float:
     quality = min(1.0, 0.25 + 0.17 * (1 + (params or 1)) ** 0.35 + rng.gauss(0, 0.07))
-    value = baseline + (TOP[key] - baseline) * max(0.0, quality) + rng.gauss(0, 2)
+    value = baseline + (TOP.get(key, 80.0) - baseline) * max(0.0, quality) + rng.gauss(0, 2)
     return round(min(99.0, max(0.0, value)), 4)
 
 

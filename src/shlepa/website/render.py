@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from ..leaderboard import Board
 from ..request import MODEL_TYPE_SYMBOLS, Request, Status
 from ..results import ResultsFile
+from .curves import CurvesIndex
 
 LEADERBOARD_BIBTEX = """@misc{shlepa_leaderboard,
   title = {Shlepa: an Open LLM Leaderboard run on GitHub},
@@ -99,6 +100,7 @@ class Renderer:
         self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html)
         self.env.globals.update(type_symbols=MODEL_TYPE_SYMBOLS, type_titles=TYPE_TITLES)
         self._model = self.env.get_template("model.html.j2")
+        self.curves = CurvesIndex(board)
 
     @staticmethod
     def escape(text: str) -> str:
@@ -158,5 +160,5 @@ class Renderer:
             evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
             details_index=details_index, root="../../../../",
             leaderboard_bibtex=LEADERBOARD_BIBTEX, harness_bibtex=HARNESS_BIBTEX,
-            settings=res.evaluation.model_dump(mode="json"),
+            settings=res.evaluation.model_dump(mode="json"), curves=self.curves.context(row),
         )
