@@ -77,3 +77,40 @@ def test_runner_settings_default_without_file_and_name_the_bad_field(tmp_path):
     (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: soon\n")
     with pytest.raises(RunnerSettingsError, match=r"leaderboard.yaml: field 'runner.stale_after_minutes'"):
         load_runner_settings(tmp_path)
+
+
+def test_the_sweep_threshold_is_above_every_gpu_job_timeout():
+    from shlepa.runner_settings import RunnerSettings, check_stale_after, gpu_job_timeouts
+
+    timeouts = gpu_job_timeouts(PROJECT)
+    assert set(timeouts) == {"evaluate", "shard"}
+    assert load_runner_settings(PROJECT).stale_after_minutes > max(timeouts.values())
+    check_stale_after(PROJECT)  # the repository's own settings pass
+    with pytest.raises(RunnerSettingsError, match=r"field 'runner.stale_after_minutes': 600 must be above the "
+                                                  r"'evaluate' job's timeout-minutes \(600"):
+        check_stale_after(PROJECT, RunnerSettings(stale_after_minutes=600))
+
+
+def test_sweep_refuses_a_threshold_that_could_requeue_a_live_job(tmp_path: Path):
+    (tmp_path / "eval" / "suites").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(WF / "evaluate.yml", tmp_path / ".github" / "workflows" / "evaluate.yml")
+    (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: 300\n")
+    result = CliRunner().invoke(app, ["sweep", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "leaderboard.yaml: field 'runner.stale_after_minutes': 300 must be above" in result.output
+    ok = CliRunner().invoke(app, ["sweep", "--root", str(tmp_path), "--stale-after-minutes", "601"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_the_split_path_shards_on_gpus_and_merges_without_a_gpu():
+    wf = _load("evaluate.yml")
+    assert "split" in wf["on"]["workflow_dispatch"]["inputs"]
+    shard, merge = wf["jobs"]["shard"], wf["jobs"]["merge"]
+    assert shard["runs-on"] == ["self-hosted", "gpu"] and shard["permissions"] == {"contents": "read"}
+    assert merge["runs-on"] == "ubuntu-latest" and merge["permissions"] == {"contents": "write"}
+    assert merge["needs"] == ["plan", "shard"]
+    runs = "\n".join(step.get("run", "") for job in (shard, merge) for step in job["steps"])
+    assert "--shard \"$SHARD/$SPLIT\"" in runs and "shlepa merge-shards" in runs
+    assert "${{" not in runs
+    assert "merge" in wf["jobs"]["publish"]["needs"]

@@ -372,6 +372,70 @@ def reproduction(
     return {"shlepa": shlex.join(sh), "lm_eval": lm_eval_cmds, "cwd": "repository root"}
 
 
+def build_payload(
+    request: Request,
+    suite: Suite,
+    benchmarks: list[Benchmark],
+    to_run: list[Benchmark],
+    skipped: dict[str, str],
+    opts: EvalOptions,
+    raw: dict[str, Any],
+    leaves: dict[str, list[str]],
+    names: dict[str, str],
+    lm_args: dict[str, Any],
+    model_args: dict[str, Any],
+    info: dict[str, Any],
+    started: datetime,
+    finished: datetime,
+    duration_s: float,
+    memo_scores: dict[str, BenchmarkScore] | None = None,
+    memo_info: dict[str, Any] | None = None,
+    wandb_dir: str | None = None,
+) -> dict[str, Any]:
+    """The results file's content from lm-eval's output (shared by plain runs and merged shards)."""
+    backend_args = effective_backend_args(opts.backend, opts.backend_args)
+    rel_request = str(request.relpath)
+    scores: dict[str, BenchmarkScore] = {
+        b.key: benchmark_score(b, names[b.key], leaves[b.key], raw["results"], raw.get("n-samples"))
+        for b in to_run
+    }
+    scores.update(memo_scores or {})
+    scores = {b.key: scores[b.key] for b in benchmarks if b.key in scores}  # suite order
+    return {
+        "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
+        "request_file": rel_request,
+        "suite": suite.name,
+        "evaluation": {
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat(),
+            "duration_s": duration_s,
+            "data": opts.source.value,
+            "backend": opts.backend,
+            "backend_args": backend_args,
+            "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
+            "batch_size": opts.batch_size,
+            "batch_sizes": raw.get("config", {}).get("batch_sizes"),
+            "device": opts.device or model_args.get("device") or "cpu",
+            "limit": opts.limit,
+            "apply_chat_template": request.use_chat_template,
+            "benchmarks": [b.key for b in benchmarks],
+            "allow_code_eval": opts.confirm_run_unsafe_code,
+            "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
+            "wandb": {"project": opts.wandb_project, "dir": wandb_dir} if opts.wandb_project else None,
+            "versions": versions(),
+            "runner": opts.runner,
+            "run_url": opts.run_url,
+        },
+        "model_info": info,
+        "scores": {k: v.model_dump() for k, v in scores.items()},
+        "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
+        "skipped": skipped,
+        "memorization": memo_info or None,
+        "reproduce": reproduction(request, rel_request, opts, model_args, to_run),
+        "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
+    }
+
+
 def _mark(request_path: Path, request: Request, status: Status, reason: str, root: Path, **kw: Any) -> Request:
     updated = request.with_status(status, reason, **kw)
     save_request(updated, root)
@@ -452,47 +516,11 @@ def evaluate_request(
                 say(f"logging to Weights & Biases project {opts.wandb_project}")
                 wandb_dir = log_evaluation(raw, init_args(opts.wandb_project, request))
         finished = datetime.now(UTC)
-        scores: dict[str, BenchmarkScore] = {
-            b.key: benchmark_score(b, tasks.names[b.key], tasks.leaves[b.key], raw["results"], raw.get("n-samples"))
-            for b in to_run
-        }
-        scores.update(memo_scores)
-        scores = {b.key: scores[b.key] for b in benchmarks if b.key in scores}  # suite order
+        payload = build_payload(
+            request, suite, benchmarks, to_run, skipped, opts, raw, tasks.leaves, tasks.names, lm_args, model_args,
+            info, started, finished, round(time.perf_counter() - t0, 3), memo_scores, memo_info, wandb_dir,
+        )
         details = detail_rows(raw, tasks.leaves) + memo_rows
-        lm_eval_part = {k: v for k, v in raw.items() if k != "samples"}
-        payload = {
-            "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
-            "request_file": rel_request,
-            "suite": suite.name,
-            "evaluation": {
-                "started_at": started.isoformat(),
-                "finished_at": finished.isoformat(),
-                "duration_s": round(time.perf_counter() - t0, 3),
-                "data": opts.source.value,
-                "backend": opts.backend,
-                "backend_args": backend_args,
-                "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
-                "batch_size": opts.batch_size,
-                "batch_sizes": raw.get("config", {}).get("batch_sizes"),
-                "device": opts.device or model_args.get("device") or "cpu",
-                "limit": opts.limit,
-                "apply_chat_template": request.use_chat_template,
-                "benchmarks": [b.key for b in benchmarks],
-                "allow_code_eval": opts.confirm_run_unsafe_code,
-                "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
-                "wandb": {"project": opts.wandb_project, "dir": wandb_dir} if opts.wandb_project else None,
-                "versions": versions(),
-                "runner": opts.runner,
-                "run_url": opts.run_url,
-            },
-            "model_info": info,
-            "scores": {k: v.model_dump() for k, v in scores.items()},
-            "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
-            "skipped": skipped,
-            "memorization": memo_info or None,
-            "reproduce": reproduction(request, rel_request, opts, model_args, to_run),
-            "lm_eval": lm_eval_part,
-        }
         say("writing results and per-sample details")
         target = write_results(root, payload, details, finished)
     except BaseException as exc:

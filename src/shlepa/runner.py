@@ -212,6 +212,10 @@ def _finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, 
     return Outcome(rel, status, [Path(f) for f in new_files if sha], sha, note)
 
 
+#: Public name for other publishers of results (``shlepa merge-shards``).
+finalize = _finalize
+
+
 def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, push: bool = True) -> Outcome:
     """Evaluate a request this runner holds as RUNNING, then publish the outcome."""
     request = load_request(root / rel)

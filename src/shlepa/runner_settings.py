@@ -70,3 +70,46 @@ def load_runner_settings(root: Path) -> RunnerSettings:
         return RunnerSettings.model_validate(section)
     except ValidationError as exc:
         raise RunnerSettingsError(validation_message(path, exc, prefix="runner.")) from None
+
+
+EVALUATE_WORKFLOW = Path(".github") / "workflows" / "evaluate.yml"
+
+
+def gpu_job_timeouts(root: Path) -> dict[str, int]:
+    """timeout-minutes of every GPU job (``runs-on`` names ``gpu``) in evaluate.yml; {} without the file."""
+    path = Path(root) / EVALUATE_WORKFLOW
+    if not path.is_file():
+        return {}
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise RunnerSettingsError(str(exc)) from None
+    out: dict[str, int] = {}
+    for name, job in ((data or {}).get("jobs") or {}).items():
+        runs_on = job.get("runs-on") if isinstance(job, dict) else None
+        labels = runs_on if isinstance(runs_on, list) else [runs_on]
+        if "gpu" in labels:
+            timeout = job.get("timeout-minutes")
+            if not isinstance(timeout, int):
+                raise RunnerSettingsError(f"{path}: field 'jobs.{name}.timeout-minutes': a GPU job needs a number")
+            out[name] = timeout
+    return out
+
+
+def check_stale_after(root: Path, settings: RunnerSettings | None = None) -> None:
+    """The sweep must never requeue a request whose GPU job is still allowed to run.
+
+    So ``runner.stale_after_minutes`` has to be above every GPU job's
+    ``timeout-minutes`` in evaluate.yml; otherwise a RunnerSettingsError names both.
+    """
+    settings = settings or load_runner_settings(root)
+    timeouts = gpu_job_timeouts(root)
+    if not timeouts:
+        return
+    job, longest = max(timeouts.items(), key=lambda kv: kv[1])
+    if settings.stale_after_minutes <= longest:
+        raise RunnerSettingsError(
+            f"{Path(root) / SETTINGS_FILE}: field 'runner.stale_after_minutes': {settings.stale_after_minutes} must be "
+            f"above the {job!r} job's timeout-minutes ({longest} in {EVALUATE_WORKFLOW}), or the sweep requeues "
+            "requests whose job is still running"
+        )

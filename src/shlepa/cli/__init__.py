@@ -15,6 +15,7 @@ from . import queue as _queue  # noqa: E402,F401
 from . import validate as _validate  # noqa: E402,F401
 from . import submit as _submit  # noqa: E402,F401
 from . import demo as _demo  # noqa: E402,F401
+from . import shards as _shards  # noqa: E402,F401
 from . import analysis as _analysis  # noqa: E402,F401
 
 __all__ = ["app", "console", "fail"]

@@ -67,6 +67,11 @@ def evaluate(
     isolate: bool = typer.Option(False, "--isolate", help="Evaluate each request in a child process."),
     max_requests: int | None = typer.Option(None, "--max-requests", help="With --next: stop after this many."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    shard: str | None = typer.Option(
+        None, "--shard", help="I/N: evaluate only shard I (0-based) of N cost-balanced task shards into a partial "
+        "file for `shlepa merge-shards`; the request file is left as it is."),
+    shard_dir: Path | None = typer.Option(
+        None, "--shard-dir", help="With --shard: folder for shard_I_of_N.json (default shards/<key hash>/)."),
     allow_code_eval: bool = typer.Option(
         False, "--allow-code-eval",
         help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
@@ -110,6 +115,20 @@ def evaluate(
         memorization_data=memorization_data.resolve() if memorization_data else None,
         wandb_project=wandb,
     )
+    if shard is not None:
+        if next_ or commit or push:
+            fail("--shard writes a partial file only: leave out --next, --commit and --push (merge-shards commits)")
+        if request_file is None:
+            fail("--shard needs a request file")
+        from ..shards import ShardError, evaluate_shard, parse_shard
+
+        try:
+            index, count = parse_shard(shard)
+            target = evaluate_shard(request_file, repo_root, opts, index, count, shard_dir, say=console.log)
+        except (ShardError, RequestError, SuiteError, ModelArgsError, BackendError, EvaluationError) as exc:
+            fail(str(exc))
+        typer.echo(str(target))
+        return
     if next_ or commit or push:
         if next_ and request_file is not None:
             fail("give either a request file or --next, not both")

@@ -11,7 +11,7 @@ import typer
 from ..gitops import GitError, GitRepo
 from ..queue import QueueError, format_age, list_queue, requeue as requeue_fn, sweep as sweep_fn
 from ..request import RequestError, Status
-from ..runner_settings import RunnerSettingsError, load_runner_settings
+from ..runner_settings import RunnerSettingsError, check_stale_after, load_runner_settings
 from ._app import RootOption, app, console, fail, resolve_root
 
 
@@ -90,7 +90,11 @@ def sweep(
     """Put RUNNING requests whose runner died (older than the timeout) back to PENDING."""
     repo_root = resolve_root(root)
     try:
-        minutes = stale_after_minutes or load_runner_settings(repo_root).stale_after_minutes
+        settings = load_runner_settings(repo_root)
+        if stale_after_minutes is not None:
+            settings = settings.model_copy(update={"stale_after_minutes": stale_after_minutes})
+        check_stale_after(repo_root, settings)
+        minutes = settings.stale_after_minutes
     except RunnerSettingsError as exc:
         fail(str(exc))
     try:

@@ -1,0 +1,92 @@
+"""``shlepa merge-shards``, ``claim``, ``split-plan``: one request's tasks spread over several runners."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ..gitops import GitError, GitRepo
+from ..queue import claim as claim_fn
+from ..request import RequestError
+from ..results import ResultsError
+from ..runner import github_run_url, runner_name
+from ..runner_settings import RunnerSettingsError, load_runner_settings
+from ..suites import SuiteError
+from ._app import RootOption, app, console, fail, resolve_root
+
+
+def _repo(repo_root: Path, branch: str) -> GitRepo:
+    try:
+        settings = load_runner_settings(repo_root)
+    except RunnerSettingsError as exc:
+        fail(str(exc))
+    return GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s)
+
+
+def _rel(repo_root: Path, path: Path) -> Path:
+    return path.resolve().relative_to(repo_root) if path.is_absolute() else path
+
+
+@app.command("merge-shards")
+def merge_shards(
+    shards: list[Path] = typer.Argument(..., help="Shard files, or folders holding shard_I_of_N.json files."),
+    request_file: Path | None = typer.Option(None, "--request", help="The request (default: from the shards)."),
+    commit: bool = typer.Option(False, "--commit", help="Commit results + FINISHED request in one commit."),
+    push: bool = typer.Option(False, "--push", help="Push that commit; a rejected push is rebased and retried."),
+    runner: str | None = typer.Option(None, "--runner", help="Runner name recorded (default $RUNNER_NAME)."),
+    branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    root: Path | None = RootOption,
+) -> None:
+    """Merge the shards of one request into ONE results file equal to an unsharded run's, and finish the request."""
+    from ..shards import ShardError, merge_and_finish, record_merge_failure
+
+    repo_root = resolve_root(root)
+    if push and not commit:
+        fail("--push needs --commit")
+    rel = _rel(repo_root, request_file) if request_file is not None else None
+    repo = _repo(repo_root, branch) if commit else None
+    try:
+        target, outcome = merge_and_finish(repo_root, shards, rel, runner or runner_name(), github_run_url(),
+                                           repo=repo, push=push)
+    except (ShardError, RequestError, SuiteError, ResultsError) as exc:
+        if repo is not None and rel is not None and (repo_root / rel).is_file():
+            try:
+                record_merge_failure(repo_root, rel, str(exc), runner or runner_name(), github_run_url(), repo, push)
+            except (RequestError, GitError) as again:
+                console.print(f"could not record the failure: {again}", highlight=False)
+        fail(str(exc))
+    except GitError as exc:
+        fail(str(exc))
+    typer.echo(f"{outcome.status.value}\t{target.relative_to(repo_root)}\t{outcome.note}".rstrip())
+
+
+@app.command()
+def claim(
+    request_file: Path = typer.Argument(..., help="PENDING request YAML under requests/."),
+    runner: str = typer.Option("shards", "--runner", help="Name recorded as the request's runner."),
+    branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    root: Path | None = RootOption,
+) -> None:
+    """Claim one PENDING request (commit RUNNING, push) so no drain evaluates it while its shards run."""
+    repo_root = resolve_root(root)
+    rel = _rel(repo_root, request_file)
+    try:
+        won = claim_fn(_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
+    except (RequestError, GitError) as exc:
+        fail(str(exc))
+    if not won:
+        fail(f"{rel}: field 'status': not PENDING (claimed by another runner?); nothing to shard")
+    typer.echo(f"RUNNING\t{rel}")
+
+
+@app.command("split-plan")
+def split_plan(
+    shards: int = typer.Option(..., "--shards", help="How many GPU runners share the request's tasks (1-256)."),
+) -> None:
+    """Print ``split=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per task shard."""
+    if not 1 <= shards <= 256:
+        fail(f"--shards {shards}: expected 1 to 256")
+    console.print(f"{shards} task shard(s)", highlight=False)
+    typer.echo(f"split={json.dumps(list(range(shards)), separators=(',', ':'))}")
