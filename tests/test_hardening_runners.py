@@ -106,6 +106,17 @@ def _rows(db: Path) -> int:
             return 0
 
 
+def _wait_for_cache_rows(proc: subprocess.Popen, cache: Path, timeout: float) -> float:
+    """Seconds until some cache database of this run gained rows (0 when the run ends first)."""
+    before = {p.name: _rows(p) for p in cache.glob("*.db")} if cache.exists() else {}
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout and proc.poll() is None:
+        if cache.exists() and any(_rows(p) > before.get(p.name, 0) for p in cache.glob("*.db")):
+            return 0.001
+        time.sleep(0.2)
+    return 0.001 if proc.poll() is None else 0.0
+
+
 def _cache_hits(log_text: str) -> int:
     return sum(int(n) for n in re.findall(r"Cached requests: (\d+)", log_text))
 
@@ -127,7 +138,12 @@ def test_twenty_evaluations_killed_with_sigkill_then_sweep_and_rerun(board, tmp_
                       "--log-dir", str(tmp_path / "logs-killed"))
         proc = subprocess.Popen(cmd, cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
-        delay = rng.uniform(0.5, 12.0)
+        if attempts % 4 == 0:
+            # Every fourth job dies mid-evaluation, once its cache holds rows, whatever the
+            # machine's load: the rerun must then answer those rows from the cache.
+            delay = _wait_for_cache_rows(proc, cache, timeout=240.0)
+        else:
+            delay = rng.uniform(0.5, 12.0)
         try:
             proc.wait(timeout=delay)
             finished_before_kill += 1
