@@ -15,7 +15,7 @@ from .site import serve as serve_site
 def demo(
     root: Path | None = RootOption,
     work: Path | None = typer.Option(None, "--work", help="Demo leaderboard folder (default: <root>/.shlepa/demo)."),
-    limit: int = typer.Option(12, "--limit", help="Items per bundled task to evaluate (keeps the demo to minutes)."),
+    limit: int = typer.Option(4, "--limit", help="Items per bundled task to evaluate (keeps the demo to minutes)."),
     port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1 for the site."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the built site when done."),
 ) -> None:
