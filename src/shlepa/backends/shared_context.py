@@ -185,16 +185,21 @@ class Packed:
 
 
 def pack_tries(
-    seqs: Sequence[Tokens], members: Sequence[int], max_nodes: int
+    seqs: Sequence[Tokens], members: Sequence[int], max_nodes: int, hard_max: int | None = None
 ) -> Iterator[Packed]:
-    """Cut lexicographically sorted sequences into tries of at most ``max_nodes`` nodes.
+    """Cut lexicographically sorted sequences into tries of about ``max_nodes`` nodes.
 
     In sorted order, the nodes a sequence adds to the trie are its tokens after the
     longest common prefix with the previous sequence, appended in depth-first order;
     so shared prefixes (one context's continuations, a few-shot preamble shared by
-    several questions, a continuation that is a prefix of another) run once. A
-    sequence longer than ``max_nodes`` gets a trie of its own.
+    several questions, a continuation that is a prefix of another) run once. A trie
+    grows past ``max_nodes`` while a sequence shares more tokens with it than it
+    adds (splitting there would cost more than it saves), up to ``max_nodes`` past
+    its first sequence and never past ``hard_max``. A sequence longer than the
+    limits gets a trie of its own.
     """
+    cap = hard_max if hard_max is not None else max_nodes
+    hard = max_nodes
     tokens: list[int] = []
     depth: list[int] = []
     end: list[int] = []
@@ -204,11 +209,16 @@ def pack_tries(
     prev: Tokens = ()
     for seq, member in zip(seqs, members, strict=True):
         shared = common_prefix_len(prev, seq)
-        if tokens and len(tokens) + len(seq) - shared > max_nodes:
+        added = len(seq) - shared
+        if tokens and added and (
+            len(tokens) + added > hard or (len(tokens) + added > max_nodes and shared < added)
+        ):
             for node in path:
                 end[node] = len(tokens)
             yield Packed(tokens, depth, end, paths, mems)
             tokens, depth, end, paths, mems, path, shared = [], [], [], [], [], [], 0
+        if not tokens:
+            hard = min(cap, max(max_nodes, len(seq) + max_nodes))
         for node in path[shared:]:
             end[node] = len(tokens)
         del path[shared:]
@@ -510,7 +520,7 @@ class SharedContextHFLM(HFLM):
         seqs = {i: tuple(requests[i][1]) + tuple(requests[i][2][:-1]) for i in indices}
         order = sorted(indices, key=lambda i: seqs[i])
         limit = min(max(self.pack_tokens, 1), self.max_batch_tokens)
-        rows = list(pack_tries([seqs[i] for i in order], order, limit))
+        rows = list(pack_tries([seqs[i] for i in order], order, limit, self.max_batch_tokens))
         pbar = tqdm(total=len(indices), disable=(disable_tqdm or self.rank != 0),
                     desc="Running loglikelihood requests (packed)")
         for batch in row_batches([len(r.tokens) for r in rows], self.max_batch_tokens):
