@@ -1,10 +1,13 @@
 """Plain lm-eval ``hf`` vs ``shlepa-hf`` on the bundled suite: tokens run and wall time.
 
-Both backends get the same model, dtype, device and batch size, and run the six
-bundled benchmarks at the suite's few-shot settings with a per-task limit. Tokens
-are input positions run through the model for log-likelihood requests (padding
-included, generation not counted: GSM8K generates through the same inherited code
-in both). Run from the repository root:
+Both backends get the same model, dtype, device and batch size, live in the same
+process, and run the six bundled benchmarks at the suite's few-shot settings with a
+per-task limit. Runs are interleaved per task in A/B/B/A order (``--repeats``
+pairs) and each backend's wall time is its median over the repeats, so load from
+other jobs on a shared machine hits both alike; the load average is printed before
+and after. Tokens are input positions run through the model for log-likelihood
+requests (padding included, generation not counted: GSM8K generates through the
+same inherited code in both). Run from the repository root:
 
     PYTHONPATH=src python benchmarks/bench_shared_context.py --limit 20
 
@@ -18,6 +21,7 @@ import argparse
 import contextlib
 import logging
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -94,6 +98,10 @@ def run_task(lm: Any, bench: Any, names: list[str], limit: int | None) -> tuple[
     return wall, getattr(lm, "tokens_processed", 0) - before, out["results"]
 
 
+def _load(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.1f}" for x in avg)
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:5.2f}x" if b else "    -"
 
@@ -112,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--max-batch-tokens", type=int, default=8192)
+    parser.add_argument("--pack-tokens", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=1, help="A/B/B/A pairs per task (wall = median)")
     parser.add_argument("--benchmark", action="append", help="benchmark keys (default: all six)")
     parser.add_argument("--vllm", action="store_true", help="also time vllm with/without prefix caching")
     args = parser.parse_args(argv)
@@ -128,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(pretrained=str(model), dtype=args.dtype, device=args.device, batch_size=args.batch_size)
     backends: dict[str, Any] = {
         "hf": counting_hflm()(**common),
-        "shlepa-hf": SharedContextHFLM(**common, max_batch_tokens=args.max_batch_tokens),
+        "shlepa-hf": SharedContextHFLM(**common, max_batch_tokens=args.max_batch_tokens,
+                                       pack_tokens=args.pack_tokens),
     }
     if args.vllm:
         from lm_eval.models.vllm_causallms import VLLM
@@ -137,17 +148,24 @@ def main(argv: list[str] | None = None) -> int:
         backends["vllm"] = VLLM(**vcommon, enable_prefix_caching=False)
         backends["vllm+apc"] = VLLM(**vcommon, enable_prefix_caching=True)
 
+    load_before = os.getloadavg()
     suite = load_suite("open_llm_v1", ROOT)
     benches = select_benchmarks(suite, args.benchmark)
     with contextlib.chdir(ROOT):
         rows: list[tuple[str, dict[str, tuple[float, int]]]] = []
         for bench in benches:
-            per: dict[str, tuple[float, int]] = {}
+            walls: dict[str, list[float]] = {n: [] for n in backends}
+            tokens_of: dict[str, int] = {}
             accs: dict[str, Any] = {}
-            for name, lm in backends.items():
-                wall, tokens, results = run_task(lm, bench, task_names(bench, args.mmlu_subjects), args.limit)
-                per[name] = (wall, tokens)
-                accs[name] = {t: r.get(f"{bench.metric},{bench.filter}") for t, r in results.items()}
+            names = list(backends)
+            for rep in range(args.repeats):
+                for name in names + names[::-1]:  # A/B/B/A: a load trend hits both alike
+                    lm = backends[name]
+                    wall, tokens, results = run_task(lm, bench, task_names(bench, args.mmlu_subjects), args.limit)
+                    walls[name].append(wall)
+                    tokens_of[name] = tokens
+                    accs[name] = {t: r.get(f"{bench.metric},{bench.filter}") for t, r in results.items()}
+            per = {n: (statistics.median(walls[n]), tokens_of[n]) for n in names}
             diff = max(abs((a[t] or 0) - (accs["hf"][t] or 0)) for a in accs.values() for t in a)
             rows.append((bench.key, per))
             print(f"{bench.key}: done ({', '.join(f'{n} {w:.1f}s' for n, (w, _) in per.items())}); "
@@ -158,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{info}; {args.dtype} on {args.device}; torch threads {torch.get_num_threads()}; "
           f"batch size {args.batch_size}; limit {args.limit}/task"
           + (f" ({args.mmlu_subjects} MMLU subjects)" if args.mmlu_subjects else "")
-          + f"; shlepa-hf max_batch_tokens {args.max_batch_tokens}\n")
+          + f"; shlepa-hf max_batch_tokens {args.max_batch_tokens}, pack_tokens {args.pack_tokens}"
+          + f"; {2 * args.repeats} interleaved runs per backend and task (median wall)")
+    print(f"load average (1/5/15 min) before {_load(load_before)}, after {_load(os.getloadavg())}; "
+          f"{os.cpu_count()} CPUs\n")
     names = list(backends)
     head = f"{'benchmark':<11} {'hf tokens':>10} {'shlepa tok':>10} {'tok ratio':>9} {'hf s':>8} {'shlepa s':>8} {'speedup':>7}"
     extra = [n for n in names if n not in ("hf", "shlepa-hf")]

@@ -22,6 +22,8 @@ from shlepa.backends.shared_context import (
     cluster_by_prefix,
     distinct_rows,
     group_by_context,
+    pack_tries,
+    row_batches,
 )
 from shlepa.tinymodels import make_tiny_model
 
@@ -115,6 +117,11 @@ def test_shared_backend_reports_the_tokens_it_ran(both_runs: Any) -> None:
     assert shared.tokens_processed > 0 and shared.model_calls > 0
 
 
+def test_the_packed_path_is_what_was_compared(both_runs: Any) -> None:
+    _, _, shared = both_runs
+    assert shared._packing is True  # the probe accepted tree attention masks for this model
+
+
 # ---------------------------------------------------------------- hand-made requests
 
 
@@ -137,7 +144,8 @@ def _compare(model_dir: Path, pairs: list[tuple[str, str]], **extra: Any) -> tup
     return max(abs(x[0] - y[0]) for x, y in zip(a, b, strict=True)), shared
 
 
-def test_edge_cases_match_plain_hf(llama_dir: Path) -> None:
+@pytest.mark.parametrize("pack_tokens", [1024, 8, 0], ids=["packed", "tiny-tries", "kv-cache"])
+def test_edge_cases_match_plain_hf(llama_dir: Path, pack_tokens: int) -> None:
     long_ctx = "word " * 80  # longer than the 48-token window: HFLM left-truncates it
     pairs = [
         ("", " an empty context scores after the prefix token"),
@@ -149,8 +157,9 @@ def test_edge_cases_match_plain_hf(llama_dir: Path) -> None:
         (long_ctx, " truncated"),
         ("short", " x"),
     ]
-    worst, shared = _compare(llama_dir, pairs, max_batch_tokens=40)
+    worst, shared = _compare(llama_dir, pairs, max_batch_tokens=40, pack_tokens=pack_tokens)
     assert worst < TOL
+    assert shared._packing is (pack_tokens > 0)
 
 
 def test_budget_smaller_than_a_request_falls_back_to_plain_path(llama_dir: Path) -> None:
@@ -226,6 +235,52 @@ def test_distinct_rows_reuses_rows_that_prefix_longer_ones() -> None:
     kept, cover = distinct_rows(rows)
     assert sorted(kept) == [(5, 1, 2), (6, 1)]
     assert [kept[k][: len(r)] for k, r in zip(cover, rows, strict=True)] == rows
+
+
+def _check_trie(packed: Any, seqs: list[tuple[int, ...]]) -> None:
+    for path, member in zip(packed.paths, packed.members, strict=True):
+        seq = seqs[member]
+        assert [packed.tokens[n] for n in path] == list(seq)
+        assert [packed.depth[n] for n in path] == list(range(len(seq)))
+        # every node sees its ancestors: their subtrees reach past it
+        assert all(a < b < packed.end[a] for a, b in zip(path, path[1:], strict=False))
+
+
+def test_pack_tries_run_each_shared_prefix_once() -> None:
+    seqs = sorted([(1, 2, 3, 4), (1, 2, 3, 5, 6), (1, 2, 7), (1, 2, 3, 4), (1, 2), (8, 9)])
+    (packed,) = pack_tries(seqs, list(range(len(seqs))), max_nodes=64)
+    assert len(packed.tokens) == 9  # trie nodes 1..9: 12 tokens shared away from 21
+    _check_trie(packed, seqs)
+    # siblings do not see each other: node "5" is outside the subtree of node "4"
+    four = packed.paths[seqs.index((1, 2, 3, 4))][3]
+    five = packed.paths[seqs.index((1, 2, 3, 5, 6))][3]
+    assert packed.end[four] <= five
+
+
+def test_pack_tries_split_where_sharing_stops_paying() -> None:
+    ctx = tuple(range(100, 160))  # one 60-token context, three continuations
+    other = tuple(range(200, 240))
+    seqs = sorted([ctx + (1, 2), ctx + (3,), ctx + (4, 5, 6), other + (7,)])
+    tries = list(pack_tries(seqs, list(range(4)), max_nodes=32, hard_max=1000))
+    # the context's continuations share 60 tokens and add few: one trie; the unrelated context: its own
+    assert sorted(len(t.tokens) for t in tries) == [41, 66]
+    for t in tries:
+        _check_trie(t, seqs)
+    assert sum(len(t.paths) for t in tries) == 4
+    # with a hard cap below the group, it is split (each part stays a correct trie)
+    capped = list(pack_tries(seqs, list(range(4)), max_nodes=32, hard_max=62))
+    assert len(capped) == 4  # a sequence longer than the cap still runs, alone
+    assert all(len(t.tokens) <= 62 or len(t.paths) == 1 for t in capped)
+    for t in capped:
+        _check_trie(t, seqs)
+
+
+def test_row_batches_bound_padded_tokens() -> None:
+    lengths = [10, 300, 40, 290, 5]
+    batches = list(row_batches(lengths, max_tokens=600))
+    assert sorted(i for b in batches for i in b) == list(range(5))
+    assert all(len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 600 for b in batches)
+    assert batches[0] == [1, 3]
 
 
 def test_budget_batches_bound_tokens_including_the_cached_context() -> None:

@@ -168,6 +168,88 @@ def budget_batches(rows: Sequence[Tokens], cached: int, max_tokens: int) -> Iter
         yield batch
 
 
+@dataclass
+class Packed:
+    """One packed row: a token trie in depth-first order, every node attending to its ancestors.
+
+    ``tokens[i]`` sits at position ``depth[i]``; node ``j`` sees node ``i`` when
+    ``i <= j < end[i]`` (``i`` is ``j`` itself or one of its ancestors), which is
+    exactly what ``j`` would see in its own unpadded causal sequence.
+    """
+
+    tokens: list[int]
+    depth: list[int]
+    end: list[int]
+    paths: list[list[int]]  # per sequence: the node of each of its tokens
+    members: list[int]  # per sequence: the request it belongs to
+
+
+def pack_tries(
+    seqs: Sequence[Tokens], members: Sequence[int], max_nodes: int, hard_max: int | None = None
+) -> Iterator[Packed]:
+    """Cut lexicographically sorted sequences into tries of about ``max_nodes`` nodes.
+
+    In sorted order, the nodes a sequence adds to the trie are its tokens after the
+    longest common prefix with the previous sequence, appended in depth-first order;
+    so shared prefixes (one context's continuations, a few-shot preamble shared by
+    several questions, a continuation that is a prefix of another) run once. A trie
+    grows past ``max_nodes`` while a sequence shares more tokens with it than it
+    adds (splitting there would cost more than it saves), up to ``max_nodes`` past
+    its first sequence and never past ``hard_max``. A sequence longer than the
+    limits gets a trie of its own.
+    """
+    cap = hard_max if hard_max is not None else max_nodes
+    hard = max_nodes
+    tokens: list[int] = []
+    depth: list[int] = []
+    end: list[int] = []
+    paths: list[list[int]] = []
+    mems: list[int] = []
+    path: list[int] = []
+    prev: Tokens = ()
+    for seq, member in zip(seqs, members, strict=True):
+        shared = common_prefix_len(prev, seq)
+        added = len(seq) - shared
+        if tokens and added and (
+            len(tokens) + added > hard or (len(tokens) + added > max_nodes and shared < added)
+        ):
+            for node in path:
+                end[node] = len(tokens)
+            yield Packed(tokens, depth, end, paths, mems)
+            tokens, depth, end, paths, mems, path, shared = [], [], [], [], [], [], 0
+        if not tokens:
+            hard = min(cap, max(max_nodes, len(seq) + max_nodes))
+        for node in path[shared:]:
+            end[node] = len(tokens)
+        del path[shared:]
+        for d in range(shared, len(seq)):
+            path.append(len(tokens))
+            tokens.append(seq[d])
+            depth.append(d)
+            end.append(-1)
+        paths.append(path[:])
+        mems.append(member)
+        prev = seq
+    if tokens:
+        for node in path:
+            end[node] = len(tokens)
+        yield Packed(tokens, depth, end, paths, mems)
+
+
+def row_batches(lengths: Sequence[int], max_tokens: int) -> Iterator[list[int]]:
+    """Rows (longest first) in batches of at most ``max_tokens`` padded tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batch: list[int] = []
+    for i in order:
+        width = lengths[batch[0]] if batch else lengths[i]
+        if batch and (len(batch) + 1) * width > max_tokens:
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
+
+
 def _as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
@@ -181,7 +263,8 @@ class SharedContextHFLM(HFLM):
     Extra model args: ``max_batch_tokens`` (token budget of one forward pass,
     default 8192), ``share_prefix`` (share prefixes across different contexts,
     default true), ``min_shared_prefix`` (shortest cross-context prefix worth
-    sharing, default 16 tokens).
+    sharing, default 16 tokens; KV-cache path only), ``pack_tokens`` (largest
+    token trie packed into one row, default 1024; 0 turns packing off).
     """
 
     def __init__(
@@ -190,6 +273,7 @@ class SharedContextHFLM(HFLM):
         max_batch_tokens: int = 8192,
         share_prefix: bool = True,
         min_shared_prefix: int = 16,
+        pack_tokens: int = 1024,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -198,6 +282,8 @@ class SharedContextHFLM(HFLM):
             raise ValueError(f"max_batch_tokens must be at least 2, got {max_batch_tokens}")
         self.share_prefix = _as_bool(share_prefix)
         self.min_shared_prefix = int(min_shared_prefix)
+        self.pack_tokens = int(pack_tokens)
+        self._packing: bool | None = None  # decided by a probe on first use
         self.tokens_processed = 0  # input positions run through the model (padding included)
         self.model_calls = 0
         self._plain = False
@@ -268,7 +354,9 @@ class SharedContextHFLM(HFLM):
             )
             for i, answer in zip(slow, plain, strict=True):
                 res[i] = answer
-        if fast:
+        if fast and self._can_pack():
+            self._run_packed(requests, fast, res, disable_tqdm)
+        elif fast:
             groups = group_by_context(requests, fast)
             clusters = cluster_by_prefix(groups, self.min_shared_prefix if self.share_prefix else 0)
             pbar = tqdm(total=len(fast), disable=(disable_tqdm or self.rank != 0),
@@ -361,3 +449,112 @@ class SharedContextHFLM(HFLM):
             if request_str is not None:
                 self.cache_hook.add_partial("loglikelihood", request_str, answer)
             pbar.update(1)
+
+    # -- the packed path -------------------------------------------------------------------
+    def _can_pack(self) -> bool:
+        """Packing needs custom 4D attention masks and explicit positions; a probe checks both."""
+        if self._packing is None:
+            self._packing = self.pack_tokens > 0 and self._probe_packing()
+            log.info("shlepa-hf: packed token tries %s", "on" if self._packing else "off (KV-cache path)")
+        return self._packing
+
+    def _probe_packing(self) -> bool:
+        config = self.model.config
+        if getattr(config, "sliding_window", None) or getattr(config, "attention_chunk_size", None):
+            return False  # a custom mask would override the window
+        if getattr(config, "_attn_implementation", None) not in ("eager", "sdpa"):
+            return False
+        vocab = int(getattr(config, "vocab_size", 0) or 0)
+        if vocab < 8:
+            return False
+        a = tuple(range(1, 7))
+        b = a[:3] + (7, 7, 1)
+        try:
+            (packed,) = pack_tries([a, b], [0, 1], 64)
+            logits = self._forward_packed([packed]).float()[0]
+            ref_a = self._forward(torch.tensor([a], device=self.device), None).logits.float()[0]
+            ref_b = self._forward(torch.tensor([b], device=self.device), None).logits.float()[0]
+        except Exception as err:  # noqa: BLE001 - any failure means: do not pack
+            log.info("shlepa-hf: packing probe failed (%s)", err)
+            return False
+        finally:
+            self.tokens_processed = self.model_calls = 0
+        got_a, got_b = logits[packed.paths[0]], logits[packed.paths[1]]
+        tol = (1e-3 if self.model.dtype == torch.float32 else 5e-2) * (1 + float(ref_a.abs().max()))
+        worst = max(float((got_a - ref_a).abs().max()), float((got_b - ref_b).abs().max()))
+        return worst <= tol
+
+    def _forward_packed(self, rows: Sequence[Packed]) -> torch.Tensor:
+        """Logits of a right-padded batch of packed tries (padding sees only itself)."""
+        width = max(len(r.tokens) for r in rows)
+        n = len(rows)
+        ids = torch.zeros((n, width), dtype=torch.long)
+        pos = torch.zeros((n, width), dtype=torch.long)
+        ends = torch.arange(1, width + 1).repeat(n, 1)  # padding: a subtree of one
+        for b, r in enumerate(rows):
+            t = len(r.tokens)
+            ids[b, :t] = torch.tensor(r.tokens, dtype=torch.long)
+            pos[b, :t] = torch.tensor(r.depth, dtype=torch.long)
+            ends[b, :t] = torch.tensor(r.end, dtype=torch.long)
+        idx = torch.arange(width)
+        # allowed[b, j, i]: query j sees key i when i <= j < end[i]
+        allowed = (idx[None, None, :] <= idx[None, :, None]) & (idx[None, :, None] < ends[:, None, :])
+        dtype = self.model.dtype if self.model.dtype.is_floating_point else torch.float32
+        mask = torch.zeros(allowed.shape, dtype=dtype)
+        mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+        self.tokens_processed += ids.numel()
+        self.model_calls += 1
+        with self._autocast():
+            out = self.model(
+                input_ids=ids.to(self.device),
+                attention_mask=mask[:, None].to(self.device),
+                position_ids=pos.to(self.device),
+                use_cache=False,
+            )
+        return out.logits
+
+    def _run_packed(
+        self, requests: list[LLRequest], indices: Sequence[int], res: list[Any], disable_tqdm: bool
+    ) -> None:
+        """Score requests from packed token tries: each distinct token runs once per trie."""
+        seqs = {i: tuple(requests[i][1]) + tuple(requests[i][2][:-1]) for i in indices}
+        order = sorted(indices, key=lambda i: seqs[i])
+        limit = min(max(self.pack_tokens, 1), self.max_batch_tokens)
+        rows = list(pack_tries([seqs[i] for i in order], order, limit, self.max_batch_tokens))
+        pbar = tqdm(total=len(indices), disable=(disable_tqdm or self.rank != 0),
+                    desc="Running loglikelihood requests (packed)")
+        for batch in row_batches([len(r.tokens) for r in rows], self.max_batch_tokens):
+            packed = [rows[k] for k in batch]
+            logits = self._forward_packed(packed)
+            b_idx: list[int] = []
+            p_idx: list[int] = []
+            targets: list[int] = []
+            seg: list[int] = []
+            members: list[int] = []
+            for b, row in enumerate(packed):
+                for path, member in zip(row.paths, row.members, strict=True):
+                    cont = requests[member][2]
+                    n = len(cont)
+                    p_idx.extend(path[len(path) - n :])
+                    b_idx.extend([b] * n)
+                    targets.extend(cont)
+                    seg.extend([len(members)] * n)
+                    members.append(member)
+            dev = logits.device
+            sel = logits[torch.tensor(b_idx, device=dev), torch.tensor(p_idx, device=dev)]
+            logprobs = F.log_softmax(sel, dim=-1, dtype=self.softmax_dtype)
+            target = torch.tensor(targets, dtype=torch.long, device=dev)
+            token_lp = logprobs.gather(1, target[:, None]).squeeze(1)
+            seg_t = torch.tensor(seg, dtype=torch.long, device=dev)
+            sums = torch.zeros(len(members), dtype=token_lp.dtype, device=dev).index_add_(0, seg_t, token_lp)
+            misses = torch.zeros(len(members), dtype=torch.long, device=dev).index_add_(
+                0, seg_t, (logprobs.argmax(dim=-1) != target).long()
+            )
+            for member, ll, miss in zip(members, sums.tolist(), misses.tolist(), strict=True):
+                answer = (float(ll), miss == 0)
+                res[member] = answer
+                request_str = requests[member][0]
+                if request_str is not None:
+                    self.cache_hook.add_partial("loglikelihood", request_str, answer)
+            pbar.update(len(members))
+        pbar.close()
