@@ -1,0 +1,44 @@
+"""Hub faults: every kind of outage is retried, then reported as "could not verify".
+
+Prints, per fault, how many requests reached the fake Hub and how long validation
+took, so the README's Reliability figures come from a run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shlepa.checks import Outcome
+from shlepa.hub import Hub
+from shlepa.request import new_request, save_request
+from shlepa.settings import HubRetry, ValidationSettings
+from shlepa.validation import Options, validate_paths
+
+ATTEMPTS = 3
+
+
+@pytest.mark.parametrize("kind", ["500", "429", "slow", "drop"])
+def test_every_hub_fault_is_retried_then_could_not_verify(fake_hub, board, kind, capsys):
+    request = new_request("org/good", fake_hub.repos["org/good"].sha, "bfloat16", "pretrained", "apache-2.0", "alice")
+    path = save_request(request, board)
+    fake_hub.slow_s = 1.0
+    fake_hub.set_outage(kind)
+    settings = ValidationSettings(hub_retry=HubRetry(attempts=ATTEMPTS, base_delay_s=0.05, max_delay_s=0.1,
+                                                     timeout_s=0.4))
+    before = len(fake_hub.requests)
+    t0 = time.perf_counter()
+    checklist = validate_paths(board, [path], Options(settings=settings,
+                                                      hub=Hub(endpoint=fake_hub.endpoint, retry=settings.hub_retry)))
+    seconds = time.perf_counter() - t0
+    hits = len(fake_hub.requests) - before
+
+    assert not checklist.ok
+    assert not checklist.by(Outcome.failed), [c.line() for c in checklist.by(Outcome.failed)]
+    unverified = checklist.by(Outcome.unverified)
+    assert unverified and all("could not verify" in c.message for c in unverified)
+    assert hits >= ATTEMPTS  # the first call was tried again before giving up
+    with capsys.disabled():
+        print(f"\n[hardening] hub fault {kind}: {hits} requests reached the Hub, {len(unverified)} check(s) "
+              f"'could not verify', 0 marked as the author's fault, {seconds:.1f} s")
