@@ -176,6 +176,18 @@ def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, d
     )
 
 
+def cache_prefix(opts: EvalOptions, request: Request) -> str | None:
+    """lm-eval's request-cache path for this model; a killed run resumes from it.
+
+    lm-eval's cache key is the request, not the model, so the prefix carries the
+    model id, the commit and the precision.
+    """
+    if opts.cache_dir is None:
+        return None
+    opts.cache_dir.mkdir(parents=True, exist_ok=True)
+    return str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
+
+
 def model_info(lm: Any) -> dict[str, Any]:
     """What the loaded model is: architecture, parameter count, experts (for the site's filters)."""
     model = getattr(lm, "model", None)
@@ -493,11 +505,7 @@ def evaluate_request(
             lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
             lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
             info = model_info(lm)
-            cache = None
-            if opts.cache_dir is not None:
-                # lm-eval's cache key is the request, not the model: the prefix carries the model.
-                opts.cache_dir.mkdir(parents=True, exist_ok=True)
-                cache = str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
+            cache = cache_prefix(opts, request)
             raw: dict[str, Any] | None = {"results": {}}
             if tasks.objects:
                 say(f"running {len(set(tasks.names.values()))} lm-eval task(s)")

@@ -32,6 +32,7 @@ from typing import Any
 from . import atomic
 from .evaluation import (
     EvalOptions,
+    cache_prefix,
     EvaluationError,
     LoadedTasks,
     build_payload,
@@ -215,10 +216,7 @@ def evaluate_shard(
         if objects:
             lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
             info = model_info(lm)
-            cache = None
-            if opts.cache_dir is not None:
-                opts.cache_dir.mkdir(parents=True, exist_ok=True)
-                cache = str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
+            cache = cache_prefix(opts, request)
             with code_eval_allowed(opts.confirm_run_unsafe_code):
                 raw = run_lm_eval(lm, LoadedTasks(objects, tasks.leaves, tasks.names, tasks.manager), opts, cache,
                                   request.use_chat_template) or {}

@@ -51,6 +51,7 @@ def queue(
 
 
 def _repo(repo_root: Path, branch: str) -> GitRepo:
+    """The repository as a runner pushes to it, with the push settings of leaderboard.yaml."""
     try:
         settings = load_runner_settings(repo_root)
     except RunnerSettingsError as exc:

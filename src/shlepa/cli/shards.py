@@ -7,22 +7,16 @@ from pathlib import Path
 
 import typer
 
-from ..gitops import GitError, GitRepo
+from ..gitops import GitError
 from ..queue import claim as claim_fn
 from ..request import RequestError
 from ..results import ResultsError
 from ..runner import github_run_url, runner_name
-from ..runner_settings import RunnerSettingsError, load_runner_settings
 from ..suites import SuiteError
 from ._app import RootOption, app, console, fail, resolve_root
+from .queue import _repo
 
 
-def _repo(repo_root: Path, branch: str) -> GitRepo:
-    try:
-        settings = load_runner_settings(repo_root)
-    except RunnerSettingsError as exc:
-        fail(str(exc))
-    return GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s)
 
 
 def _rel(repo_root: Path, path: Path) -> Path:
