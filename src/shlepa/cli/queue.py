@@ -50,7 +50,7 @@ def queue(
         console.print(f"[yellow]unreadable:[/] {err}", highlight=False, markup=True)
 
 
-def _repo(repo_root: Path, branch: str) -> GitRepo:
+def runner_repo(repo_root: Path, branch: str) -> GitRepo:
     """The repository as a runner pushes to it, with the push settings of leaderboard.yaml."""
     try:
         settings = load_runner_settings(repo_root)
@@ -74,7 +74,7 @@ def requeue(
     if not (repo_root / rel).is_file():
         fail(f"{rel}: no such request file")
     try:
-        req = requeue_fn(repo_root, rel, reason, force, repo=_repo(repo_root, branch) if push else None)
+        req = requeue_fn(repo_root, rel, reason, force, repo=runner_repo(repo_root, branch) if push else None)
     except (QueueError, RequestError, GitError) as exc:
         fail(str(exc))
     typer.echo(f"{req.status.value}\t{rel}")
@@ -99,7 +99,7 @@ def sweep(
     except RunnerSettingsError as exc:
         fail(str(exc))
     try:
-        swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=_repo(repo_root, branch) if push else None)
+        swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=runner_repo(repo_root, branch) if push else None)
     except (RequestError, GitError) as exc:
         fail(str(exc))
     for rel in swept:

@@ -14,7 +14,7 @@ from ..results import ResultsError
 from ..runner import github_run_url, runner_name
 from ..suites import SuiteError
 from ._app import RootOption, app, console, fail, resolve_root
-from .queue import _repo
+from .queue import runner_repo
 
 
 
@@ -40,7 +40,7 @@ def merge_shards(
     if push and not commit:
         fail("--push needs --commit")
     rel = _rel(repo_root, request_file) if request_file is not None else None
-    repo = _repo(repo_root, branch) if commit else None
+    repo = runner_repo(repo_root, branch) if commit else None
     try:
         target, outcome = merge_and_finish(repo_root, shards, rel, runner or runner_name(), github_run_url(),
                                            repo=repo, push=push)
@@ -67,7 +67,7 @@ def claim(
     repo_root = resolve_root(root)
     rel = _rel(repo_root, request_file)
     try:
-        won = claim_fn(_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
+        won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
     except (RequestError, GitError) as exc:
         fail(str(exc))
     if not won:
