@@ -228,3 +228,15 @@ def test_cli_validate_writes_markdown_and_exits_1_on_failure(fake_hub, board, tm
     res = CliRunner().invoke(app, ["validate", "--root", str(board), "--hub-endpoint", fake_hub.endpoint, "--markdown", str(md)])
     assert res.exit_code == 1 and "pickle" in res.output
     assert "❌" in md.read_text() and "safetensors" in md.read_text()
+
+
+def test_a_tokenizer_over_the_size_limit_is_refused_before_parsing(fake_hub, board, monkeypatch):
+    import transformers
+
+    parsed = []
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: parsed.append(a))
+    path = _request(fake_hub, board, "org/good")
+    failed = _failed(_run(fake_hub, board, [path], ValidationSettings(max_tokenizer_mb=0.0001)))
+    assert "config and tokenizer" in failed
+    assert "tokenizer.json" in failed["config and tokenizer"] and "larger than 0.0001 MB" in failed["config and tokenizer"]
+    assert parsed == []  # refused before any parsing

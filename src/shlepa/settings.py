@@ -65,6 +65,7 @@ class ValidationSettings(BaseModel):
     optout_orgs: list[str] = Field(default_factory=list)
     max_open_requests_per_submitter: int = Field(5, ge=1)
     min_card_chars: int = Field(200, ge=0)
+    max_tokenizer_mb: float = Field(50.0, gt=0, description="largest config or tokenizer file parsed")
     hub_retry: HubRetry = Field(default_factory=HubRetry)
 
     def license_is_open(self, license: str) -> bool:

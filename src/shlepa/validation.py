@@ -293,7 +293,7 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
     adapter = not prefix and request.weight_type == WeightType.adapter
     _weights(ctx, p, facts, adapter)
     if not adapter:
-        _config_and_tokenizer(ctx, p, hub, facts, request.use_chat_template and not prefix)
+        _config_and_tokenizer(ctx, p, hub, facts, request.use_chat_template and not prefix, settings)
     _card_and_license(ctx, p, hub, facts, settings, request if not prefix else None)
     if not adapter:
         _size_and_precision(ctx, p, hub, facts, settings, request if not prefix else None)
@@ -330,7 +330,9 @@ def _weights(ctx: _Ctx, p: str, facts: ModelFacts, adapter: bool) -> None:
         ctx.fail(f"{p}adapter", "weight_type is adapter but there is no adapter_config.json", "push the PEFT adapter files, or set weight_type correctly")
 
 
-def _config_and_tokenizer(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, need_chat: bool) -> None:
+def _config_and_tokenizer(
+    ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, need_chat: bool, settings: ValidationSettings
+) -> None:
     code = sorted(f for f in facts.files if f.endswith(".py"))
     if "config.json" not in facts.files:
         ctx.fail(f"{p}config", "there is no config.json", "save the model with save_pretrained and push config.json")
@@ -362,6 +364,14 @@ def _config_and_tokenizer(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, need_c
             return
         except HubNotFound as exc:
             ctx.fail(f"{p}config and tokenizer", str(exc), "push the missing files")
+            return
+        # A tokenizer bomb (a huge vocabulary or merge list) is refused before parsing it.
+        limit = settings.max_tokenizer_mb * 1_000_000
+        big = [(n, (tmp / n).stat().st_size) for n in names if (tmp / n).is_file() and (tmp / n).stat().st_size > limit]
+        if big:
+            listed = ", ".join(f"{n} ({size / 1e6:.0f} MB)" for n, size in big)
+            ctx.fail(f"{p}config and tokenizer", f"{listed} larger than {settings.max_tokenizer_mb} MB",
+                     "ship a standard tokenizer; ask the maintainers if a legitimate one is this large")
             return
         _load_with_auto_classes(ctx, p, tmp, need_chat)
 
