@@ -37,8 +37,9 @@ browser:
 demo: install
 	$(VENV)/bin/shlepa demo
 
+# The venv's bin first on PATH: the tests call its actionlint, zizmor and shlepa.
 test: install-dev
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/actionlint .github/workflows/*.yml
