@@ -1,7 +1,7 @@
 """Model arguments for lm-eval, built as a dict from a validated request.
 
 Arguments are never assembled into lm-eval's ``key=value,...`` string from request
-fields, so a revision such as ``main,trust_remote_code=True`` cannot add an
+fields, so a revision such as ``main,trust_remote_code=<anything>`` cannot add an
 argument; the request model has already rejected it, and this module adds a
 second check. ``trust_remote_code`` is always False and only safetensors load.
 """

@@ -350,7 +350,7 @@ def _config_and_tokenizer(
         why = "config.json has an 'auto_map'" if auto_map else f"the repository contains code files ({', '.join(code[:3])})"
         ctx.fail(
             f"{p}no remote code",
-            f"{why}: loading it would need trust_remote_code=True, which runs code from the repository on our machines",
+            f"{why}: loading it would need trust_remote_code switched on, which runs code from the repository on our machines",
             "use an architecture supported by transformers and remove auto_map and the .py files",
         )
         return
