@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .yamlio import YamlError, load_yaml, validation_message
+from .yamlio import YamlError, load_yaml
 
 SETTINGS_FILE = "leaderboard.yaml"
 
@@ -56,20 +56,13 @@ class RunnerSettings(BaseModel):
 
 
 def load_runner_settings(root: Path) -> RunnerSettings:
-    path = Path(root) / SETTINGS_FILE
-    if not path.is_file():
-        return RunnerSettings()
+    """The ``runner:`` section of the leaderboard's settings (defaults when absent)."""
+    from .settings import SettingsError, load_settings
+
     try:
-        data = load_yaml(path)
-    except YamlError as exc:
+        return load_settings(root).runner
+    except SettingsError as exc:
         raise RunnerSettingsError(str(exc)) from None
-    section = (data or {}).get("runner") if isinstance(data, dict) else None
-    if section is None:
-        return RunnerSettings()
-    try:
-        return RunnerSettings.model_validate(section)
-    except ValidationError as exc:
-        raise RunnerSettingsError(validation_message(path, exc, prefix="runner.")) from None
 
 
 EVALUATE_WORKFLOW = Path(".github") / "workflows" / "evaluate.yml"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .runner_settings import SETTINGS_FILE, RunnerSettings
 from .yamlio import YamlError, load_yaml, validation_message
 
-SETTINGS_FILE = "leaderboard.yaml"
 
 DEFAULT_OPEN_LICENSES = [
     "apache-2.0",
@@ -79,9 +79,10 @@ class ValidationSettings(BaseModel):
 class Settings(BaseModel):
     """The whole ``leaderboard.yaml``; each area owns one section."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
 
 
 class SettingsError(ValueError):
