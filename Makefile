@@ -39,7 +39,8 @@ demo: install
 
 # The venv's bin first on PATH: the tests call its actionlint, zizmor and shlepa.
 test: install-dev
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	@PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "warning: pytest collected no tests (exit 5)" >&2; exit 0; fi; exit $$rc
 
 lint: install-dev
 	$(VENV)/bin/actionlint .github/workflows/*.yml
