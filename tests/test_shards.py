@@ -171,13 +171,7 @@ def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
     remote, seed = board
     rel = runs["request"]
     (seed / rel).parent.mkdir(parents=True)
-    req = load_request(runs["root"] / rel)
-    from shlepa.request import save_request
-
-    save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)
-    git(seed, "add", "requests")
-    git(seed, "commit", "--quiet", "-m", "claim")
-    git(seed, "push", "--quiet", "origin", "HEAD:main")
+    _claim_on_remote(runs, seed)
     work = clone(remote, tmp_path / "merge-job")
     before = git(work, "rev-parse", "HEAD").strip()
 
@@ -195,19 +189,24 @@ def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
     assert load_request(work / rel).status == Status.finished
 
 
+def _claim_on_remote(runs: dict[str, Path], seed: Path) -> None:
+    """Commit the request as RUNNING on the remote, as the workflow's plan job does."""
+    from shlepa.request import save_request
+
+    req = load_request(runs["root"] / runs["request"])
+    save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)
+    git(seed, "add", "requests")
+    git(seed, "commit", "--quiet", "-m", "claim")
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+
+
 @pytest.mark.slow
 def test_a_merge_that_cannot_happen_fails_the_request_in_a_pushed_commit(
     runs: dict[str, Path], board, tmp_path: Path  # noqa: F811
 ) -> None:
     remote, seed = board
     rel = runs["request"]
-    req = load_request(runs["root"] / rel)
-    from shlepa.request import save_request
-
-    save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)
-    git(seed, "add", "requests")
-    git(seed, "commit", "--quiet", "-m", "claim")
-    git(seed, "push", "--quiet", "origin", "HEAD:main")
+    _claim_on_remote(runs, seed)
     work = clone(remote, tmp_path / "merge-job")
     only_one = tmp_path / "partial"
     only_one.mkdir()

@@ -185,14 +185,22 @@ class FakeHub:
                     return None
                 return repo
 
-            def _model_info(self, repo_id: str, rev: str, head: bool) -> None:
-                repo = self._repo(repo_id, head, for_file=False)
+            def _at(self, repo_id: str, rev: str, head: bool, for_file: bool) -> tuple[Any, str, Any] | None:
+                """(repo, sha, files) at ``rev``; None when an error was already sent."""
+                repo = self._repo(repo_id, head, for_file=for_file)
                 if repo is None:
-                    return
+                    return None
                 found = repo.files_at(rev)
                 if found is None:
-                    return self._error(404, "RevisionNotFound", head)
-                sha, files = found
+                    self._error(404, "RevisionNotFound", head)
+                    return None
+                return (repo, *found)
+
+            def _model_info(self, repo_id: str, rev: str, head: bool) -> None:
+                at = self._at(repo_id, rev, head, for_file=False)
+                if at is None:
+                    return
+                repo, sha, files = at
                 info = {
                     "_id": sha[:24],
                     "id": repo_id,
@@ -215,13 +223,10 @@ class FakeHub:
                 self._send(200, body, {"Content-Type": "application/json"}, head)
 
             def _resolve(self, repo_id: str, rev: str, filename: str, head: bool) -> None:
-                repo = self._repo(repo_id, head, for_file=True)
-                if repo is None:
+                at = self._at(repo_id, rev, head, for_file=True)
+                if at is None:
                     return
-                found = repo.files_at(rev)
-                if found is None:
-                    return self._error(404, "RevisionNotFound", head)
-                sha, files = found
+                repo, sha, files = at
                 if filename not in files:
                     return self._error(404, "EntryNotFound", head)
                 data = files[filename]
