@@ -100,6 +100,25 @@ def test_sorting_by_a_benchmark_column(page, site):
     assert "sort=b_arc" in page.url
 
 
+def test_missing_scores_sort_last_in_both_directions_and_names_sort_ignoring_case(page, site):
+    open_board(page, site[0])
+    keys = page.evaluate("window.__lb.table.getColumns().map(c => c.getField()).filter(f => f.startsWith('b_'))")
+    counts = page.evaluate("keys => Object.fromEntries(keys.map(k => [k, window.__lb.table.getData('active')"
+                           ".filter(r => r[k] === null || r[k] === undefined).length]))", keys)
+    field = max(counts, key=counts.get)
+    assert counts[field] > 0, "the fixture has models without some benchmarks"
+    for _direction in ("first click", "second click"):
+        page.click(f'.tabulator-col[tabulator-field="{field}"] .tabulator-col-title')
+        values = page.evaluate(f"window.__lb.table.getData('active').map(r => r['{field}'])")
+        present = [v for v in values if v is not None]
+        assert values[len(present):] == [None] * counts[field]  # missing last, ascending or descending
+        assert present in (sorted(present), sorted(present, reverse=True))
+    page.click('.tabulator-col[tabulator-field="model"] .tabulator-col-title')
+    names = [r["model"] for r in visible(page)]
+    assert sorted(names) != sorted(names, key=str.lower), "the fixture mixes upper- and lower-case names"
+    assert names in (sorted(names, key=str.lower), sorted(names, key=str.lower, reverse=True))
+
+
 def test_each_search_form(page, site):
     open_board(page, site[0])
     everyone = visible(page)

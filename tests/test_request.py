@@ -137,3 +137,11 @@ def test_adapters_need_a_base_model() -> None:
         "acme/lora", SHA, "float16", "fine-tuned", "mit", "bob", weight_type="adapter", base_model="acme/base"
     )
     assert isinstance(req, Request) and req.base_model == "acme/base"
+
+
+def test_a_request_error_survives_pickling_from_a_worker_process(tmp_path: Path) -> None:
+    import pickle
+
+    err = RequestError(tmp_path / "r.yaml", "precision", "must be one of bfloat16, float16")
+    back = pickle.loads(pickle.dumps(err))
+    assert (str(back), back.path, back.field, back.message) == (str(err), err.path, err.field, err.message)

@@ -103,3 +103,34 @@ def test_the_newest_file_wins_per_evaluation(tmp_path: Path) -> None:
     assert latest[key][0] == new and latest[key][1].average == 20.0
     assert find_results_for(tmp_path, key) == new
     assert old.exists()
+
+
+def _indented(payload: dict) -> bytes:
+    return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+@pytest.mark.parametrize("lm_eval_last", [True, False])
+def test_the_site_reads_a_results_file_without_parsing_lm_evals_output(tmp_path, lm_eval_last) -> None:
+    from shlepa.results import read_results_data, without_lm_eval
+
+    lm_eval = {"results": {"t": {"acc,none": 0.5, "note": "a \"quoted\"\n  \"lm_eval\": line"}},
+               "configs": {"t": {"doc_to_text": "{{question}}\n  \"schema\": x"}}, "config": {"model": "hf"}}
+    head = {"request": {"model": "org/m"}, "model_info": {"architecture": "LlamaForCausalLM"}, "scores": {}}
+    tail = {"schema": SCHEMA, "details_file": "details_x.jsonl.gz"}
+    payload = {**head, **tail, "lm_eval": lm_eval} if lm_eval_last else {**head, "lm_eval": lm_eval, **tail}
+    path = tmp_path / "results_20240101T000000Z.json"
+    path.write_bytes(_indented(payload))
+    assert json.loads(without_lm_eval(path.read_bytes())) == {**payload, "lm_eval": {}}
+    assert read_results_data(path, {"config"}) == {**payload, "lm_eval": {}}
+    assert read_results_data(path) == payload
+
+
+def test_files_without_model_info_or_indentation_are_read_in_full(tmp_path) -> None:
+    from shlepa.results import read_results_data
+
+    lm_eval = {"config": {"model_architecture": "GPT2LMHeadModel"}, "configs": {"t": {}}}
+    older = {"request": {"model": "org/m"}, "lm_eval": lm_eval, "schema": SCHEMA}
+    (tmp_path / "a.json").write_bytes(_indented(older))
+    (tmp_path / "b.json").write_text(json.dumps({**older, "model_info": {"architecture": "X"}}))
+    assert read_results_data(tmp_path / "a.json", {"config"})["lm_eval"] == {"config": lm_eval["config"]}
+    assert read_results_data(tmp_path / "b.json", {"config"})["lm_eval"] == {"config": lm_eval["config"]}

@@ -200,6 +200,10 @@ class RequestError(ValueError):
         where = f"field '{field}': " if field else ""
         super().__init__(f"{self.path}: {where}{message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None, str]]:
+        # Picklable: the site build reads requests in a forked process and sends errors back.
+        return (type(self), (self.path, self.field, self.message))
+
 
 def request_relpath(model: str, revision: str, precision: str, suite: str = DEFAULT_SUITE) -> Path:
     stem = f"{revision}_{precision}" + ("" if suite == DEFAULT_SUITE else f"_{suite}")
@@ -327,22 +331,44 @@ def iter_request_files(root: Path) -> list[Path]:
     base = Path(root) / "requests"
     if base.is_symlink() or not base.is_dir():
         return []
-    found: list[Path] = []
+    found: list[str] = []
     for dirpath, _dirs, files in os.walk(base, followlinks=False):
-        found += [Path(dirpath) / name for name in files if name.endswith(".yaml")]
-    return sorted(found)
+        found += [os.path.join(dirpath, name) for name in files if name.endswith(".yaml")]
+    return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]  # the order Path sorts in
 
 
-def load_all_requests(root: Path) -> tuple[list[tuple[Path, Request]], list[RequestError]]:
-    """Every request under ``root``; broken ones are returned as errors, not raised."""
-    good: list[tuple[Path, Request]] = []
-    bad: list[RequestError] = []
+def read_all_request_data(root: Path) -> list[tuple[Path, Any]]:
+    """The parsed YAML of every request file (or its RequestError), not yet validated.
+
+    Split from validation so the site build can parse in a forked process and send back
+    plain data, which crosses a process boundary faster than pydantic models.
+    """
+    out: list[tuple[Path, Any]] = []
     base = Path(root) / "requests"
     if base.is_symlink():
-        bad.append(RequestError(base, None, "is a symbolic link; the requests folder must be a real folder"))
+        out.append((base, RequestError(base, None, "is a symbolic link; the requests folder must be a real folder")))
     for path in iter_request_files(root):
+        # No outside_requests() per file: the walk neither follows symlinked folders nor
+        # leaves requests/, and load_yaml refuses a symlinked file.
         try:
-            good.append((path, load_request(path, root)))
+            out.append((path, load_yaml(path)))
+        except YamlError as exc:
+            out.append((path, RequestError(path, None, str(exc).split(": ", 1)[-1])))
+    return out
+
+
+def load_all_requests(
+    root: Path, data: list[tuple[Path, Any]] | None = None
+) -> tuple[list[tuple[Path, Request]], list[RequestError]]:
+    """Every request under ``root`` (or from ``data``, see :func:`read_all_request_data`);
+    broken ones are returned as errors, not raised."""
+    good: list[tuple[Path, Request]] = []
+    bad: list[RequestError] = []
+    for path, item in read_all_request_data(root) if data is None else data:
+        try:
+            if isinstance(item, RequestError):
+                raise item
+            good.append((path, parse_request(item, path)))
         except RequestError as exc:
             bad.append(exc)
     return good, bad

@@ -102,9 +102,13 @@ def normalized_score(bench: Benchmark, score: BenchmarkScore | None) -> float | 
         return None
     if not bench.higher_is_better or bench.unit != "%":
         return None  # perplexities, bias and memorization have no 0-100 scale to normalize on
-    if score.subtasks:
-        parts = [normalize(v, bench.baseline) for v in score.subtasks.values()]
-        return sum(p for p in parts if p is not None) / len(parts)
+    if score.subtasks:  # per subject first; inlined normalize(): 57 subjects x every row of the site
+        base = bench.baseline
+        if 100.0 <= base:
+            return 0.0
+        span = (100.0 - base) / 100.0
+        parts = score.subtasks.values()
+        return sum(max(0.0, (v - base) / span) for v in parts if v is not None) / len(parts)
     return normalize(score.value, bench.baseline)
 
 

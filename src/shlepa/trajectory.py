@@ -45,11 +45,15 @@ def suite_meta(suite: Suite) -> dict[str, Any]:
     }
 
 
-def trajectories(rows: pd.DataFrame, suites: dict[str, Suite]) -> dict[str, Any]:
-    """{schema, suites, series: [{id, model, series, precision, suite, points: [{step, sha, page, scores}]}], models}."""
+def trajectories(rows: pd.DataFrame | list[dict[str, Any]], suites: dict[str, Suite]) -> dict[str, Any]:
+    """{schema, suites, series: [{id, model, series, precision, suite, points: [{step, sha, page, scores}]}], models}.
+
+    ``rows``: the leaderboard table, or its records (``Board.records()``).
+    """
     series: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     models = []
-    for r in rows.to_dict("records") if not rows.empty else []:
+    records = rows if isinstance(rows, list) else (rows.to_dict("records") if not rows.empty else [])
+    for r in records:
         if r["suite"] not in suites:
             continue
         scores = {k: _num(v) for k, v in (r.get("scores") or {}).items()}

@@ -18,12 +18,11 @@ import logging
 import multiprocessing
 import os
 import re
-import os
 import shutil
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -43,6 +42,7 @@ SHELL_MARKER = "SHLEPA_MODEL_CONTENT"
 SHELL_TITLE = "SHLEPA_MODEL_TITLE"
 DETAILS_PAGE_ROWS = 25
 PARALLEL_FROM = 2000  # models; below this, forking costs more than it saves
+WRITER_THREADS = 4  # per process writing model pages
 NAV_FALLBACK_PAGES = {
     "submit.md": "# Submit a model\n\n!!! note\n    The submission guide is not part of this build yet: "
     "the page `site/pages/submit.md` does not exist in this repository.\n",
@@ -95,7 +95,7 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
         for name, s in board.suites.items()
     }
     rows = []
-    for r in board.rows.to_dict("records") if not board.rows.empty else []:
+    for r in board.records():
         # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
         r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
         rows.append({
@@ -131,8 +131,8 @@ def _requests_by_key(board: Board) -> dict[str, Request]:
     return {req.key: req for _path, req in board.requests}
 
 
-def split_details(res_path: Path, res: ResultsFile, dest: Path) -> dict[str, Any] | None:
-    """Page a results file's details into ``dest/<benchmark>-<n>.json``; None when there are none."""
+def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """A results file's details in pages: (index, {"<benchmark>-<n>.json": text}); None when there are none."""
     if not res.details_file:
         return None
     src = res_path.parent / res.details_file
@@ -153,14 +153,42 @@ def split_details(res_path: Path, res: ResultsFile, dest: Path) -> dict[str, Any
             "choices": row.get("choices"), "target": row.get("target"), "response": row.get("response"),
             "metrics": row.get("metrics"),
         })
-    dest.mkdir(parents=True, exist_ok=True)
-    index = {}
+    index: dict[str, Any] = {}
+    files: dict[str, str] = {}
     for bench, items in by_bench.items():
         pages = [items[i:i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
         for n, chunk in enumerate(pages):
-            (dest / f"{bench}-{n}.json").write_text(json.dumps(chunk, ensure_ascii=False), encoding="utf-8")
+            files[f"{bench}-{n}.json"] = json.dumps(chunk, ensure_ascii=False)
         index[bench] = {"rows": len(items), "pages": len(pages)}
-    return index
+    return index, files
+
+
+_MADE: set[str] = set()  # folders this process created (or found) during the current build
+
+
+def _ensure_dir(folder: str) -> None:
+    """``os.makedirs`` without its existence checks: one mkdir per new folder."""
+    if folder in _MADE:
+        return
+    parent = os.path.dirname(folder)
+    if parent not in _MADE and not os.path.isdir(parent):
+        _ensure_dir(parent)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    _MADE.add(folder)
+
+
+def _write_page(folder: Path, html: str, details: dict[str, str]) -> None:
+    _ensure_dir(str(folder))
+    with open(folder / "index.html", "w", encoding="utf-8") as fh:
+        fh.write(html)
+    if details:
+        os.mkdir(folder / "details")
+        for name, text in details.items():
+            with open(folder / "details" / name, "w", encoding="utf-8") as fh:
+                fh.write(text)
 
 
 def _nav_filtered(nav: list[Any], docs: Path) -> list[Any]:
@@ -228,21 +256,30 @@ class _Pages:
     results: dict[str, tuple[Path, ResultsFile]]
 
     def write(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
+        """Render here, write from threads: creating ~3 folders per page is file-system
+        latency more than CPU, and threads overlap it with the rendering."""
         pages = details_models = 0
-        for r in rows:
-            key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
-            path, res = self.results[key]
-            folder = self.out / r["page"]
-            os.makedirs(folder, exist_ok=True)
-            details_index = split_details(path, res, folder / "details")
-            details_models += details_index is not None
-            content = self.renderer.model_page(r, res, self.requests.get(key), self.evaluations[r["model"]],
-                                               details_index)
-            title = self.renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
-            html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
-            with open(folder / "index.html", "w", encoding="utf-8") as fh:
-                fh.write(html)
-            pages += 1
+        _MADE.clear()
+        _MADE.add(str(self.out))
+        with ThreadPoolExecutor(WRITER_THREADS) as writers:
+            pending: list[Future] = []
+            for r in rows:
+                key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
+                path, res = self.results[key]
+                details = split_details(path, res)
+                details_models += details is not None
+                content = self.renderer.model_page(r, res, self.requests.get(key), self.evaluations[r["model"]],
+                                                   details[0] if details else None)
+                title = self.renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
+                html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
+                pending.append(writers.submit(_write_page, self.out / r["page"], html, details[1] if details else {}))
+                pages += 1
+                if len(pending) >= 4 * WRITER_THREADS:  # bounded memory; the first error surfaces here
+                    for f in pending:
+                        f.result()
+                    pending.clear()
+            for f in pending:
+                f.result()
         return pages, details_models
 
 
@@ -348,7 +385,7 @@ def _build(
                                                    encoding="utf-8")
     (docs / "data" / "leaderboard.csv").write_text(leaderboard_csv(data), encoding="utf-8")
     renderer.write_pages(docs, data)
-    write_curves(docs, board, renderer)
+    write_curves(docs, renderer.trajectories, renderer)
     (docs / "data" / "citations").mkdir()
     for name, suite in board.suites.items():
         (docs / "data" / "citations" / f"{name}.txt").write_text(renderer.citations(suite), encoding="utf-8")

@@ -25,9 +25,15 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def write_curves(docs: Path, board: Board, renderer: Any) -> dict[str, Any]:
-    """data/trajectories.json (everything), data/series/<id>.json (one per series) and compare.md."""
-    data = trajectories(board.rows, board.suites)
+def board_trajectories(board: Board) -> dict[str, Any]:
+    return trajectories(board.records(), board.suites)
+
+
+def write_curves(docs: Path, data: dict[str, Any], renderer: Any) -> dict[str, Any]:
+    """data/trajectories.json (everything), data/series/<id>.json (one per series) and compare.md.
+
+    ``data``: :func:`board_trajectories` of the board being built.
+    """
     folder = docs / "data" / "series"
     folder.mkdir(parents=True, exist_ok=True)
     (docs / "data" / "trajectories.json").write_text(_dump(data), encoding="utf-8")
@@ -43,8 +49,8 @@ def write_curves(docs: Path, board: Board, renderer: Any) -> dict[str, Any]:
 class CurvesIndex:
     """Which model pages belong to a series (built once per site build)."""
 
-    def __init__(self, board: Board):
-        self.by_page = series_of_page(trajectories(board.rows, board.suites))
+    def __init__(self, data: dict[str, Any]):
+        self.by_page = series_of_page(data)
 
     def context(self, row: dict[str, Any]) -> dict[str, Any] | None:
         s = self.by_page.get(row["page"])

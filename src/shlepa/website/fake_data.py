@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..request import Request, request_relpath
 from ..results import SCHEMA, ResultsFile, results_dir, timestamp
 from ..suites import Suite, load_suite
@@ -158,6 +160,58 @@ def request_data(model: str, revision: str, precision: str, mtype: str, license:
     }
 
 
+ENV_INFO = "\n".join(
+    ["PyTorch version: 2.13.0+cu128", "Is debug build: False", "CUDA used to build PyTorch: 12.8",
+     "OS: Ubuntu 22.04.5 LTS (x86_64)", "GCC version: (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0",
+     "Python version: 3.11.11 (main) [GCC 11.4.0] (64-bit runtime)", "Is CUDA available: True",
+     "GPU models and configuration: GPU 0: NVIDIA H100 80GB HBM3", "Nvidia driver version: 570.124.06"]
+    + [f"CPU flag line {i}: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush"
+       for i in range(40)]
+)
+
+
+def _task_config(task: str, alias: str, shots: int, metric: str) -> dict[str, Any]:
+    """One task config as lm-eval reports it (its ``configs`` section: ~1.4 KB per task)."""
+    text = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
+    return {
+        "task": task, "task_alias": alias, "dataset_path": "cais/mmlu" if "mmlu" in task else task,
+        "dataset_name": alias, "test_split": "test", "fewshot_split": "dev", "doc_to_text": text,
+        "doc_to_target": "answer", "unsafe_code": False, "doc_to_choice": ["A", "B", "C", "D"],
+        "description": f"The following are multiple choice questions (with answers) about {alias.replace('_', ' ')}.\n\n",
+        "target_delimiter": " ", "fewshot_delimiter": "\n\n",
+        "fewshot_config": {"sampler": "first_n", "split": "dev", "doc_to_text": text,
+                           "doc_to_choice": ["A", "B", "C", "D"], "doc_to_target": "answer",
+                           "fewshot_delimiter": "\n\n", "target_delimiter": " "},
+        "num_fewshot": shots, "metric_list": [{"metric": metric.split(",")[0], "aggregation": "mean",
+                                               "higher_is_better": True}],
+        "output_type": "multiple_choice", "repeats": 1, "should_decontaminate": False,
+        "metadata": {"version": 1.0},
+    }
+
+
+def lm_eval_section(suite: Suite, lm_results: dict[str, Any], arch: str) -> dict[str, Any]:
+    """lm-eval's own output as a results file keeps it: per-task results, configs, versions,
+    sample counts, environment (~120 KB per file, like a real Open LLM v1 evaluation)."""
+    tasks: dict[str, tuple[str, int, str]] = {}
+    for bench in suite.benchmarks:
+        names = [f"mmlu_{s}" for s in MMLU_SUBJECTS] if bench.aggregate == "subtask_mean" else [bench.task or bench.key]
+        for name in names:
+            tasks[name] = (name.removeprefix("mmlu_"), bench.num_fewshot, bench.metric_key)
+    return {
+        "results": {name: {"alias": alias, "sample_len": 100, **lm_results.get(name, {})}
+                    for name, (alias, _shots, _metric) in tasks.items()},
+        "group_subtasks": {"mmlu": [n for n in tasks if n.startswith("mmlu_")]},
+        "configs": {name: _task_config(name, alias, shots, metric) for name, (alias, shots, metric) in tasks.items()},
+        "versions": {name: 1.0 for name in tasks},
+        "n-shot": {name: shots for name, (_a, shots, _m) in tasks.items()},
+        "higher_is_better": {name: {"acc": True, "acc_norm": True} for name in tasks},
+        "n-samples": {name: {"original": 100, "effective": 100} for name in tasks},
+        "config": {"model": "hf", "model_architecture": arch, "batch_size": "auto", "device": "cuda:0"},
+        "pretty_env_info": ENV_INFO,
+        "transformers_version": "5.23.0", "lm_eval_version": "0.4.13",
+    }
+
+
 def results_payload(req: dict[str, Any], suite: Suite, arch: str, rng: random.Random,
                     finished: datetime, missing: set[str]) -> dict[str, Any]:
     """A results payload shaped like ``evaluation.evaluate_request`` writes it."""
@@ -196,6 +250,8 @@ def results_payload(req: dict[str, Any], suite: Suite, arch: str, rng: random.Ra
             "versions": {"lm_eval": "0.4.13", "transformers": "5.23.0", "torch": "2.13.0"},
             "runner": f"gpu-runner-{rng.randrange(1, 4)}", "run_url": "https://github.com/example/leaderboard/actions/runs/1",
         },
+        "model_info": {"architecture": arch, "model_type": arch.removesuffix("ForCausalLM").lower(),
+                       "num_parameters": int(req["params"] * 1e9)},
         "scores": scores,
         "average": sum(values) / len(values) if values else None,
         "reproduce": {
@@ -204,12 +260,7 @@ def results_payload(req: dict[str, Any], suite: Suite, arch: str, rng: random.Ra
                         f"--tasks {b.task} --num_fewshot {b.num_fewshot} --batch_size auto" for b in suite.benchmarks],
             "cwd": "repository root",
         },
-        "lm_eval": {
-            "results": lm_results,
-            "versions": {k: 1.0 for k in lm_results},
-            "n-shot": {b.task: b.num_fewshot for b in suite.benchmarks},
-            "config": {"model": "hf", "model_architecture": arch, "batch_size": "auto"},
-        },
+        "lm_eval": lm_eval_section(suite, lm_results, arch),
     }
 
 
@@ -241,12 +292,12 @@ class _Writer:
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in details)
         _write(folder / details_name, gzip.compress(lines.encode("utf-8"), mtime=0, compresslevel=1)
                if details else self.empty_details)
-        payload = {**payload, "schema": SCHEMA, "details_file": details_name}
+        payload = {**{k: v for k, v in payload.items() if k != "lm_eval"}, "schema": SCHEMA,
+                   "details_file": details_name, "lm_eval": payload["lm_eval"]}  # the order write_results uses
         if not self.checked:
             ResultsFile.model_validate(payload)
-        # Compact, unlike atomic.write_json: json's C encoder skips indented output (5x slower).
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
-        _write(folder / f"results_{stamp}.json", text.encode("utf-8"))
+        # Indented like atomic.write_json, with orjson: json's indented output is 5x slower.
+        _write(folder / f"results_{stamp}.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
 
     def request(self, data: dict[str, Any]) -> None:
         text = _yaml(data)
