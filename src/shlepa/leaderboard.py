@@ -133,22 +133,6 @@ def _in_fork(fn: Any, *args: Any) -> Future:
     return future
 
 
-def _rows(latest: dict[str, tuple[Path, ResultsFile]], suites: dict[str, Suite], root: Path,
-          errors: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """(key, leaderboard row) per newest results file; problems are appended to ``errors``."""
-    out = []
-    for key, (path, res) in latest.items():
-        suite = suites.get(res.suite)
-        if suite is None:
-            errors.append(f"{path}: field 'suite': unknown suite {res.suite!r}")
-            continue
-        try:
-            out.append((key, result_row(res, suite, path, root)))
-        except (KeyError, ValueError, TypeError) as exc:
-            errors.append(f"{path}: {exc}" if isinstance(exc, ValueError) else f"{path}: {type(exc).__name__}: {exc}")
-    return out
-
-
 def load_board(root: Path) -> Board:
     """Read requests, results and suites under ``root``; unreadable files become errors."""
     root = Path(root)
@@ -167,12 +151,18 @@ def load_board(root: Path) -> Board:
     pending = _in_fork(read_all_request_data, root) if parallel else None
     results, bad_results = load_all_results(root, paths=files, lm_eval_keys=LM_EVAL_KEYS)
     latest = latest_by_key(results)
-    keyed_rows = _rows(latest, suites, root, errors)
-    request_data = pending.result() if pending else None
-    keyed_rows.sort(key=lambda kr: kr[0])
-    rows = [row for _key, row in keyed_rows]
+    rows = []
+    for key, (path, res) in sorted(latest.items()):
+        suite = suites.get(res.suite)
+        if suite is None:
+            errors.append(f"{path}: field 'suite': unknown suite {res.suite!r}")
+            continue
+        try:
+            rows.append(result_row(res, suite, path, root))
+        except (KeyError, ValueError, TypeError) as exc:
+            errors.append(f"{path}: {exc}" if isinstance(exc, ValueError) else f"{path}: {type(exc).__name__}: {exc}")
     errors += [str(e) for e in bad_results]
-    requests, bad_requests = load_all_requests(root, request_data)
+    requests, bad_requests = load_all_requests(root, pending.result() if pending else None)
     errors += [str(e) for e in bad_requests]
     try:
         flags = load_flags(root)

@@ -287,15 +287,18 @@ def outside_requests(path: Path, root: Path) -> RequestError | None:
     return None
 
 
+def _read_request_yaml(path: Path) -> Any:
+    try:
+        return load_yaml(path)
+    except YamlError as exc:
+        raise RequestError(path, None, str(exc).split(": ", 1)[-1]) from None
+
+
 def load_request(path: Path, root: Path | None = None) -> Request:
     """Parse one request file; with ``root``, refuse a path that leaves ``<root>/requests``."""
     if root is not None and (problem := outside_requests(path, root)):
         raise problem
-    try:
-        data = load_yaml(path)
-    except YamlError as exc:
-        raise RequestError(path, None, str(exc).split(": ", 1)[-1]) from None
-    return parse_request(data, path)
+    return parse_request(_read_request_yaml(path), path)
 
 
 def save_request(request: Request, root: Path) -> Path:
@@ -351,9 +354,9 @@ def read_all_request_data(root: Path) -> list[tuple[Path, Any]]:
         # No outside_requests() per file: the walk neither follows symlinked folders nor
         # leaves requests/, and load_yaml refuses a symlinked file.
         try:
-            out.append((path, load_yaml(path)))
-        except YamlError as exc:
-            out.append((path, RequestError(path, None, str(exc).split(": ", 1)[-1])))
+            out.append((path, _read_request_yaml(path)))
+        except RequestError as exc:
+            out.append((path, exc))
     return out
 
 
@@ -365,9 +368,10 @@ def load_all_requests(
     good: list[tuple[Path, Request]] = []
     bad: list[RequestError] = []
     for path, item in read_all_request_data(root) if data is None else data:
+        if isinstance(item, RequestError):
+            bad.append(item)
+            continue
         try:
-            if isinstance(item, RequestError):
-                raise item
             good.append((path, parse_request(item, path)))
         except RequestError as exc:
             bad.append(exc)

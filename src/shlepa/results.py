@@ -193,15 +193,12 @@ def read_results_data(path: Path, lm_eval_keys: Collection[str] | None = None) -
     return data
 
 
-def validate_results(path: Path, data: dict[str, Any]) -> ResultsFile:
+def load_results(path: Path, lm_eval_keys: Collection[str] | None = None) -> ResultsFile:
+    data = read_results_data(path, lm_eval_keys)
     try:
         return ResultsFile.model_validate(data)
     except ValidationError as exc:
         raise ResultsError(validation_message(path, exc)) from None
-
-
-def load_results(path: Path, lm_eval_keys: Collection[str] | None = None) -> ResultsFile:
-    return validate_results(path, read_results_data(path, lm_eval_keys))
 
 
 def iter_results_files(root: Path) -> list[Path]:
