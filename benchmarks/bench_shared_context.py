@@ -50,7 +50,7 @@ def counting_hflm() -> type:
 
 
 def build_model(out: Path, arch: str, hidden: int, layers: int, heads: int) -> Path:
-    from shlepa.tinymodels import make_tiny_model
+    from shlepa.demo.tinymodels import make_tiny_model
 
     if not (out / "config.json").exists():
         make_tiny_model(out, arch=arch, hidden_size=hidden, num_layers=layers, num_heads=heads, train_steps=0)
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import shlepa.backends  # noqa: F401
     from shlepa.backends import SharedContextHFLM
-    from shlepa.suites import load_suite, select_benchmarks
+    from shlepa.records.suite import load_suite, select_benchmarks
 
     model = args.model or build_model(args.model_dir, args.arch, args.hidden, args.layers, args.heads)
     common = dict(pretrained=str(model), dtype=args.dtype, device=args.device, batch_size=args.batch_size)

@@ -38,9 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from shlepa.website.build import build_site  # noqa: E402
-from shlepa.website.fake_data import make_repo  # noqa: E402
-from shlepa.website.serve import serve_in_thread  # noqa: E402
+from shlepa.site.build import build_site  # noqa: E402
+from shlepa.site.fake_data import make_repo  # noqa: E402
+from shlepa.site.serve import serve_in_thread  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

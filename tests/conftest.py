@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.tinymodels import make_tiny_model
+from shlepa.demo.tinymodels import make_tiny_model
 
 # The fake Hub and fake GitHub servers live in tests/fakes.
 pytest_plugins = ["fakes.fixtures"]

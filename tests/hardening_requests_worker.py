@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from shlepa.checks import Outcome
-from shlepa.request import iter_request_files, load_all_requests
-from shlepa.settings import ValidationSettings
-from shlepa.validation import Options, validate_paths
+from shlepa.submission.checklist import Outcome
+from shlepa.records.request import iter_request_files, load_all_requests
+from shlepa.config import ValidationSettings
+from shlepa.submission.validate import Options, validate_paths
 
 WRITE_EVENTS = {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.truncate",
                 "os.chmod", "os.chown", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move", "os.mkfifo"}

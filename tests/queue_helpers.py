@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.request import new_request, save_request
+from shlepa.records.request import new_request, save_request
 
 PROJECT = Path(__file__).resolve().parents[1]
 GIT_ENV = {

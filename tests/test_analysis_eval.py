@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from shlepa.demo import content_sha, prepare_workspace
-from shlepa.evaluation import EvalOptions, create_lm, evaluate_request, plan
-from shlepa.request import load_request, new_request, save_request
-from shlepa.suites import DataSource, load_suite
+from shlepa.demo.run import content_sha, prepare_workspace
+from shlepa.evaluation.run import EvalOptions, create_lm, evaluate_request, plan
+from shlepa.records.request import load_request, new_request, save_request
+from shlepa.records.suite import DataSource, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHES = ["boolq", "toxigen", "humaneval", "word_perplexity", "byte_perplexity", "bits_per_byte", "memorization"]
@@ -106,7 +106,7 @@ def test_multiple_choice_accuracy_matches_hand_log_likelihoods(evaluated, tiny_m
     """BoolQ: the answer with the higher log p(" no"/" yes" | prompt) is picked; acc is the share right."""
     from transformers import AutoModelForCausalLM
 
-    from shlepa.tinymodels import load_tokenizer
+    from shlepa.demo.tinymodels import load_tokenizer
 
     _, _, res, target, _ = evaluated
     tok = load_tokenizer(tiny_model_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shlepa import atomic
+from shlepa.io import atomic
 
 
 def test_a_new_file_gets_the_mode_open_would_give_not_mkstemps_0600(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from shlepa.backends.shared_context import (
     pack_tries,
     row_batches,
 )
-from shlepa.tinymodels import make_tiny_model
+from shlepa.demo.tinymodels import make_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = [
@@ -299,7 +299,7 @@ def test_budget_batches_bound_tokens_including_the_cached_context() -> None:
 def _request() -> Any:
     from datetime import UTC, datetime
 
-    from shlepa.request import Request
+    from shlepa.records.request import Request
 
     return Request(
         model="acme/tiny",
@@ -313,8 +313,8 @@ def _request() -> Any:
 
 
 def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict[str, Any]:
-    from shlepa.evaluation import EvalOptions, reproduction
-    from shlepa.suites import DataSource, load_suite
+    from shlepa.evaluation.run import EvalOptions, reproduction
+    from shlepa.records.suite import DataSource, load_suite
 
     req = _request()
     bench = load_suite("open_llm_v1", REPO).benchmarks[0]
@@ -326,7 +326,7 @@ def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict
 def test_shlepa_hf_is_the_default_backend_and_registered_with_lm_eval() -> None:
     import lm_eval.api.registry
 
-    from shlepa.evaluation import DEFAULT_BACKEND, EvalOptions
+    from shlepa.evaluation.run import DEFAULT_BACKEND, EvalOptions
 
     assert DEFAULT_BACKEND == EvalOptions().backend == "shlepa-hf"
     assert lm_eval.api.registry.get_model("shlepa-hf") is SharedContextHFLM
@@ -348,7 +348,7 @@ def test_plain_hf_backend_is_one_switch_away() -> None:
 
 
 def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
-    from shlepa.evaluation import effective_backend_args
+    from shlepa.evaluation.run import effective_backend_args
 
     assert effective_backend_args("vllm", {}) == {"enable_prefix_caching": True}
     assert effective_backend_args("vllm", {"enable_prefix_caching": False}) == {"enable_prefix_caching": False}
@@ -359,8 +359,8 @@ def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
 def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from shlepa.backend_args import BackendError
-    from shlepa.evaluation import create_lm
+    from shlepa.evaluation.backend_args import BackendError
+    from shlepa.evaluation.run import create_lm
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
@@ -369,7 +369,7 @@ def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_backend_args_from_the_command_line_are_typed_and_checked() -> None:
-    from shlepa.evaluation import parse_backend_args
+    from shlepa.evaluation.run import parse_backend_args
 
     assert parse_backend_args(["max_batch_tokens=4096", "share_prefix=false", "x=1.5", "n=abc"]) == {
         "max_batch_tokens": 4096, "share_prefix": False, "x": 1.5, "n": "abc"

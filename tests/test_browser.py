@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.website.build import build_site
-from shlepa.website.fake_data import make_repo
-from shlepa.website.serve import serve_in_thread
+from shlepa.site.build import build_site
+from shlepa.site.fake_data import make_repo
+from shlepa.site.serve import serve_in_thread
 
 from test_website_build import XSS, add_hostile_model
 

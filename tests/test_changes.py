@@ -2,7 +2,7 @@
 
 import pytest
 
-from shlepa.changes import ChangesError, Kind, changed_files, parse_name_status
+from shlepa.submission.changes import ChangesError, Kind, changed_files, parse_name_status
 
 
 def test_parse_and_classify():

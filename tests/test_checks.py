@@ -1,6 +1,6 @@
 """The checklist: verdicts and Markdown that cannot be used to inject HTML, links or mentions."""
 
-from shlepa.checks import COMMENT_MARKER, Check, Checklist, Outcome
+from shlepa.submission.checklist import COMMENT_MARKER, Check, Checklist, Outcome
 
 
 def test_untrusted_text_is_escaped_in_markdown():

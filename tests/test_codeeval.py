@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.codeeval import CodeEvalDisabled, compute_code_eval, estimate_pass_at_k
+from shlepa.evaluation.codeeval import CodeEvalDisabled, compute_code_eval, estimate_pass_at_k
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.request import Status, load_request, new_request, save_request
-from shlepa.suites import load_suite
+from shlepa.records.request import Status, load_request, new_request, save_request
+from shlepa.records.suite import load_suite
 
 runner = CliRunner()
 BATCH = 4

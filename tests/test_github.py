@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shlepa.checks import COMMENT_MARKER, Check, Checklist, Outcome
-from shlepa.github import client, open_pull_request, upsert_comment
+from shlepa.submission.checklist import COMMENT_MARKER, Check, Checklist, Outcome
+from shlepa.submission.github import client, open_pull_request, upsert_comment
 
 
 def _checklist(status: Outcome) -> str:

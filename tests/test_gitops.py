@@ -6,8 +6,8 @@ from pathlib import Path
 
 from queue_helpers import board, clone, git, git_env  # noqa: F401 (fixtures)
 
-from shlepa import atomic
-from shlepa.gitops import GitRepo
+from shlepa.io import atomic
+from shlepa.queue.git import GitRepo
 
 
 def _repo(path: Path) -> GitRepo:

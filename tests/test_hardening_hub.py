@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from shlepa.checks import Outcome
-from shlepa.hub import Hub
-from shlepa.request import new_request, save_request
-from shlepa.settings import HubRetry, ValidationSettings
-from shlepa.validation import Options, validate_paths
+from shlepa.submission.checklist import Outcome
+from shlepa.submission.hub import Hub
+from shlepa.records.request import new_request, save_request
+from shlepa.config import HubRetry, ValidationSettings
+from shlepa.submission.validate import Options, validate_paths
 
 ATTEMPTS = 3
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from shlepa import evaluation
-from shlepa.modelargs import ModelArgsError, model_args_for
-from shlepa.request import Request, RequestError, new_request, parse_request
+from shlepa.evaluation import run as evaluation
+from shlepa.evaluation.modelargs import ModelArgsError, model_args_for
+from shlepa.records.request import Request, RequestError, new_request, parse_request
 
 HOSTILE = [
     "main,trust_remote_code=True", "a" * 40 + ",trust_remote_code=True", "a" * 40 + ",pretrained=evil/model",

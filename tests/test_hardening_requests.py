@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.request import new_request
+from shlepa.records.request import new_request
 
 N_FILES = 10_000
 SEED = 20260101

@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from queue_helpers import GIT_ENV, PROJECT, board, clone, git, git_env, publish_requests  # noqa: F401
 
-from shlepa.gitops import GitRepo
-from shlepa.queue import sweep
-from shlepa.request import Status, parse_request
-from shlepa.results import load_results
-from shlepa.yamlio import load_yaml_text
+from shlepa.queue.git import GitRepo
+from shlepa.queue.store import sweep
+from shlepa.records.request import Status, parse_request
+from shlepa.records.results import load_results
+from shlepa.io.yaml import load_yaml_text
 
 FAST = ["--data", "bundled", "--backend", "dummy", "--benchmark", "arc", "--limit", "1"]
 pytestmark = pytest.mark.slow

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from shlepa.request import Failure, Status, new_request, save_request
-from shlepa.results import write_results
-from shlepa.suites import load_suite
-from shlepa.website.build import build_site
-from shlepa.website.fake_data import make_repo, request_data, results_payload
-from shlepa.website.serve import serve_in_thread
+from shlepa.records.request import Failure, Status, new_request, save_request
+from shlepa.records.results import write_results
+from shlepa.records.suite import load_suite
+from shlepa.site.build import build_site
+from shlepa.site.fake_data import make_repo, request_data, results_payload
+from shlepa.site.serve import serve_in_thread
 
 from test_browser import ARGS, CHROMIUM
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shlepa import leaderboard
-from shlepa.leaderboard import load_board
-from shlepa.website.fake_data import make_repo
+from shlepa.site import board as leaderboard
+from shlepa.site.board import load_board
+from shlepa.site.fake_data import make_repo
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_only_the_part_of_lm_evals_output_the_site_reads_is_kept_in_memory(repo:
 
 
 def test_skipping_lm_evals_output_changes_no_row(repo: Path, monkeypatch) -> None:
-    from shlepa import results
+    from shlepa.records import results
 
     fast = load_board(repo)
     monkeypatch.setattr(results, "without_lm_eval", lambda raw: None)  # parse every file in full

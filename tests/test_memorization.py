@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from shlepa.memorization import MemorizationError, greedy_continuations, measure, measure_file, read_sample, sequences
-from shlepa.tinymodels import load_tokenizer, make_tiny_model
+from shlepa.evaluation.memorization import MemorizationError, greedy_continuations, measure, measure_file, read_sample, sequences
+from shlepa.demo.tinymodels import load_tokenizer, make_tiny_model
 
 TRAINING_TEXTS = [
     "The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat near the old wooden door of the house by the river bank.",
@@ -42,7 +42,7 @@ def test_hand_check_on_a_fixed_sequence(tiny, monkeypatch):
     prefix = [5, 17, 42, 99, 7, 300, 12, 8]
     cont = greedy_continuations(model, [prefix], k)[0]
     wrong = cont[:3] + [(cont[3] + 1) % 512] + cont[4:]
-    import shlepa.memorization as mem
+    import shlepa.evaluation.memorization as mem
 
     monkeypatch.setattr(tokenizer.__class__, "__call__", lambda self, text, **kw: {"input_ids": json.loads(text)})
     result = mem.measure(model, tokenizer, [json.dumps(prefix + cont), json.dumps(prefix + wrong)], k=k)

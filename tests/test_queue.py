@@ -10,11 +10,11 @@ from queue_helpers import board, clone, git, git_env, publish_requests  # noqa: 
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.gitops import GitRepo
-from shlepa.queue import (
+from shlepa.queue.git import GitRepo
+from shlepa.queue.store import (
     QueueError, claim, claim_next, format_age, list_queue, requeue, results_since_queued, sweep,
 )
-from shlepa.request import Status, load_request, save_request
+from shlepa.records.request import Status, load_request, save_request
 
 
 def _repo(path: Path) -> GitRepo:
@@ -22,8 +22,8 @@ def _repo(path: Path) -> GitRepo:
 
 
 def _remote_request(remote: Path, rel: Path):
-    from shlepa.request import parse_request
-    from shlepa.yamlio import load_yaml_text
+    from shlepa.records.request import parse_request
+    from shlepa.io.yaml import load_yaml_text
     return parse_request(load_yaml_text(git(remote, "show", f"main:{rel}"), str(rel)), rel)
 
 
@@ -116,7 +116,7 @@ def test_requeue_moves_failed_to_pending_and_refuses_running(board):
 
 def test_results_since_queued_sees_only_results_newer_than_the_last_queueing(tmp_path):
     from queue_helpers import add_requests
-    from shlepa.results import write_results
+    from shlepa.records.results import write_results
 
     rel = add_requests(tmp_path, 1)[0]
     req = load_request(tmp_path / rel)

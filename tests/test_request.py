@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.request import (
+from shlepa.records.request import (
     Request,
     RequestError,
     Status,

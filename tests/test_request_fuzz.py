@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shlepa.request import RequestError, check_placement, collect_request_problems, load_request, new_request
+from shlepa.records.request import RequestError, check_placement, collect_request_problems, load_request, new_request
 
 FILE = "requests/org/model/x_bfloat16.yaml"
 FIELDS = ["model", "revision", "precision", "model_type", "weight_type", "base_model", "use_chat_template",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shlepa import atomic
-from shlepa.results import (
+from shlepa.io import atomic
+from shlepa.records.results import (
     SCHEMA,
     find_results_for,
     latest_by_key,
@@ -59,7 +59,7 @@ def test_a_failed_write_leaves_no_results_file(tmp_path: Path, monkeypatch: pyte
 
     def disk_full(path: Path, data: bytes) -> None:
         if path.name.startswith("results_"):
-            raise atomic.WriteError(28, f"could not write {path}: No space left on device")
+            raise atomic.WriteError("No space left on device", path=path, errno=28)
         real(path, data)
 
     monkeypatch.setattr(atomic, "write_bytes", disk_full)
@@ -111,7 +111,7 @@ def _indented(payload: dict) -> bytes:
 
 @pytest.mark.parametrize("lm_eval_last", [True, False])
 def test_the_site_reads_a_results_file_without_parsing_lm_evals_output(tmp_path, lm_eval_last) -> None:
-    from shlepa.results import read_results_data, without_lm_eval
+    from shlepa.records.results import read_results_data, without_lm_eval
 
     lm_eval = {"results": {"t": {"acc,none": 0.5, "note": "a \"quoted\"\n  \"lm_eval\": line"}},
                "configs": {"t": {"doc_to_text": "{{question}}\n  \"schema\": x"}}, "config": {"model": "hf"}}
@@ -126,7 +126,7 @@ def test_the_site_reads_a_results_file_without_parsing_lm_evals_output(tmp_path,
 
 
 def test_files_without_model_info_or_indentation_are_read_in_full(tmp_path) -> None:
-    from shlepa.results import read_results_data
+    from shlepa.records.results import read_results_data
 
     lm_eval = {"config": {"model_architecture": "GPT2LMHeadModel"}, "configs": {"t": {}}}
     older = {"request": {"model": "org/m"}, "lm_eval": lm_eval, "schema": SCHEMA}

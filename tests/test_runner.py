@@ -18,14 +18,15 @@ from pathlib import Path
 import pytest
 from queue_helpers import GIT_ENV, PROJECT, board, clone, git, git_env, publish_requests  # noqa: F401
 
-from shlepa import atomic, evaluation
-from shlepa.evaluation import EvalOptions
-from shlepa.gitops import GitRepo
-from shlepa.queue import requeue
-from shlepa.request import Status, load_request, parse_request
-from shlepa.runner import RunnerOptions, drain, evaluate_one
-from shlepa.suites import DataSource
-from shlepa.yamlio import load_yaml_text
+from shlepa.io import atomic
+from shlepa.evaluation import run as evaluation
+from shlepa.evaluation.run import EvalOptions
+from shlepa.queue.git import GitRepo
+from shlepa.queue.store import requeue
+from shlepa.records.request import Status, load_request, parse_request
+from shlepa.queue.runner import RunnerOptions, drain, evaluate_one
+from shlepa.records.suite import DataSource
+from shlepa.io.yaml import load_yaml_text
 
 FAST = ["--data", "bundled", "--backend", "dummy", "--benchmark", "arc", "--limit", "1"]
 
@@ -127,9 +128,9 @@ def test_disk_full_while_writing_results_leaves_nothing_half_written(board, tmp_
     rels = publish_requests(seed, 1)
 
     def disk_full(path, obj, **kw):
-        raise atomic.WriteError(errno.ENOSPC, f"could not write {path}: No space left on device")
+        raise atomic.WriteError("No space left on device", path=path, errno=errno.ENOSPC)
 
-    monkeypatch.setattr("shlepa.results.atomic.write_json", disk_full)
+    monkeypatch.setattr("shlepa.records.results.atomic.write_json", disk_full)
     work = clone(remote, tmp_path / "w")
     drain(_repo(work), work, _opts())
     req = remote_request(remote, rels[0])
@@ -183,7 +184,7 @@ def test_pending_request_whose_results_already_exist_is_not_evaluated_twice(boar
     # Someone hand-edits the request back to PENDING without requeueing through shlepa, using an old timestamp.
     req = load_request(work / rels[0])
     history = [h for h in req.history if h.status == Status.pending]
-    from shlepa.request import save_request
+    from shlepa.records.request import save_request
     save_request(req.model_copy(update={"status": Status.pending, "history": history}), work)
     git(work, "commit", "-qam", "hand edit")
     git(work, "push", "-q", "origin", "HEAD:main")

@@ -12,7 +12,7 @@ from queue_helpers import PROJECT, board, git_env, publish_requests  # noqa: F40
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.runner_settings import RunnerSettingsError, load_runner_settings
+from shlepa.config import SettingsError, load_settings
 
 WF = PROJECT / ".github" / "workflows"
 
@@ -68,20 +68,20 @@ def test_shard_plan_is_empty_without_pending_and_capped_by_settings(board):
 
 
 def test_runner_settings_default_without_file_and_name_the_bad_field(tmp_path):
-    assert load_runner_settings(tmp_path).stale_after_minutes == 720
+    assert load_settings(tmp_path).runner.stale_after_minutes == 720
     (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: soon\n")
-    with pytest.raises(RunnerSettingsError, match=r"leaderboard.yaml: field 'runner.stale_after_minutes'"):
-        load_runner_settings(tmp_path)
+    with pytest.raises(SettingsError, match=r"leaderboard.yaml: field 'runner.stale_after_minutes'"):
+        load_settings(tmp_path).runner
 
 
 def test_the_sweep_threshold_is_above_every_gpu_job_timeout():
-    from shlepa.runner_settings import RunnerSettings, check_stale_after, gpu_job_timeouts
+    from shlepa.config import RunnerSettings, check_stale_after, gpu_job_timeouts
 
     timeouts = gpu_job_timeouts(PROJECT)
     assert set(timeouts) == {"evaluate", "shard"}
-    assert load_runner_settings(PROJECT).stale_after_minutes > max(timeouts.values())
+    assert load_settings(PROJECT).runner.stale_after_minutes > max(timeouts.values())
     check_stale_after(PROJECT)  # the repository's own settings pass
-    with pytest.raises(RunnerSettingsError, match=r"field 'runner.stale_after_minutes': 600 must be above the "
+    with pytest.raises(SettingsError, match=r"field 'runner.stale_after_minutes': 600 must be above the "
                                                   r"'evaluate' job's timeout-minutes \(600"):
         check_stale_after(PROJECT, RunnerSettings(stale_after_minutes=600))
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from shlepa.scores import average, benchmark_score, normalize, normalized_score
-from shlepa.suites import Benchmark
+from shlepa.records.scores import average, benchmark_score, normalize, normalized_score
+from shlepa.records.suite import Benchmark
 
 ARC = Benchmark(key="arc", title="ARC", task="arc_challenge", num_fewshot=25, metric="acc_norm", baseline=25.0)
 MMLU = Benchmark(

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.demo import content_sha
-from shlepa.request import load_request
-from shlepa.series import SeriesError, local_series, parse_checkpoint, series_requests, write_series
+from shlepa.demo.run import content_sha
+from shlepa.records.request import load_request
+from shlepa.submission.series import SeriesError, local_series, parse_checkpoint, series_requests, write_series
 
 KW = dict(series="run-a", precision="float32", model_type="pretrained", license="mit", submitter="alice",
           suite="analysis360")

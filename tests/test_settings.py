@@ -2,7 +2,7 @@
 
 import pytest
 
-from shlepa.settings import SettingsError, load_settings
+from shlepa.config import SettingsError, load_settings
 
 
 def test_defaults_when_missing(tmp_path):

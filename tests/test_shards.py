@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.request import Status, load_request
-from shlepa.shards import ShardError, merge_shards, parse_shard, plan_shards
+from shlepa.records.request import Status, load_request
+from shlepa.evaluation.split import ShardError, merge_shards, parse_shard, plan_shards
 from queue_helpers import board, clone, git, git_env  # noqa: F401
 from test_evaluation import submit
 
@@ -56,7 +56,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict
     assert not list((root / "results").rglob("shard_*")), "a shard never lands under results/"
     # the request was FINISHED by the plain run; put it back to RUNNING as the workflow's claim leaves it
     req = load_request(request)
-    from shlepa.request import save_request
+    from shlepa.records.request import save_request
 
     save_request(req.with_status(Status.running, "claimed", runner="shards"), root)
     merged = runner.invoke(app, ["merge-shards", str(shard_dir), "--root", str(root)])
@@ -191,7 +191,7 @@ def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
 
 def _claim_on_remote(runs: dict[str, Path], seed: Path) -> None:
     """Commit the request as RUNNING on the remote, as the workflow's plan job does."""
-    from shlepa.request import save_request
+    from shlepa.records.request import save_request
 
     req = load_request(runs["root"] / runs["request"])
     save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)

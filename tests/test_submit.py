@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.request import load_request
+from shlepa.records.request import load_request
 
 
 def test_submit_resolves_tag_and_writes_a_pending_request(fake_hub, board):

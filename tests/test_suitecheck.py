@@ -9,8 +9,8 @@ import lm_eval.tasks
 import pytest
 from lm_eval.tasks._index import TaskIndex
 
-from shlepa.suitecheck import build_index, check_suite, check_suites, reported
-from shlepa.suites import DataSource, SuiteError, load_suite
+from shlepa.evaluation.suitecheck import build_index, check_suite, check_suites, reported
+from shlepa.records.suite import DataSource, SuiteError, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 STOCK = Path(lm_eval.tasks.__file__).parent

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from shlepa import tinymodels as tm
+from shlepa.demo import tinymodels as tm
 
 # In-distribution text the models never saw: the synthetic generator with another seed.
 HELD_OUT = tm._synthetic_corpus(n_docs=24, seed=98765)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.leaderboard import load_board
-from shlepa.results import write_results
-from shlepa.suites import load_suite
-from shlepa.trajectory import series_slug, trajectories
-from shlepa.website.build import build_site
-from shlepa.website.fake_data import make_repo, request_data, results_payload
+from shlepa.site.board import load_board
+from shlepa.records.results import write_results
+from shlepa.records.suite import load_suite
+from shlepa.site.trajectory import series_slug, trajectories
+from shlepa.site.build import build_site
+from shlepa.site.fake_data import make_repo, request_data, results_payload
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = [0, 1000, 2000]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.checks import Outcome
-from shlepa.hub import Hub
-from shlepa.request import new_request, save_request
-from shlepa.settings import HubRetry, ValidationSettings
-from shlepa.validation import Options, validate_changes, validate_paths
+from shlepa.submission.checklist import Outcome
+from shlepa.submission.hub import Hub
+from shlepa.records.request import new_request, save_request
+from shlepa.config import HubRetry, ValidationSettings
+from shlepa.submission.validate import Options, validate_changes, validate_paths
 
 
 def _hub(fake_hub) -> Hub:

@@ -11,10 +11,10 @@ import yaml
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.results import write_results
-from shlepa.suites import load_suite
-from shlepa.website.build import build_site
-from shlepa.website.fake_data import make_repo, request_data, results_payload
+from shlepa.records.results import write_results
+from shlepa.records.suite import load_suite
+from shlepa.site.build import build_site
+from shlepa.site.fake_data import make_repo, request_data, results_payload
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">"><svg onload=alert(1)>'
 

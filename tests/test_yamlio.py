@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from shlepa.yamlio import YamlError, load_yaml_text
+from shlepa.io.yaml import YamlError, load_yaml_text
 
 DOCUMENTS = [
     "model: org/name\nparams: 7\nratio: 0.5\nok: true\nnothing: null\n",

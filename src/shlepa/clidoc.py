@@ -8,7 +8,7 @@ import typer.main
 
 
 def command_tree() -> typer.core.TyperGroup:
-    from .cli import app
+    from shlepa.cli import app
 
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)

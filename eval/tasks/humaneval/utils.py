@@ -1,8 +1,8 @@
-"""lm-eval 0.4.13's humaneval/utils.py, scoring with shlepa.codeeval instead of HF evaluate's
+"""lm-eval 0.4.13's humaneval/utils.py, scoring with shlepa.evaluation.codeeval instead of HF evaluate's
 code_eval (which is downloaded from the Hub at import): same program layout, same
 HF_ALLOW_CODE_EVAL safeguard, same unbiased pass@k estimator."""
 
-from shlepa.codeeval import compute_code_eval
+from shlepa.evaluation.codeeval import compute_code_eval
 
 
 def pass_at_k(references: list[str], predictions: list[list[str]], k: list[int] = None):

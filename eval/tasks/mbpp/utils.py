@@ -1,9 +1,9 @@
 """lm-eval 0.4.13's mbpp/utils.py (pass_at_1 and the three fixed few-shot samples, copied),
-scoring with shlepa.codeeval instead of HF evaluate's code_eval (downloaded from the Hub)."""
+scoring with shlepa.evaluation.codeeval instead of HF evaluate's code_eval (downloaded from the Hub)."""
 
 from typing import Union
 
-from shlepa.codeeval import compute_code_eval
+from shlepa.evaluation.codeeval import compute_code_eval
 
 
 def pass_at_1(

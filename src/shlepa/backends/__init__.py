@@ -4,6 +4,6 @@ Importing this package registers ``shlepa-hf`` (see :mod:`.shared_context`), so 
 can be named as ``model=`` / ``--model`` like any lm-eval backend.
 """
 
-from .shared_context import SharedContextHFLM
+from shlepa.backends.shared_context import SharedContextHFLM
 
 __all__ = ["SharedContextHFLM"]

@@ -6,16 +6,16 @@ the library stays usable without the CLI.
 
 from __future__ import annotations
 
-from ._app import app, console, fail
+from shlepa.cli._app import app, console, fail
 
 # Importing the modules registers their commands on ``app``.
-from . import evaluate as _evaluate  # noqa: E402,F401
-from . import site as _site  # noqa: E402,F401
-from . import queue as _queue  # noqa: E402,F401
-from . import validate as _validate  # noqa: E402,F401
-from . import submit as _submit  # noqa: E402,F401
-from . import demo as _demo  # noqa: E402,F401
-from . import shards as _shards  # noqa: E402,F401
-from . import analysis as _analysis  # noqa: E402,F401
+from shlepa.cli import evaluate as _evaluate  # noqa: E402,F401
+from shlepa.cli import site as _site  # noqa: E402,F401
+from shlepa.cli import queue as _queue  # noqa: E402,F401
+from shlepa.cli import validate as _validate  # noqa: E402,F401
+from shlepa.cli import submit as _submit  # noqa: E402,F401
+from shlepa.cli import demo as _demo  # noqa: E402,F401
+from shlepa.cli import shards as _shards  # noqa: E402,F401
+from shlepa.cli import analysis as _analysis  # noqa: E402,F401
 
 __all__ = ["app", "console", "fail"]

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..workspace import WorkspaceError, find_root
+from shlepa.io.workspace import WorkspaceError, find_root
 
 app = typer.Typer(
     name="shlepa",

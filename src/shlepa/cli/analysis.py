@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from ..hub import CouldNotVerify, Hub, HubNotFound
-from ..request import ModelType, Precision
-from ..series import SeriesError, parse_checkpoint, series_requests, write_series
-from ..settings import SettingsError, load_settings
-from ..suitecheck import check_suites
-from ._app import RootOption, app, console, fail, resolve_root
+from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
+from shlepa.records.request import ModelType, Precision
+from shlepa.submission.series import SeriesError, parse_checkpoint, series_requests, write_series
+from shlepa.config import SettingsError, load_settings
+from shlepa.evaluation.suitecheck import check_suites
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
 @app.command("submit-series")

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ._app import RootOption, app, console, fail, resolve_root
-from .site import serve as serve_site
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli.site import serve as serve_site
 
 
 @app.command()
@@ -20,9 +20,9 @@ def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the built site when done."),
 ) -> None:
     """Build tiny models, evaluate them offline with lm-eval on the bundled suite, build and serve the site."""
-    from ..demo import run_demo
-    from ..evaluation import EvaluationError
-    from ..website.build import BuildError, build_site
+    from shlepa.demo.run import run_demo
+    from shlepa.evaluation.run import EvaluationError
+    from shlepa.site.build import BuildError, build_site
 
     repo = resolve_root(root)
     try:

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import typer
 
-from ..backend_args import BackendError
-from ..evaluation import DEFAULT_BACKEND, EvalOptions, EvaluationError, evaluate_request, parse_backend_args
-from ..gitops import GitError, GitRepo
-from ..modelargs import ModelArgsError
-from ..request import RequestError
-from ..runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
-from ..runner_settings import RunnerSettingsError, load_runner_settings
-from ..suites import DataSource, SuiteError
-from ._app import RootOption, app, console, fail, resolve_root
+from shlepa.evaluation.backend_args import BackendError
+from shlepa.evaluation.run import DEFAULT_BACKEND, EvalOptions, EvaluationError, evaluate_request, parse_backend_args
+from shlepa.queue.git import GitError, GitRepo
+from shlepa.evaluation.modelargs import ModelArgsError
+from shlepa.records.request import RequestError
+from shlepa.queue.runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
+from shlepa.config import SettingsError, load_settings
+from shlepa.records.suite import DataSource, SuiteError
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
 def _batch(value: str) -> str | int:
@@ -87,9 +87,9 @@ def evaluate(
     """Evaluate one request, or (--next) drain the queue as a runner: claim, evaluate, commit, push."""
     repo_root = resolve_root(root)
     try:
-        settings = load_runner_settings(repo_root)
+        settings = load_settings(repo_root).runner
         parsed_backend_args = parse_backend_args(backend_arg or [])
-    except (RunnerSettingsError, ValueError) as exc:
+    except (SettingsError, ValueError) as exc:
         fail(str(exc))
     if cache_dir is None and settings.cache_dir:
         cache_dir = Path(settings.cache_dir).expanduser()
@@ -120,7 +120,7 @@ def evaluate(
             fail("--shard writes a partial file only: leave out --next, --commit and --push (merge-shards commits)")
         if request_file is None:
             fail("--shard needs a request file")
-        from ..shards import ShardError, evaluate_shard, parse_shard
+        from shlepa.evaluation.split import ShardError, evaluate_shard, parse_shard
 
         try:
             index, count = parse_shard(shard)

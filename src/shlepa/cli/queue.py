@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from ..gitops import GitError, GitRepo
-from ..queue import QueueError, format_age, list_queue, requeue as requeue_fn, sweep as sweep_fn
-from ..request import RequestError, Status
-from ..runner_settings import RunnerSettingsError, check_stale_after, load_runner_settings
-from ._app import RootOption, app, console, fail, resolve_root
+from shlepa.queue.git import GitError, GitRepo
+from shlepa.queue.store import QueueError, format_age, list_queue, requeue as requeue_fn, sweep as sweep_fn
+from shlepa.records.request import RequestError, Status
+from shlepa.config import SettingsError, check_stale_after, load_settings
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
 @app.command()
@@ -53,8 +53,8 @@ def queue(
 def runner_repo(repo_root: Path, branch: str) -> GitRepo:
     """The repository as a runner pushes to it, with the push settings of leaderboard.yaml."""
     try:
-        settings = load_runner_settings(repo_root)
-    except RunnerSettingsError as exc:
+        settings = load_settings(repo_root).runner
+    except SettingsError as exc:
         fail(str(exc))
     return GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s)
 
@@ -91,12 +91,12 @@ def sweep(
     """Put RUNNING requests whose runner died (older than the timeout) back to PENDING."""
     repo_root = resolve_root(root)
     try:
-        settings = load_runner_settings(repo_root)
+        settings = load_settings(repo_root).runner
         if stale_after_minutes is not None:
             settings = settings.model_copy(update={"stale_after_minutes": stale_after_minutes})
         check_stale_after(repo_root, settings)
         minutes = settings.stale_after_minutes
-    except RunnerSettingsError as exc:
+    except SettingsError as exc:
         fail(str(exc))
     try:
         swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=runner_repo(repo_root, branch) if push else None)
@@ -113,11 +113,11 @@ def shard_plan(
     root: Path | None = RootOption,
 ) -> None:
     """Print ``shards=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per runner, none if nothing is PENDING."""
-    from ..sharding import matrix_json, shard_count
+    from shlepa.queue.matrix import matrix_json, shard_count
 
     repo_root = resolve_root(root)
     try:
-        settings = load_runner_settings(repo_root)
-    except RunnerSettingsError as exc:
+        settings = load_settings(repo_root).runner
+    except SettingsError as exc:
         fail(str(exc))
     typer.echo(f"shards={matrix_json(shard_count(repo_root, max(0, wanted), settings.max_shards))}")

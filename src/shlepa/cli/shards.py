@@ -7,14 +7,14 @@ from pathlib import Path
 
 import typer
 
-from ..gitops import GitError
-from ..queue import claim as claim_fn
-from ..request import RequestError
-from ..results import ResultsError
-from ..runner import github_run_url, runner_name
-from ..suites import SuiteError
-from ._app import RootOption, app, console, fail, resolve_root
-from .queue import runner_repo
+from shlepa.queue.git import GitError
+from shlepa.queue.store import claim as claim_fn
+from shlepa.records.request import RequestError
+from shlepa.records.results import ResultsError
+from shlepa.queue.runner import github_run_url, runner_name
+from shlepa.records.suite import SuiteError
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli.queue import runner_repo
 
 
 
@@ -34,7 +34,7 @@ def merge_shards(
     root: Path | None = RootOption,
 ) -> None:
     """Merge the shards of one request into ONE results file equal to an unsharded run's, and finish the request."""
-    from ..shards import ShardError, merge_and_finish, record_merge_failure
+    from shlepa.evaluation.split import ShardError, merge_and_finish, record_merge_failure
 
     repo_root = resolve_root(root)
     if push and not commit:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
 @app.command()
@@ -16,7 +16,7 @@ def build(
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: <root>/_site)."),
 ) -> None:
     """Build the site: leaderboard, charts, queue, about and one page per evaluated model."""
-    from ..website.build import BuildError, build_site
+    from shlepa.site.build import BuildError, build_site
 
     base = resolve_root(root)
     try:
@@ -41,7 +41,7 @@ def serve(
     do_build: bool = typer.Option(True, "--build/--no-build", help="Build before serving."),
 ) -> None:
     """Serve the built site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
-    from ..website.serve import make_server
+    from shlepa.site.serve import make_server
 
     base = resolve_root(root)
     folder = Path(out or base / "_site")

@@ -10,12 +10,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ..github import GitHubError, client, open_pull_request, pull_head_sha, upsert_comment
-from ..hub import Hub
-from ..request import ModelType, Precision, RequestError, WeightType
-from ..settings import SettingsError, load_settings
-from ..submit import SubmitError, build_request, git_steps, write_submission
-from ._app import RootOption, app, console, fail, resolve_root
+from shlepa.submission.github import GitHubError, client, open_pull_request, pull_head_sha, upsert_comment
+from shlepa.submission.hub import Hub
+from shlepa.records.request import ModelType, Precision, RequestError, WeightType
+from shlepa.config import SettingsError, load_settings
+from shlepa.submission.submit import SubmitError, build_request, git_steps, write_submission
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 

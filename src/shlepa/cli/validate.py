@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ..atomic import write_text
-from ..changes import ChangesError
-from ..hub import Hub
-from ..request import RequestError, check_placement, collect_request_problems, iter_request_files
-from ..settings import SettingsError, load_settings
-from ..validation import Options, validate_changes, validate_paths
-from ..yamlio import YamlError, load_yaml
-from ._app import RootOption, app, console, fail, resolve_root
+from shlepa.io.atomic import write_text
+from shlepa.submission.changes import ChangesError
+from shlepa.submission.hub import Hub
+from shlepa.records.request import RequestError, check_placement, collect_request_problems, iter_request_files
+from shlepa.config import SettingsError, load_settings
+from shlepa.submission.validate import Options, validate_changes, validate_paths
+from shlepa.io.yaml import YamlError, load_yaml
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
 def schema_problems(paths: list[Path], root: Path) -> list[str]:

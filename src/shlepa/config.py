@@ -1,0 +1,192 @@
+"""Leaderboard settings: the committed ``leaderboard.yaml`` at the repository root.
+
+One top-level :class:`Settings` with a section per area (``validation:``,
+``runner:``). A missing file or section means defaults; an unknown key or a bad
+value is a :class:`SettingsError` naming the file and field. The owner's file is
+trusted (it lives on main and changes only by a reviewed merge); request files
+never set any of this.
+"""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+from pathlib import Path
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shlepa.io.yaml import YamlError, load_yaml, validation_message
+
+SETTINGS_FILE = "leaderboard.yaml"
+
+DEFAULT_OPEN_LICENSES = [
+    "apache-2.0",
+    "mit",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "cc-by-4.0",
+    "cc-by-sa-4.0",
+    "cc0-1.0",
+    "openrail",
+    "openrail++",
+    "bigscience-openrail-m",
+    "creativeml-openrail-m",
+    "llama2",
+    "llama3",
+    "llama3.1",
+    "llama3.2",
+    "gemma",
+    "mpl-2.0",
+    "gpl-3.0",
+    "lgpl-3.0",
+    "agpl-3.0",
+    "afl-3.0",
+    "artistic-2.0",
+    "unlicense",
+    "wtfpl",
+    "odc-by",
+]
+
+
+class HubRetry(BaseModel):
+    """How hard to try the Hub before saying "could not verify"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(4, ge=1, le=20)
+    base_delay_s: float = Field(1.0, ge=0, le=60)
+    max_delay_s: float = Field(20.0, ge=0, le=600)
+    timeout_s: float = Field(20.0, gt=0, le=600)
+
+
+class ValidationSettings(BaseModel):
+    """Rules a submission must follow (the Open LLM Leaderboard's, made configurable)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    open_licenses: list[str] = Field(default_factory=lambda: list(DEFAULT_OPEN_LICENSES))
+    max_params_b: float = Field(140.0, gt=0)
+    optout_orgs: list[str] = Field(default_factory=list)
+    max_open_requests_per_submitter: int = Field(5, ge=1)
+    min_card_chars: int = Field(200, ge=0)
+    max_tokenizer_mb: float = Field(50.0, gt=0, description="largest config or tokenizer file parsed")
+    hub_retry: HubRetry = Field(default_factory=HubRetry)
+
+    def license_is_open(self, license: str) -> bool:
+        return license.strip().lower() in {x.lower() for x in self.open_licenses}
+
+    def is_opted_out(self, model_id: str) -> bool:
+        org = model_id.split("/", 1)[0].lower()
+        return org in {x.lower() for x in self.optout_orgs}
+
+
+class RunnerSettings(BaseModel):
+    """How runners evaluate and share the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stale_after_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = Field(
+        default=720,
+        description="A RUNNING request older than this is put back to PENDING by the sweep; "
+        "keep it above the evaluate job's timeout-minutes.",
+    )
+    data: Literal["hub", "bundled"] = Field(
+        default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"
+    )
+    backend: str = Field(
+        default="shlepa-hf",
+        description="shlepa-hf (HF, shared contexts computed once), hf (plain lm-eval), vllm (optional extra) "
+        "or dummy (tests)",
+    )
+    batch_size: str | int = "auto"
+    device: str | None = None
+    limit: float | None = None
+    cache_dir: str | None = Field(
+        default=None, description="lm-eval request cache folder (default ~/.cache/shlepa/lm_eval)"
+    )
+    push_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    push_backoff_s: Annotated[float, Field(ge=0, le=600)] = 1.0
+    max_shards: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=1, description="Most GPU runners one evaluate run spreads the queue over (the matrix size)")
+    launcher: list[str] = Field(
+        default_factory=list,
+        description="Command prefix that starts `-m shlepa evaluate` in a child process, "
+        "e.g. [accelerate, launch, --num_processes, '4'] for data parallel; empty = in process",
+    )
+
+
+class Settings(BaseModel):
+    """The whole ``leaderboard.yaml``; each area owns one section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
+
+
+class SettingsError(ShlepaError, ValueError):
+    """``leaderboard.yaml`` is unusable; the message names file, field and cause."""
+
+
+def load_settings(root: Path) -> Settings:
+    """Settings of the leaderboard at ``root``; defaults when the file is absent."""
+    path = Path(root) / SETTINGS_FILE
+    if not path.is_file():
+        return Settings()
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise SettingsError(str(exc)) from None
+    if data is None:
+        return Settings()
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(validation_message(path, exc)) from None
+
+
+EVALUATE_WORKFLOW = Path(".github") / "workflows" / "evaluate.yml"
+
+
+def gpu_job_timeouts(root: Path) -> dict[str, int]:
+    """timeout-minutes of every GPU job (``runs-on`` names ``gpu``) in evaluate.yml; {} without the file."""
+    path = Path(root) / EVALUATE_WORKFLOW
+    if not path.is_file():
+        return {}
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise SettingsError(str(exc)) from None
+    out: dict[str, int] = {}
+    for name, job in ((data or {}).get("jobs") or {}).items():
+        runs_on = job.get("runs-on") if isinstance(job, dict) else None
+        labels = runs_on if isinstance(runs_on, list) else [runs_on]
+        if "gpu" in labels:
+            timeout = job.get("timeout-minutes")
+            if not isinstance(timeout, int):
+                raise SettingsError(f"{path}: field 'jobs.{name}.timeout-minutes': a GPU job needs a number")
+            out[name] = timeout
+    return out
+
+
+def check_stale_after(root: Path, settings: RunnerSettings | None = None) -> None:
+    """The sweep must never requeue a request whose GPU job is still allowed to run.
+
+    So ``runner.stale_after_minutes`` has to be above every GPU job's
+    ``timeout-minutes`` in evaluate.yml; otherwise a SettingsError names both.
+    """
+    settings = settings or load_settings(root).runner
+    timeouts = gpu_job_timeouts(root)
+    if not timeouts:
+        return
+    job, longest = max(timeouts.items(), key=lambda kv: kv[1])
+    if settings.stale_after_minutes <= longest:
+        raise SettingsError(
+            f"{Path(root) / SETTINGS_FILE}: field 'runner.stale_after_minutes': {settings.stale_after_minutes} must be "
+            f"above the {job!r} job's timeout-minutes ({longest} in {EVALUATE_WORKFLOW}), or the sweep requeues "
+            "requests whose job is still running"
+        )

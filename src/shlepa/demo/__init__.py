@@ -1,0 +1,1 @@
+"""The offline demo: tiny local models evaluated on the bundled data."""

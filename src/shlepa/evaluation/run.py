@@ -1,0 +1,554 @@
+"""Run a request's suite with lm-eval: load the model once, run every task, write results.
+
+The request moves PENDING -> RUNNING -> FINISHED, or FAILED with the error class,
+message and the tail of the log. Results and details are written atomically; a
+failure leaves ``results/`` as it was.
+"""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+import contextlib
+import importlib.metadata
+import logging
+import math
+import os
+import re
+import shlex
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shlepa import __version__
+from shlepa.evaluation.backend_args import backend_model_args, is_main_process, require_backend
+from shlepa.evaluation.modelargs import model_args_for, model_args_string
+from shlepa.records.request import Failure, Request, Status, load_request, save_request
+from shlepa.records.results import find_results_for, write_results
+from shlepa.records.scores import BenchmarkScore, average, benchmark_score
+from shlepa.records.suite import Benchmark, DataSource, Suite, load_suite, select_benchmarks, tasks_dir
+
+log = logging.getLogger("shlepa.evaluate")
+
+DEFAULT_BACKEND = "shlepa-hf"  # lm-eval's HF backend computing each shared context once; "hf" is plain lm-eval
+
+#: Settings each backend runs with unless the caller overrides them; recorded in the results.
+BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
+    # vLLM's automatic prefix caching is its way of computing a shared context once.
+    "vllm": {"enable_prefix_caching": True},
+}
+
+
+class EvaluationError(ShlepaError, RuntimeError):
+    """An evaluation failed; the request was marked FAILED (when it got that far)."""
+
+
+@dataclass
+class EvalOptions:
+    """Settings of one evaluation run; every one of them lands in the results file."""
+
+    source: DataSource = DataSource.hub
+    benchmarks: list[str] | None = None
+    model_path: Path | None = None
+    backend: str = DEFAULT_BACKEND
+    backend_args: dict[str, Any] = field(default_factory=dict)
+    batch_size: str | int = "auto"
+    device: str | None = None
+    limit: int | float | None = None
+    cache_dir: Path | None = None
+    force: bool = False
+    runner: str | None = None
+    run_url: str | None = None
+    confirm_run_unsafe_code: bool = False
+    # The request was already claimed (committed RUNNING by a runner): do not mark it again.
+    claimed: bool = False
+    log_url: str | None = None
+    memorization_data: Path | None = None  # local sample of the model's training data
+    wandb_project: str | None = None  # log to Weights & Biases (lm-eval's WandbLogger) when set
+
+
+@dataclass
+class LoadedTasks:
+    objects: list[Any]
+    leaves: dict[str, list[str]]  # benchmark key -> leaf task names
+    names: dict[str, str]  # benchmark key -> task or group name that was loaded
+    manager: Any = None  # the lm-eval TaskManager, reused so its task index is built once
+
+
+def versions() -> dict[str, str]:
+    out = {"shlepa": __version__}
+    for dist in ("lm_eval", "transformers", "torch", "tokenizers", "accelerate", "datasets"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+@contextlib.contextmanager
+def _capture_log(lines: deque[str]) -> Iterator[None]:
+    """Keep the last lines logged by lm-eval and us, for the FAILED request's log tail."""
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(handler.format(record))  # type: ignore[method-assign]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("lm-eval", "lm_eval", "shlepa")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+
+
+def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> LoadedTasks:
+    """Build lm-eval task objects once, with each benchmark's few-shot count set."""
+    from lm_eval.tasks import TaskManager
+
+    # Indexing lm-eval's ~10,000 stock task files takes many seconds: the bundled
+    # edition only needs ours.
+    manager = TaskManager(include_path=str(tasks_dir(root)), include_defaults=source == DataSource.hub)
+    objects: list[Any] = []
+    leaves: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for bench in benchmarks:
+        task = bench.task_for(source)
+        if not task:
+            raise EvaluationError(f"benchmark {bench.key}: no {source.value} task defined")
+        shared = next((k for k, name in names.items() if name == task), None)
+        if shared is not None:  # several metrics of one task (perplexities): run it once
+            leaves[bench.key], names[bench.key] = leaves[shared], task
+            continue
+        loaded = manager.load([task])
+        for task_obj in loaded["tasks"].values():
+            task_obj.set_config(key="num_fewshot", value=bench.num_fewshot)
+        leaves[bench.key] = sorted(loaded["tasks"])
+        names[bench.key] = task
+        objects.extend(loaded["groups"].get(task) and [loaded["groups"][task]] or loaded["tasks"].values())
+    return LoadedTasks(objects=objects, leaves=leaves, names=names, manager=manager)
+
+
+_ARG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ARG_VALUE = re.compile(r"^[A-Za-z0-9._/:@+-]*$")
+
+
+def parse_backend_args(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (CLI ``--backend-arg``) as a dict; ints, floats and booleans typed."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not _ARG_KEY.match(key) or not _ARG_VALUE.match(text):
+            raise ValueError(f"--backend-arg {item!r}: expected KEY=VALUE with a plain key and value")
+        value: Any = text
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(text)
+                    break
+                except ValueError:
+                    pass
+        out[key] = value
+    return out
+
+
+def effective_backend_args(backend: str, backend_args: dict[str, Any]) -> dict[str, Any]:
+    """The backend's default settings overridden by the caller's: what the run really uses."""
+    return {**BACKEND_DEFAULTS.get(backend, {}), **backend_args}
+
+
+def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, device: str | None) -> Any:
+    """Load the model ONCE through lm-eval's registry (args as a dict, never a string)."""
+    import lm_eval.api.registry
+
+    import shlepa.backends  # noqa: F401  (registers shlepa-hf with lm-eval)
+
+    require_backend(backend)
+
+    args = {k: v for k, v in model_args.items() if k != "device"}
+    return lm_eval.api.registry.get_model(backend).create_from_arg_obj(
+        args, {"batch_size": batch_size, "device": device or model_args.get("device") or "cpu"}
+    )
+
+
+def cache_prefix(opts: EvalOptions, request: Request) -> str | None:
+    """lm-eval's request-cache path for this model; a killed run resumes from it.
+
+    lm-eval's cache key is the request, not the model, so the prefix carries the
+    model id, the commit and the precision.
+    """
+    if opts.cache_dir is None:
+        return None
+    opts.cache_dir.mkdir(parents=True, exist_ok=True)
+    return str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
+
+
+def model_info(lm: Any) -> dict[str, Any]:
+    """What the loaded model is: architecture, parameter count, experts (for the site's filters)."""
+    model = getattr(lm, "model", None)
+    config = getattr(model, "config", None)
+    if config is None:
+        return {}
+    info: dict[str, Any] = {
+        "architecture": (getattr(config, "architectures", None) or [None])[0],
+        "model_type": getattr(config, "model_type", None),
+    }
+    try:
+        info["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
+    except (AttributeError, TypeError, RuntimeError):
+        pass
+    experts = getattr(config, "num_local_experts", None) or getattr(config, "num_experts", None)
+    if experts:
+        info["num_experts"] = int(experts)
+    return info
+
+
+def run_lm_eval(
+    lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None, apply_chat_template: bool = False
+) -> dict[str, Any] | None:
+    import lm_eval
+
+    return lm_eval.simple_evaluate(
+        model=lm,
+        tasks=tasks.objects,
+        task_manager=tasks.manager,
+        batch_size=opts.batch_size,
+        device=opts.device,
+        limit=opts.limit,
+        use_cache=cache_prefix,
+        log_samples=True,
+        apply_chat_template=apply_chat_template,
+        confirm_run_unsafe_code=opts.confirm_run_unsafe_code,
+    )
+
+
+def plan(suite: Suite, benchmarks: list[Benchmark], opts: EvalOptions) -> tuple[list[Benchmark], list[Benchmark], dict[str, str]]:
+    """Split the selected benchmarks into lm-eval ones, memorization ones and skipped ones (with why)."""
+    run, memo, skipped = [], [], {}
+    for bench in benchmarks:
+        if bench.kind == "memorization":
+            if opts.memorization_data is None:
+                skipped[bench.key] = "no training-data sample given (--memorization-data)"
+            else:
+                memo.append(bench)
+        elif not bench.task_for(opts.source):
+            skipped[bench.key] = f"no task for {opts.source.value} data in suite {suite.name}"
+        elif bench.unsafe_code and not opts.confirm_run_unsafe_code:
+            skipped[bench.key] = "runs model-written code; start the evaluation with --allow-code-eval to include it"
+        else:
+            run.append(bench)
+    return run, memo, skipped
+
+
+@contextlib.contextmanager
+def code_eval_allowed(allowed: bool) -> Iterator[None]:
+    """Set lm-eval's code-execution safeguard variable for this evaluation only."""
+    if not allowed:
+        yield
+        return
+    before = os.environ.get("HF_ALLOW_CODE_EVAL")
+    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HF_ALLOW_CODE_EVAL", None)
+        else:
+            os.environ["HF_ALLOW_CODE_EVAL"] = before
+
+
+def run_memorization(lm: Any, benches: list[Benchmark], opts: EvalOptions) -> tuple[dict[str, BenchmarkScore], list[dict[str, Any]], dict[str, Any]]:
+    """Memorization scores with the already loaded model (Hugging Face backends only)."""
+    from shlepa.evaluation.memorization import measure_file
+
+    model, tokenizer = getattr(lm, "model", None), getattr(lm, "tokenizer", None)
+    if model is None or tokenizer is None or not hasattr(model, "parameters"):
+        raise EvaluationError(f"memorization needs a Hugging Face model; backend {opts.backend} has none")
+    limit = int(opts.limit) if isinstance(opts.limit, (int, float)) and opts.limit >= 1 else None
+    scores, rows, info = {}, [], {}
+    for bench in benches:
+        res = measure_file(model, tokenizer, Path(opts.memorization_data), k=bench.memorization_k, limit=limit)
+        p = res.memorized
+        scores[bench.key] = BenchmarkScore(
+            value=p * bench.scale,
+            stderr=math.sqrt(p * (1 - p) / (res.n - 1)) * bench.scale if res.n > 1 else None,
+            task="shlepa.evaluation.memorization", metric="memorized,none", num_fewshot=0, n_samples=res.n,
+        )
+        rows += [{"benchmark": bench.key, "task": "shlepa.evaluation.memorization", "choices": [], "filter": "none",
+                  "doc": None, **row} for row in res.rows]
+        info[bench.key] = {"k": res.k, "n": res.n, "match_rate": res.match_rate, "data": str(opts.memorization_data)}
+    return scores, rows, info
+
+
+def _arguments(sample: dict[str, Any]) -> list[tuple[Any, ...]]:
+    args = sample.get("arguments") or []
+    if isinstance(args, dict):  # lm-eval >= 0.4.5: {"gen_args_0": {"arg_0": ..., "arg_1": ...}}
+        return [tuple(v.values()) for v in args.values()]
+    return [tuple(a) for a in args]
+
+
+def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Per-sample details, one row per sample: prompt, choices or generation, target, score."""
+    bench_of = {leaf: key for key, names in leaves.items() for leaf in names}
+    rows = []
+    for task, samples in (raw.get("samples") or {}).items():
+        for s in samples:
+            args = _arguments(s)
+            prompt = args[0][0] if args and args[0] else ""
+            choices = [a[1] for a in args if len(a) > 1 and isinstance(a[1], str)]
+            metrics = {k: s[k] for k in s.get("metrics", []) if k in s}
+            rows.append(
+                {
+                    "benchmark": bench_of.get(task, task),
+                    "task": task,
+                    "doc_id": s.get("doc_id"),
+                    "prompt": prompt,
+                    "choices": choices,
+                    "target": s.get("target"),
+                    "response": s.get("filtered_resps"),
+                    "filter": s.get("filter"),
+                    "metrics": metrics,
+                    "doc": s.get("doc"),
+                }
+            )
+    return rows
+
+
+def reproduction(
+    request: Request, request_file: str, opts: EvalOptions, model_args: dict[str, Any], benchmarks: list[Benchmark]
+) -> dict[str, Any]:
+    """The exact commands that reproduce this results file."""
+    sh = [
+        "shlepa",
+        "evaluate",
+        request_file,
+        "--data",
+        opts.source.value,
+        "--backend",
+        opts.backend,
+        "--batch-size",
+        str(opts.batch_size),
+    ]
+    backend_args = effective_backend_args(opts.backend, opts.backend_args)
+    for key, value in backend_args.items():
+        sh += ["--backend-arg", f"{key}={value}"]
+    if opts.benchmarks:
+        for key in opts.benchmarks:
+            sh += ["--benchmark", key]
+    if opts.limit is not None:
+        sh += ["--limit", str(opts.limit)]
+    if opts.model_path is not None:
+        sh += ["--model-path", str(opts.model_path)]
+    if opts.confirm_run_unsafe_code:
+        sh += ["--allow-code-eval"]
+    if opts.memorization_data is not None:
+        sh += ["--memorization-data", str(opts.memorization_data)]
+    # shlepa-hf gives plain hf's numbers (within 1e-4 in float32), so plain lm-eval reproduces it.
+    lm_eval_model = "hf" if opts.backend == "shlepa-hf" else opts.backend
+    plain = backend_model_args(lm_eval_model, model_args)
+    if lm_eval_model == "vllm":
+        plain.update(backend_args)
+    plain_args = model_args_string(plain)
+    lm_eval_cmds = []
+    for bench in benchmarks:
+        if bench.kind != "lm_eval" or not bench.task_for(opts.source):
+            continue
+        cmd = [
+            "lm_eval",
+            "--model",
+            lm_eval_model,
+            "--model_args",
+            plain_args,
+            "--tasks",
+            str(bench.task_for(opts.source)),
+            "--num_fewshot",
+            str(bench.num_fewshot),
+            "--batch_size",
+            str(opts.batch_size),
+        ]
+        if opts.source == DataSource.bundled:
+            cmd += ["--include_path", "eval/tasks"]
+        if opts.limit is not None:
+            cmd += ["--limit", str(opts.limit)]
+        if request.use_chat_template:
+            cmd += ["--apply_chat_template"]
+        if bench.unsafe_code:
+            cmd = ["env", "HF_ALLOW_CODE_EVAL=1", *cmd, "--confirm_run_unsafe_code"]
+        if shlex.join(cmd) not in lm_eval_cmds:
+            lm_eval_cmds.append(shlex.join(cmd))
+    return {"shlepa": shlex.join(sh), "lm_eval": lm_eval_cmds, "cwd": "repository root"}
+
+
+def build_payload(
+    request: Request,
+    suite: Suite,
+    benchmarks: list[Benchmark],
+    to_run: list[Benchmark],
+    skipped: dict[str, str],
+    opts: EvalOptions,
+    raw: dict[str, Any],
+    leaves: dict[str, list[str]],
+    names: dict[str, str],
+    lm_args: dict[str, Any],
+    model_args: dict[str, Any],
+    info: dict[str, Any],
+    started: datetime,
+    finished: datetime,
+    duration_s: float,
+    memo_scores: dict[str, BenchmarkScore] | None = None,
+    memo_info: dict[str, Any] | None = None,
+    wandb_dir: str | None = None,
+) -> dict[str, Any]:
+    """The results file's content from lm-eval's output (shared by plain runs and merged shards)."""
+    backend_args = effective_backend_args(opts.backend, opts.backend_args)
+    rel_request = str(request.relpath)
+    scores: dict[str, BenchmarkScore] = {
+        b.key: benchmark_score(b, names[b.key], leaves[b.key], raw["results"], raw.get("n-samples"))
+        for b in to_run
+    }
+    scores.update(memo_scores or {})
+    scores = {b.key: scores[b.key] for b in benchmarks if b.key in scores}  # suite order
+    return {
+        "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
+        "request_file": rel_request,
+        "suite": suite.name,
+        "evaluation": {
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat(),
+            "duration_s": duration_s,
+            "data": opts.source.value,
+            "backend": opts.backend,
+            "backend_args": backend_args,
+            "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
+            "batch_size": opts.batch_size,
+            "batch_sizes": raw.get("config", {}).get("batch_sizes"),
+            "device": opts.device or model_args.get("device") or "cpu",
+            "limit": opts.limit,
+            "apply_chat_template": request.use_chat_template,
+            "benchmarks": [b.key for b in benchmarks],
+            "allow_code_eval": opts.confirm_run_unsafe_code,
+            "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
+            "wandb": {"project": opts.wandb_project, "dir": wandb_dir} if opts.wandb_project else None,
+            "versions": versions(),
+            "runner": opts.runner,
+            "run_url": opts.run_url,
+        },
+        "model_info": info,
+        "scores": {k: v.model_dump() for k, v in scores.items()},
+        "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
+        "skipped": skipped,
+        "memorization": memo_info or None,
+        "reproduce": reproduction(request, rel_request, opts, model_args, to_run),
+        "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
+    }
+
+
+def _mark(request_path: Path, request: Request, status: Status, reason: str, root: Path, **kw: Any) -> Request:
+    updated = request.with_status(status, reason, **kw)
+    save_request(updated, root)
+    if (root / updated.relpath).resolve() != Path(request_path).resolve():
+        log.warning("request %s is not at its canonical place %s", request_path, updated.relpath)
+    return updated
+
+
+ProgressFn = Callable[[str], None]
+
+
+def evaluate_request(
+    request_path: Path,
+    root: Path,
+    opts: EvalOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> Path | None:
+    """Evaluate one request end to end; returns the results file written (or found).
+
+    Under ``accelerate launch`` every rank evaluates its share, but only rank 0
+    writes files; the other ranks return None.
+    """
+    opts = opts or EvalOptions()
+    say = progress or (lambda msg: log.info(msg))
+    root = Path(root).resolve()
+    request_path = Path(request_path)
+    request = load_request(request_path)
+    suite: Suite = load_suite(request.suite, root)
+    benchmarks = select_benchmarks(suite, opts.benchmarks)
+    to_run, to_memorize, skipped = plan(suite, benchmarks, opts)
+    model_args = model_args_for(request, model_path=opts.model_path, device=opts.device)
+    rel_request = str(request.relpath)
+
+    if not opts.force and request.status == Status.finished:
+        existing = find_results_for(root, request.key)
+        if existing is not None:
+            say(f"{request.key} already FINISHED with {existing.relative_to(root)}; use --force to rerun")
+            return existing
+
+    writer = is_main_process()
+    if writer and not opts.claimed:
+        request = _mark(request_path, request, Status.running, "evaluation started", root,
+                        runner=opts.runner, run_url=opts.run_url)
+    lines: deque[str] = deque(maxlen=60)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    try:
+        with _capture_log(lines), contextlib.chdir(root):
+            for key, why in skipped.items():
+                say(f"skipping {key}: {why}")
+            say(f"loading {len(to_run)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
+            tasks = load_tasks(root, to_run, opts.source)
+            say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
+            backend_args = effective_backend_args(opts.backend, opts.backend_args)
+            lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
+            lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
+            info = model_info(lm)
+            cache = cache_prefix(opts, request)
+            raw: dict[str, Any] | None = {"results": {}}
+            if tasks.objects:
+                say(f"running {len(set(tasks.names.values()))} lm-eval task(s)")
+                with code_eval_allowed(opts.confirm_run_unsafe_code):
+                    raw = run_lm_eval(lm, tasks, opts, cache, request.use_chat_template)
+            if raw is None or not writer:
+                return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
+            memo_scores, memo_rows, memo_info = {}, [], {}
+            if to_memorize:
+                say(f"measuring memorization on {opts.memorization_data}")
+                memo_scores, memo_rows, memo_info = run_memorization(lm, to_memorize, opts)
+            wandb_dir = None
+            if opts.wandb_project:
+                from shlepa.evaluation.wandb_log import init_args, log_evaluation
+
+                say(f"logging to Weights & Biases project {opts.wandb_project}")
+                wandb_dir = log_evaluation(raw, init_args(opts.wandb_project, request))
+        finished = datetime.now(UTC)
+        payload = build_payload(
+            request, suite, benchmarks, to_run, skipped, opts, raw, tasks.leaves, tasks.names, lm_args, model_args,
+            info, started, finished, round(time.perf_counter() - t0, 3), memo_scores, memo_info, wandb_dir,
+        )
+        details = detail_rows(raw, tasks.leaves) + memo_rows
+        say("writing results and per-sample details")
+        target = write_results(root, payload, details, finished)
+    except BaseException as exc:
+        tail = "\n".join([*lines, *traceback.format_exc().splitlines()[-30:]])
+        failure = Failure(
+            error_class=type(exc).__name__, message=(str(exc) or type(exc).__name__)[:4000], log_tail=tail[-20000:],
+            log_url=opts.log_url,
+        )
+        if writer:
+            try:
+                failed = request.with_status(Status.failed, f"{type(exc).__name__}: {exc}"[:2000])
+                failed = failed.model_copy(update={"failure": failure})
+                save_request(failed, root)
+            except OSError:
+                log.exception("could not record the failure in %s", rel_request)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise EvaluationError(f"{rel_request}: evaluation failed: {type(exc).__name__}: {exc}") from exc
+    _mark(request_path, request, Status.finished, f"results in {target.relative_to(root)}", root)
+    say(f"done: {target.relative_to(root)}")
+    return target

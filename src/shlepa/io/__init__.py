@@ -1,0 +1,1 @@
+"""Reading and writing files safely: strict YAML, atomic writes, the repository root."""

@@ -1,0 +1,1 @@
+"""Step 3, the queue: claims, status commits and pushes, runners, the runner matrix."""

@@ -1,0 +1,201 @@
+"""The evaluation queue: the request files on main, read by status.
+
+A request is PENDING until a runner claims it by committing it as RUNNING (runner
+name, run URL, start time) and pushing; the push decides who won. A RUNNING
+request whose runner died is put back to PENDING by :func:`sweep` once it is
+older than ``runner.stale_after_minutes``. :func:`requeue` does what the rerun
+button does for a FAILED (or FINISHED) request.
+"""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from shlepa.queue.git import GitRepo
+from shlepa.records.request import Request, RequestError, Status, load_all_requests, load_request, save_request, utcnow
+from shlepa.records.results import iter_results_files, load_results, ResultsError
+
+log = logging.getLogger("shlepa.queue.store")
+
+STATUS_ORDER = [Status.running, Status.pending, Status.failed, Status.finished]
+
+
+class QueueError(ShlepaError, ValueError):
+    """A queue operation is not allowed (e.g. requeue of a RUNNING request)."""
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    path: Path
+    request: Request
+
+    @property
+    def status(self) -> Status:
+        return self.request.status
+
+    @property
+    def since(self) -> datetime:
+        """When the request entered its current status."""
+        return self.request.history[-1].at if self.request.history else self.request.submitted_at
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        return (now or datetime.now(UTC)) - self.since
+
+    @property
+    def runner(self) -> str | None:
+        return self.request.history[-1].runner if self.request.history else None
+
+
+def format_age(delta: timedelta) -> str:
+    s = max(0, int(delta.total_seconds()))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 2 * 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d"
+
+
+def list_queue(root: Path) -> tuple[list[QueueEntry], list[RequestError]]:
+    """Every request with its status; RUNNING first, then PENDING oldest first, FAILED, FINISHED."""
+    good, bad = load_all_requests(root)
+    entries = [QueueEntry(path, req) for path, req in good]
+    entries.sort(key=lambda e: (STATUS_ORDER.index(e.status), e.request.submitted_at, str(e.path)))
+    return entries, bad
+
+
+def pending(root: Path) -> list[QueueEntry]:
+    """PENDING requests, oldest submission first (ties by path, so every runner agrees)."""
+    return [e for e in list_queue(root)[0] if e.status == Status.pending]
+
+
+def _rel(root: Path, path: Path) -> Path:
+    path = Path(path)
+    return path.resolve().relative_to(Path(root).resolve()) if path.is_absolute() else path
+
+
+def _claim_apply(root: Path, rel: Path, runner: str, run_url: str | None):
+    def apply() -> list[Path] | None:
+        path = Path(root) / rel
+        if not path.is_file():
+            return None
+        req = load_request(path)
+        if req.status != Status.pending:
+            return None  # somebody else claimed it (or it was withdrawn)
+        save_request(req.with_status(Status.running, "claimed", runner=runner, run_url=run_url), root)
+        return [req.relpath]
+
+    return apply
+
+
+def claim(repo: GitRepo, root: Path, request_path: Path, runner: str, run_url: str | None) -> bool:
+    """Claim one PENDING request (commit RUNNING, push). False if it was not PENDING or the race was lost."""
+    rel = _rel(root, request_path)
+    sha = repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})")
+    return sha is not None
+
+
+def claim_next(repo: GitRepo, root: Path, runner: str, run_url: str | None, skip: set[Path] | None = None) -> Path | None:
+    """Claim the oldest PENDING request; a lost race moves on to the next one. None when the queue is empty."""
+    skip = set(skip or ())
+    while True:
+        repo.sync()
+        candidates = [e for e in pending(root) if _rel(root, e.path) not in skip]
+        if not candidates:
+            return None
+        rel = _rel(root, candidates[0].path)
+        sha = repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})",
+                           sync_first=False)
+        if sha is not None:
+            return rel
+        log.info("lost the claim on %s; trying the next request", rel)
+        skip.add(rel)
+
+
+def stale_running(root: Path, stale_after: timedelta, now: datetime | None = None) -> list[QueueEntry]:
+    now = now or datetime.now(UTC)
+    return [e for e in list_queue(root)[0] if e.status == Status.running and e.age(now) > stale_after]
+
+
+def _sweep_apply(root: Path, stale_after: timedelta, now: datetime | None, swept: list[Path]):
+    def apply() -> list[Path] | None:
+        swept.clear()
+        for entry in stale_running(root, stale_after, now):
+            minutes = int(stale_after.total_seconds() // 60)
+            reason = f"requeued by sweep: RUNNING on {entry.runner or 'an unknown runner'} for more than {minutes} min"
+            save_request(entry.request.with_status(Status.pending, reason), root)
+            swept.append(entry.request.relpath)
+        return list(swept) or None
+
+    return apply
+
+
+def sweep(root: Path, stale_after: timedelta, repo: GitRepo | None = None, now: datetime | None = None) -> list[Path]:
+    """Put RUNNING requests whose runner died back to PENDING; with ``repo``, commit and push."""
+    swept: list[Path] = []
+    apply = _sweep_apply(root, stale_after, now, swept)
+    if repo is None:
+        apply()
+        return swept
+    sha = repo.publish(apply, "queue: sweep stale RUNNING requests back to PENDING")
+    return swept if sha else []
+
+
+def requeue_request(root: Path, request_path: Path, reason: str = "", force: bool = False) -> Request:
+    """FAILED/FINISHED -> PENDING (the rerun button). RUNNING only with ``force``."""
+    path = Path(root) / _rel(root, request_path)
+    req = load_request(path)
+    if req.status == Status.pending:
+        return req
+    if req.status == Status.running and not force:
+        raise QueueError(
+            f"{_rel(root, path)}: field 'status': is RUNNING on {req.history[-1].runner if req.history else '?'}; "
+            "wait for it, let the sweep requeue it, or pass --force"
+        )
+    updated = req.with_status(Status.pending, f"requeued: {reason}" if reason else "requeued")
+    save_request(updated, root)
+    return updated
+
+
+def requeue(root: Path, request_path: Path, reason: str = "", force: bool = False,
+            repo: GitRepo | None = None) -> Request:
+    """Requeue one request; with ``repo``, commit and push it (retrying on a moved remote)."""
+    rel = _rel(root, request_path)
+    if repo is None:
+        return requeue_request(root, rel, reason, force)
+    out: list[Request] = []
+
+    def apply() -> list[Path] | None:
+        before = load_request(Path(root) / rel)
+        out[:] = [requeue_request(root, rel, reason, force)]
+        return None if before.status == Status.pending else [rel]
+
+    repo.publish(apply, f"queue: requeue {rel}")
+    return out[0] if out else load_request(Path(root) / rel)
+
+
+def results_since_queued(root: Path, request: Request) -> Path | None:
+    """Results of this request finished after it was last queued: evaluating again would duplicate them."""
+    queued_at = max((h.at for h in request.history if h.status == Status.pending), default=request.submitted_at)
+    best: Path | None = None
+    for path in iter_results_files(root):
+        try:
+            res = load_results(path)
+        except ResultsError:
+            continue
+        if res.key == request.key and res.evaluation.finished_at >= queued_at:
+            if best is None or path.name > best.name:
+                best = path
+    return best
+
+
+__all__ = [
+    "QueueEntry", "QueueError", "claim", "claim_next", "format_age", "list_queue", "pending",
+    "requeue", "requeue_request", "results_since_queued", "stale_running", "sweep", "utcnow",
+]

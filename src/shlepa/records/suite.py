@@ -1,0 +1,156 @@
+"""Benchmark suites: YAML data under ``eval/suites/``, loaded into typed models.
+
+A suite lists benchmarks. Each names the stock lm-eval task that a real deployment
+runs on its Hub dataset (``task``) and the bundled offline mini edition
+(``bundled_task``) that the demo and the tests run, plus the few-shot count, the
+metric, how subtasks aggregate and the baseline used for normalized scores.
+"""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from shlepa.io.yaml import YamlError, load_yaml, validation_message
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class DataSource(StrEnum):
+    """Which edition of a suite's tasks to run."""
+
+    hub = "hub"
+    bundled = "bundled"
+
+
+class Benchmark(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key
+    title: str
+    description: str = ""
+    task: str | None = Field(default=None, description="stock lm-eval task or group (Hub data)")
+    bundled_task: str | None = Field(default=None, description="offline task in eval/tasks")
+    num_fewshot: Annotated[int, Field(ge=0, le=100)]
+    metric: str
+    filter: str = "none"
+    aggregate: Literal["task", "subtask_mean"] = "task"
+    baseline: Annotated[float, Field(ge=0, le=100)] = 0.0
+    baseline_note: str = ""
+    higher_is_better: bool = True
+    scale: float = Field(default=100.0, description="multiplier from lm-eval's value to the score")
+    group: str = ""
+    url: str = ""
+    citation: str = ""
+    unsafe_code: bool = Field(default=False, description="task executes model-written code")
+    in_average: bool = Field(default=True, description="counts in the leaderboard average")
+    unit: str = Field(default="%", max_length=10, description="unit of the score as shown ('' for ratios)")
+    kind: Literal["lm_eval", "memorization"] = Field(
+        default="lm_eval", description="lm_eval: an lm-eval task; memorization: shlepa.evaluation.memorization"
+    )
+    memorization_k: Annotated[int, Field(ge=1, le=4096)] = Field(
+        default=32, description="prefix and continuation length in tokens (kind: memorization)"
+    )
+
+    @property
+    def metric_key(self) -> str:
+        return f"{self.metric},{self.filter}"
+
+    @property
+    def stderr_key(self) -> str:
+        return f"{self.metric}_stderr,{self.filter}"
+
+    def task_for(self, source: DataSource) -> str | None:
+        return self.bundled_task if source == DataSource.bundled else self.task
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "Benchmark":
+        if self.kind == "memorization" and (self.task or self.bundled_task):
+            raise ValueError("a memorization benchmark runs no lm-eval task; remove task/bundled_task")
+        return self
+
+
+class Suite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Key
+    title: str
+    description: str = ""
+    benchmarks: Annotated[list[Benchmark], Field(min_length=1)]
+
+    def benchmark(self, key: str) -> Benchmark:
+        for bench in self.benchmarks:
+            if bench.key == key:
+                return bench
+        raise KeyError(key)
+
+    @property
+    def keys(self) -> list[str]:
+        return [b.key for b in self.benchmarks]
+
+    def runnable(self, source: DataSource) -> list[Benchmark]:
+        """Benchmarks that have a task for this data source."""
+        return [b for b in self.benchmarks if b.task_for(source)]
+
+    @property
+    def average_keys(self) -> list[str]:
+        """Benchmarks that count in the average (not perplexities, bias or memorization)."""
+        return [b.key for b in self.benchmarks if b.in_average]
+
+
+class SuiteError(ShlepaError, ValueError):
+    """A suite file is unusable; the message names the file and the field."""
+
+
+def suites_dir(root: Path) -> Path:
+    return Path(root) / "eval" / "suites"
+
+
+def tasks_dir(root: Path) -> Path:
+    return Path(root) / "eval" / "tasks"
+
+
+def available_suites(root: Path) -> list[str]:
+    return sorted(p.stem for p in suites_dir(root).glob("*.yaml"))
+
+
+def load_suite(name_or_path: str | Path, root: Path) -> Suite:
+    """Load a suite by name (``eval/suites/<name>.yaml``) or by path."""
+    candidate = Path(name_or_path)
+    path = candidate if candidate.suffix in {".yaml", ".yml"} else suites_dir(root) / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_suites(root)) or "none"
+        raise SuiteError(f"{path}: unknown suite {str(name_or_path)!r}; available: {known}")
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise SuiteError(str(exc)) from None
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(validation_message(path, exc)) from None
+    keys = suite.keys
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise SuiteError(f"{path}: field 'benchmarks': duplicate key(s) {', '.join(dupes)}")
+    if suite.name != path.stem:
+        raise SuiteError(f"{path}: field 'name': {suite.name!r} must match the file name {path.stem!r}")
+    return suite
+
+
+def select_benchmarks(suite: Suite, keys: list[str] | None) -> list[Benchmark]:
+    """The suite's benchmarks, or the named subset (unknown names are an error)."""
+    if not keys:
+        return list(suite.benchmarks)
+    unknown = [k for k in keys if k not in suite.keys]
+    if unknown:
+        raise SuiteError(
+            f"suite {suite.name}: unknown benchmark(s) {', '.join(unknown)}; "
+            f"available: {', '.join(suite.keys)}"
+        )
+    return [suite.benchmark(k) for k in keys]

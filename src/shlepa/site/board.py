@@ -1,0 +1,196 @@
+"""The leaderboard table: the newest results per evaluation, joined with requests and suites.
+
+This is the one place where results become rows; the site, the downloads and the
+CLI all read the same table.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import re
+
+from shlepa.records.flags import Flag, FlagsError, load_flags
+from shlepa.records.request import (MODEL_ID_RE, MODEL_TYPE_SYMBOLS, SHA_RE, Request, RequestError, load_all_requests,
+                      read_all_request_data)
+from shlepa.records.results import ResultsError, ResultsFile, iter_results_files, latest_by_key, load_all_results
+from shlepa.records.scores import average, normalized_score
+from shlepa.records.suite import Suite, SuiteError, available_suites, load_suite
+
+
+@dataclass
+class Board:
+    """Everything the site is built from, plus what could not be read."""
+
+    suites: dict[str, Suite]
+    rows: pd.DataFrame
+    requests: list[tuple[Path, Request]]
+    results: dict[str, tuple[Path, ResultsFile]]
+    errors: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as dicts in rank order (made once: several site pieces read them)."""
+        if self._records is None:
+            self._records = self.rows.to_dict("records") if not self.rows.empty else []
+        return self._records
+
+
+MOE_RE = re.compile(r"moe|mixtral", re.IGNORECASE)
+
+
+def is_moe(architecture: str | None, config: dict[str, Any]) -> bool:
+    """Mixture of experts: the architecture says so, or the results recorded a config flag."""
+    if architecture and MOE_RE.search(architecture):
+        return True
+    return bool(config.get("moe") or config.get("num_local_experts") or config.get("num_experts"))
+
+
+def is_merged(model_type: str, tags: Any) -> bool:
+    return model_type == "merge" or (isinstance(tags, list) and "merge" in tags)
+
+
+def row_id(model: str, revision: str, precision: str, suite: str) -> str:
+    return f"{model}@{revision[:12]}@{precision}@{suite}"
+
+
+def model_page_path(model: str, revision: str, precision: str, suite: str) -> str:
+    """Site-relative folder of a model page (no leading slash)."""
+    org, name = model.split("/", 1)
+    return f"models/{org}/{name}/{revision[:12]}_{precision}_{suite}/"
+
+
+def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[str, Any]:
+    req = res.request
+    # The id and sha become folder names and URLs: refuse anything a request could not hold.
+    if not MODEL_ID_RE.match(str(req.get("model", ""))):
+        raise ValueError(f"field 'request.model': not a model id: {str(req.get('model'))[:80]!r}")
+    if not SHA_RE.match(str(req.get("revision", ""))):
+        raise ValueError(f"field 'request.revision': not a 40-hex commit sha")
+    keys = suite.keys
+    scores = {k: (res.scores[k].value if k in res.scores else None) for k in keys}
+    stderrs = {k: (res.scores[k].stderr if k in res.scores else None) for k in keys}
+    normalized = {k: normalized_score(suite.benchmark(k), res.scores.get(k)) for k in keys}
+    config = res.lm_eval.get("config") or {}
+    info = (res.model_extra or {}).get("model_info") or {}
+    arch = info.get("architecture") or config.get("model_architecture") or config.get("architecture")
+    model_type = str(req.get("model_type"))
+    params = req.get("params")
+    if params is None and isinstance(info.get("num_parameters"), int):
+        params = info["num_parameters"] / 1e9  # counted when the model was loaded
+    return {
+        "id": row_id(req["model"], req["revision"], req["precision"], res.suite),
+        "model": req["model"],
+        "revision": req["revision"],
+        "precision": req["precision"],
+        "suite": res.suite,
+        "model_type": model_type,
+        "type_symbol": MODEL_TYPE_SYMBOLS.get(model_type, ""),
+        "weight_type": req.get("weight_type", "original"),
+        "base_model": req.get("base_model"),
+        "license": req.get("license"),
+        "params": params,
+        "architecture": arch,
+        "submitted_at": str(req.get("submitted_at", "")),
+        "evaluated_at": res.evaluation.finished_at.isoformat(),
+        "data": res.evaluation.data,
+        "backend": res.evaluation.backend,
+        "checkpoint_series": (req.get("checkpoint") or {}).get("series"),
+        "checkpoint_step": (req.get("checkpoint") or {}).get("step"),
+        "scores": scores,
+        "stderrs": stderrs,
+        "normalized": normalized,
+        "average": average(scores, suite.average_keys),
+        "average_normalized": average(normalized, suite.average_keys),
+        "missing": [k for k in keys if scores[k] is None],
+        "moe": is_moe(arch, {**config, **info}),
+        "merged": is_merged(model_type, info.get("tags") if isinstance(info, dict) else None),
+        "available": True,
+        "flag_reason": None,
+        "flag_url": None,
+        "page": model_page_path(req["model"], req["revision"], req["precision"], res.suite),
+        "results_file": path.relative_to(root).as_posix(),
+    }
+
+
+PARALLEL_FROM = 2000  # results files; below this a second process costs more than it saves
+# The one part of lm-eval's own output (~90% of each results file) that rows read.
+LM_EVAL_KEYS = frozenset({"config"})
+
+
+def _in_fork(fn: Any, *args: Any) -> Future:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(fn, *args)
+    pool.shutdown(wait=False)
+    return future
+
+
+def load_board(root: Path) -> Board:
+    """Read requests, results and suites under ``root``; unreadable files become errors."""
+    root = Path(root)
+    errors: list[str] = []
+    suites: dict[str, Suite] = {}
+    for name in available_suites(root):
+        try:
+            suites[name] = load_suite(name, root)
+        except SuiteError as exc:
+            errors.append(str(exc))
+    # At scale a forked process parses the request YAML (the slow part: ~0.2 ms per file)
+    # while this one reads the results and builds the rows; the requests come back as plain
+    # data (it pickles faster than models) and are validated here.
+    files = iter_results_files(root)
+    parallel = len(files) >= PARALLEL_FROM and len(os.sched_getaffinity(0)) >= 2
+    pending = _in_fork(read_all_request_data, root) if parallel else None
+    results, bad_results = load_all_results(root, paths=files, lm_eval_keys=LM_EVAL_KEYS)
+    latest = latest_by_key(results)
+    rows = []
+    for key, (path, res) in sorted(latest.items()):
+        suite = suites.get(res.suite)
+        if suite is None:
+            errors.append(f"{path}: field 'suite': unknown suite {res.suite!r}")
+            continue
+        try:
+            rows.append(result_row(res, suite, path, root))
+        except (KeyError, ValueError, TypeError) as exc:
+            errors.append(f"{path}: {exc}" if isinstance(exc, ValueError) else f"{path}: {type(exc).__name__}: {exc}")
+    errors += [str(e) for e in bad_results]
+    requests, bad_requests = load_all_requests(root, pending.result() if pending else None)
+    errors += [str(e) for e in bad_requests]
+    try:
+        flags = load_flags(root)
+    except FlagsError as exc:
+        errors.append(str(exc))
+        flags = []
+    apply_flags(rows, flags)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame = frame.sort_values("average", ascending=False, na_position="last", kind="stable")
+        # Ranks are per suite: averages over different benchmarks are not comparable.
+        frame["rank"] = frame.groupby("suite", sort=False).cumcount() + 1
+    return Board(suites=suites, rows=frame, requests=requests, results=latest, errors=errors, flags=flags)
+
+
+def apply_flags(rows: list[dict[str, Any]], flags: list[Flag]) -> None:
+    """Mark flagged and no-longer-available rows in place (first matching flag of each kind wins)."""
+    by_model: dict[str, list[Flag]] = {}
+    for flag in flags:
+        by_model.setdefault(flag.model, []).append(flag)
+    for row in rows:
+        for flag in by_model.get(row["model"], []):
+            if not flag.matches(row["model"], row["revision"]):
+                continue
+            if flag.kind == "unavailable":
+                row["available"] = False
+            elif row["flag_reason"] is None:
+                row["flag_reason"], row["flag_url"] = flag.reason, flag.url
+
+
+__all__ = ["Board", "apply_flags", "is_merged", "is_moe", "load_board", "model_page_path", "result_row", "row_id", "RequestError", "ResultsError"]

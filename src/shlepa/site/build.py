@@ -1,0 +1,432 @@
+"""``shlepa build``: requests + results -> data files, generated pages, a MkDocs Material site.
+
+MkDocs renders the hand-written pages (``site/pages``) and a handful of generated
+ones (leaderboard, charts, queue, about, and one *shell* model page). Rendering
+10,000 Markdown pages through MkDocs would take minutes, so the per-model pages are
+rendered here with Jinja2 into the HTML of that shell page: they look like the rest
+of the site, live at stable URLs (``models/<org>/<name>/<sha12>_<precision>_<suite>/``)
+and stay out of the nav, so the build is linear in the number of models.
+"""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+import csv
+import gzip
+import io
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from shlepa.clidoc import cli_reference_markdown
+from shlepa.site.board import Board, load_board
+from shlepa.records.request import Request
+from shlepa.records.results import ResultsFile
+from shlepa.site.curves import write_curves
+from shlepa.site.render import Renderer, json_for_html, page_id
+
+log = logging.getLogger(__name__)
+
+WORK_DIR = Path(".shlepa") / "site"
+SHELL_DIR = "models/_shell/page/view"  # same depth as models/<org>/<name>/<leaf>/
+SHELL_MARKER = "SHLEPA_MODEL_CONTENT"
+SHELL_TITLE = "SHLEPA_MODEL_TITLE"
+DETAILS_PAGE_ROWS = 25
+PARALLEL_FROM = 2000  # models; below this, forking costs more than it saves
+WRITER_THREADS = 4  # per process writing model pages
+NAV_FALLBACK_PAGES = {
+    "submit.md": "# Submit a model\n\n!!! note\n    The submission guide is not part of this build yet: "
+    "the page `site/pages/submit.md` does not exist in this repository.\n",
+}
+
+
+class BuildError(ShlepaError, RuntimeError):
+    """Nothing could be built (no suite, broken theme, ...)."""
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    models: int
+    model_pages: int
+    details_models: int
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    bytes: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def repo_site_dir(root: Path) -> Path:
+    return Path(root) / "site"
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    if src.is_dir():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        total += sum(os.stat(os.path.join(folder, f)).st_size for f in files)
+    return total
+
+
+def _round(value: Any, digits: int = 2) -> float | None:
+    return None if value is None or value != value else round(float(value), digits)
+
+
+def leaderboard_data(board: Board) -> dict[str, Any]:
+    """The one data file the leaderboard, the charts and the downloads read."""
+    suites = {
+        name: {
+            "title": s.title,
+            "benchmarks": [{"key": b.key, "title": b.title, "baseline": b.baseline} for b in s.benchmarks],
+        }
+        for name, s in board.suites.items()
+    }
+    rows = []
+    for r in board.records():
+        # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
+        r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+        rows.append({
+            "id": r["id"], "rank": r["rank"], "suite": r["suite"], "model": r["model"], "page": r["page"],
+            "type": r["model_type"], "weight_type": r["weight_type"], "precision": r["precision"],
+            "license": r["license"], "params": r["params"], "arch": r["architecture"],
+            "sha": r["revision"], "submitted": (r["submitted_at"] or "")[:10], "evaluated": r["evaluated_at"][:10],
+            "average": _round(r["average"]), "average_norm": _round(r["average_normalized"]),
+            "scores": {k: _round(v) for k, v in r["scores"].items()},
+            "norm": {k: _round(v) for k, v in r["normalized"].items()},
+            "missing": r["missing"], "moe": r["moe"], "merged": r["merged"], "available": r["available"],
+            "flag": ({"reason": r["flag_reason"], "url": r["flag_url"]} if r["flag_reason"] else None),
+        })
+    default = "open_llm_v1" if "open_llm_v1" in suites else (next(iter(suites), None))
+    return {"schema": "shlepa.site.board/1", "default_suite": default, "suites": suites, "rows": rows}
+
+
+def leaderboard_csv(data: dict[str, Any]) -> str:
+    """Every row of every suite as CSV (the 'download everything' file)."""
+    keys = sorted({k for s in data["suites"].values() for k in (b["key"] for b in s["benchmarks"])})
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["rank", "suite", "model", "type", "precision", "weight_type", "params", "license", "architecture",
+                "sha", "submitted", "average", *keys, "flagged"])
+    for r in data["rows"]:
+        w.writerow([r["rank"], r["suite"], r["model"], r["type"], r["precision"], r["weight_type"], r["params"],
+                    r["license"], r["arch"], r["sha"], r["submitted"], r["average"],
+                    *[r["scores"].get(k) for k in keys], "yes" if r["flag"] else ""])
+    return buf.getvalue()
+
+
+def _requests_by_key(board: Board) -> dict[str, Request]:
+    return {req.key: req for _path, req in board.requests}
+
+
+def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """A results file's details in pages: (index, {"<benchmark>-<n>.json": text}); None when there are none."""
+    if not res.details_file:
+        return None
+    src = res_path.parent / res.details_file
+    try:
+        if src.stat().st_size < 64:  # an empty gzip stream: the evaluation logged no samples
+            return None
+        with gzip.open(src, "rt", encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable details: %s", src, exc)
+        return None
+    if not rows:
+        return None
+    by_bench: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_bench[str(row.get("benchmark"))].append({
+            "doc_id": row.get("doc_id"), "task": row.get("task"), "prompt": row.get("prompt"),
+            "choices": row.get("choices"), "target": row.get("target"), "response": row.get("response"),
+            "metrics": row.get("metrics"),
+        })
+    index: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for bench, items in by_bench.items():
+        pages = [items[i:i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
+        for n, chunk in enumerate(pages):
+            files[f"{bench}-{n}.json"] = json.dumps(chunk, ensure_ascii=False)
+        index[bench] = {"rows": len(items), "pages": len(pages)}
+    return index, files
+
+
+_MADE: set[str] = set()  # folders this process created (or found) during the current build
+
+
+def _ensure_dir(folder: str) -> None:
+    """``os.makedirs`` without its existence checks: one mkdir per new folder."""
+    if folder in _MADE:
+        return
+    parent = os.path.dirname(folder)
+    if parent not in _MADE and not os.path.isdir(parent):
+        _ensure_dir(parent)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    _MADE.add(folder)
+
+
+def _write_page(folder: Path, html: str, details: dict[str, str]) -> None:
+    _ensure_dir(str(folder))
+    with open(folder / "index.html", "w", encoding="utf-8") as fh:
+        fh.write(html)
+    if details:
+        os.mkdir(folder / "details")
+        for name, text in details.items():
+            with open(folder / "details" / name, "w", encoding="utf-8") as fh:
+                fh.write(text)
+
+
+def _nav_filtered(nav: list[Any], docs: Path) -> list[Any]:
+    kept = []
+    for item in nav:
+        if isinstance(item, dict):
+            (title, target), = item.items()
+            if isinstance(target, list):
+                sub = _nav_filtered(target, docs)
+                if sub:
+                    kept.append({title: sub})
+            elif isinstance(target, str) and (target.startswith(("http://", "https://")) or (docs / target).is_file()):
+                kept.append(item)
+        elif isinstance(item, str) and (docs / item).is_file():
+            kept.append(item)
+    return kept
+
+
+def run_mkdocs(root: Path, docs: Path, out: Path) -> None:
+    """MkDocs Material over the work folder, with nav entries of missing pages dropped."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    config_file = Path(root) / "mkdocs.yml"
+    if not config_file.is_file():
+        raise BuildError(f"{config_file}: missing; the site needs mkdocs.yml at the repository root")
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    cfg = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out))
+    cfg["nav"] = _nav_filtered(cfg["nav"] or [], docs)
+    mkdocs_build(cfg)
+
+
+_BLANK_RUN = re.compile(r"[ \t]*\n\s*")
+
+
+def _squeeze(html: str) -> str:
+    """Collapse whitespace runs that contain a newline (the shell has no <pre>): 10,000 copies add up."""
+    return _BLANK_RUN.sub("\n", html)
+
+
+def _shell_parts(out: Path) -> tuple[str, str]:
+    shell = out / SHELL_DIR / "index.html"
+    html = _squeeze(shell.read_text(encoding="utf-8"))
+    if "<pre" in html or "<textarea" in html:
+        raise BuildError(f"{shell}: the model shell page must not contain <pre> or <textarea>")
+    marker = f"<p>{SHELL_MARKER}</p>"
+    if marker not in html:
+        raise BuildError(f"{shell}: model shell page lost its content marker")
+    before, after = html.split(marker, 1)
+    return before, after
+
+
+@dataclass
+class _Pages:
+    """What every model page needs; shared with forked workers by copy-on-write memory."""
+
+    board: Board
+    data: dict[str, Any]
+    renderer: Renderer
+    out: Path
+    before: str
+    after: str
+    requests: dict[str, Request]
+    evaluations: dict[str, list[dict[str, Any]]]
+    results: dict[str, tuple[Path, ResultsFile]]
+
+    def write(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
+        """Render here, write from threads: creating ~3 folders per page is file-system
+        latency more than CPU, and threads overlap it with the rendering."""
+        pages = details_models = 0
+        _MADE.clear()
+        _MADE.add(str(self.out))
+        with ThreadPoolExecutor(WRITER_THREADS) as writers:
+            pending: list[Future] = []
+            for r in rows:
+                key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
+                path, res = self.results[key]
+                details = split_details(path, res)
+                details_models += details is not None
+                content = self.renderer.model_page(r, res, self.requests.get(key), self.evaluations[r["model"]],
+                                                   details[0] if details else None)
+                title = self.renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
+                html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
+                pending.append(writers.submit(_write_page, self.out / r["page"], html, details[1] if details else {}))
+                pages += 1
+                if len(pending) >= 4 * WRITER_THREADS:  # bounded memory; the first error surfaces here
+                    for f in pending:
+                        f.result()
+                    pending.clear()
+            for f in pending:
+                f.result()
+        return pages, details_models
+
+
+_FORKED: _Pages | None = None
+
+
+def _write_share(share: int, shares: int) -> tuple[int, int]:
+    assert _FORKED is not None
+    return _FORKED.write(_FORKED.data["rows"][share::shares])
+
+
+def default_workers(models: int) -> int:
+    """One process per available core (at most 4), but none extra for small sites."""
+    return min(4, len(os.sched_getaffinity(0))) if models >= PARALLEL_FROM else 1
+
+
+def write_model_pages(board: Board, data: dict[str, Any], renderer: Renderer, out: Path,
+                      workers: int = 1) -> tuple[int, int]:
+    """Every model page: the theme's shell page around Jinja2-rendered content (linear in models).
+
+    With ``workers > 1`` the rows are split between this process and forked ones.
+    """
+    global _FORKED
+    before, after = _shell_parts(out)
+    shutil.rmtree(out / "models" / "_shell")
+    evaluations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in data["rows"]:
+        evaluations[r["model"]].append(r)
+    job = _Pages(board, data, renderer, out, before, after, _requests_by_key(board), evaluations,
+                 {res.key: (path, res) for path, res in board.results.values()})
+    if workers <= 1 or len(data["rows"]) < 2:
+        return job.write(data["rows"])
+    _FORKED = job
+    try:
+        with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_write_share, share, workers) for share in range(1, workers)]
+            counts = [job.write(data["rows"][0::workers])] + [f.result() for f in futures]
+    finally:
+        _FORKED = None
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+def build_site(
+    root: Path,
+    out: Path | None = None,
+    *,
+    work: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+) -> BuildReport:
+    """Build the whole site under ``out`` (default ``<root>/_site``), all or nothing.
+
+    The site is built in a sibling folder and swapped in at the end, so a full disk
+    or a permission error leaves the previous site whole and says what failed.
+    ``workers``: processes writing model pages (default: one per core for large sites).
+    """
+    final = Path(out or Path(root).resolve() / "_site").resolve()
+    try:
+        return _build(root, final, work=work, progress=progress, workers=workers)
+    except OSError as exc:
+        raise BuildError(f"{final}: could not write the site: {exc.strerror or exc}; "
+                         f"the previous site in {final} was left as it was") from exc
+
+
+def _build(
+    root: Path,
+    out: Path,
+    *,
+    work: Path | None,
+    progress: Callable[[str], None] | None,
+    workers: int | None,
+) -> BuildReport:
+    say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    root = Path(root).resolve()
+    out = Path(out or root / "_site").resolve()
+    work = Path(work or root / WORK_DIR).resolve()
+    docs = work / "docs"
+
+    board = load_board(root)
+    timings["load"] = time.perf_counter() - t0
+    if not board.suites:
+        raise BuildError(f"{root / 'eval' / 'suites'}: no usable suite; nothing to build")
+    say(f"loaded {len(board.rows)} evaluation(s), {len(board.requests)} request(s)")
+
+    t = time.perf_counter()
+    if work.exists():
+        shutil.rmtree(work)
+    docs.mkdir(parents=True)
+    site_src = repo_site_dir(root)
+    _copy_tree(site_src / "pages", docs)
+    _copy_tree(site_src / "assets", docs / "assets")
+    for name, text in NAV_FALLBACK_PAGES.items():
+        if not (docs / name).exists():
+            (docs / name).write_text(text, encoding="utf-8")
+    (docs / "cli.md").write_text(cli_reference_markdown(), encoding="utf-8")
+
+    renderer = Renderer(board)
+    data = leaderboard_data(board)
+    (docs / "data").mkdir(exist_ok=True)
+    (docs / "data" / "leaderboard.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                                                   encoding="utf-8")
+    (docs / "data" / "leaderboard.csv").write_text(leaderboard_csv(data), encoding="utf-8")
+    renderer.write_pages(docs, data)
+    write_curves(docs, renderer.trajectories, renderer)
+    (docs / "data" / "citations").mkdir()
+    for name, suite in board.suites.items():
+        (docs / "data" / "citations" / f"{name}.txt").write_text(renderer.citations(suite), encoding="utf-8")
+    shell_md = docs / f"{SHELL_DIR}.md"
+    shell_md.parent.mkdir(parents=True, exist_ok=True)
+    shell_md.write_text(renderer.shell_markdown(SHELL_TITLE, SHELL_MARKER), encoding="utf-8")
+    timings["generate"] = time.perf_counter() - t
+
+    # Build into a fresh sibling folder and swap it in at the end: a failed build leaves
+    # the previous site whole, and no file needs its own fsync.
+    t = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    stage.chmod(0o755)
+    try:
+        run_mkdocs(root, docs, stage)
+        timings["mkdocs"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pages, details_models = write_model_pages(
+            board, data, renderer, stage, workers if workers is not None else default_workers(len(data["rows"])))
+        timings["model_pages"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            stage.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            stage.rename(out)
+        timings["swap"] = time.perf_counter() - t
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    say(f"rendered {pages} model page(s), details for {details_models}")
+
+    return BuildReport(
+        out=out, models=len(data["rows"]), model_pages=pages, details_models=details_models,
+        skipped=list(board.errors), seconds=time.perf_counter() - t0, bytes=_dir_size(out), timings=timings,
+    )
+
+
+__all__ = ["BuildError", "BuildReport", "build_site", "json_for_html", "leaderboard_data", "page_id"]

@@ -1,0 +1,201 @@
+"""Jinja2 rendering of the generated pages; autoescape on, every value from data is untrusted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from shlepa.site.board import Board
+from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status
+from shlepa.records.results import ResultsFile
+from shlepa.site.curves import CurvesIndex, board_trajectories
+
+LEADERBOARD_BIBTEX = """@misc{shlepa_leaderboard,
+  title = {Shlepa: an Open LLM Leaderboard run on GitHub},
+  author = {Shlepa contributors},
+  year = {2026},
+  howpublished = {\\url{https://github.com/shlepa/shlepa}},
+  note = {Scores from EleutherAI's lm-evaluation-harness}
+}"""
+
+HARNESS_BIBTEX = """@misc{eval-harness,
+  author = {Gao, Leo and Tow, Jonathan and Abbasi, Baber and Biderman, Stella and Black, Sid and DiPofi, Anthony and Foster, Charles and Golding, Laurence and Hsu, Jeffrey and Le Noac'h, Alain and Li, Haonan and McDonell, Kyle and Muennighoff, Niklas and Ociepa, Chris and Phang, Jason and Reynolds, Laria and Schoelkopf, Hailey and Skowron, Aviya and Sutawika, Lintang and Tang, Eric and Thite, Anish and Wang, Ben and Wang, Kevin and Zou, Andy},
+  title = {The Language Model Evaluation Harness},
+  month = 07,
+  year = 2024,
+  publisher = {Zenodo},
+  doi = {10.5281/zenodo.12608602},
+  url = {https://zenodo.org/records/12608602}
+}"""
+
+OPEN_LLM_BIBTEX = """@misc{open-llm-leaderboard-v1,
+  author = {Edward Beeching and Clémentine Fourrier and Nathan Habib and Sheon Han and Nathan Lambert and Nazneen Rajani and Omar Sanseviero and Lewis Tunstall and Thomas Wolf},
+  title = {Open LLM Leaderboard (2023-2024)},
+  year = {2023},
+  publisher = {Hugging Face},
+  howpublished = "\\url{https://huggingface.co/spaces/open-llm-leaderboard-old/open_llm_leaderboard}"
+}"""
+
+TYPE_TITLES = {
+    "pretrained": "pretrained",
+    "continuously-pretrained": "continuously pretrained",
+    "fine-tuned": "fine-tuned",
+    "chat": "chat / instruction-tuned",
+    "merge": "merge",
+}
+
+
+def json_for_html(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``</script>``, no ``<!--``.
+
+    orjson: 10,000 model pages each embed a few KB of JSON. NaN becomes null.
+    """
+    text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+# One row of a model page's score table. Built in Python, not in the template: it is
+# most of each page's markup and the template spent ~0.1 ms per page escaping numbers
+# we formatted ourselves. Every text value is escaped before it gets here.
+SCORE_ROW = ("<tr><td>{title}</td><td{cls}>{value}</td><td>{stderr}</td><td>{base}</td><td>{norm}</td>"
+             "<td>{shots}</td><td><code>{metric}</code></td><td>{n}</td></tr>\n")
+
+
+def safe_url(value: Any) -> str | None:
+    """Only http(s) links from data reach an href."""
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
+
+
+def page_id(model: str, sha: str, precision: str, suite: str) -> str:
+    return f"{model}@{sha[:12]}@{precision}@{suite}"
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def age(when: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+class Renderer:
+    """Renders the generated Markdown pages and the per-model HTML content."""
+
+    def __init__(self, board: Board, now: datetime | None = None, trajectories: dict[str, Any] | None = None):
+        self.board = board
+        self.now = now or datetime.now(UTC)
+        self.env = Environment(
+            loader=PackageLoader("shlepa.site", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html)
+        self.env.globals.update(type_symbols=MODEL_TYPE_SYMBOLS, type_titles=TYPE_TITLES)
+        self._model = self.env.get_template("model.html.j2")
+        self.trajectories = board_trajectories(board) if trajectories is None else trajectories
+        self.curves = CurvesIndex(self.trajectories)
+
+    @staticmethod
+    def escape(text: str) -> str:
+        return str(escape(text))
+
+    def _render(self, name: str, **ctx: Any) -> str:
+        return self.env.get_template(name).render(**ctx)
+
+    def write_pages(self, docs: Path, data: dict[str, Any]) -> None:
+        suites = self.board.suites
+        pages = {
+            "index.md": self._render("leaderboard.md.j2", data=data, suites=suites),
+            "charts.md": self._render("charts.md.j2", suites=suites),
+            "queue.md": self._render("queue.md.j2", **self.queue_context()),
+            "about.md": self._render("about.md.j2", suites=suites, leaderboard_bibtex=LEADERBOARD_BIBTEX,
+                                     harness_bibtex=HARNESS_BIBTEX, open_llm_bibtex=OPEN_LLM_BIBTEX),
+        }
+        for name, text in pages.items():
+            (docs / name).write_text(text, encoding="utf-8")
+
+    def shell_markdown(self, title: str, marker: str) -> str:
+        return self._render("model_shell.md.j2", title=title, marker=marker)
+
+    @staticmethod
+    def citations(suite: Any) -> str:
+        """BibTeX of the leaderboard, the harness and every benchmark of ``suite`` (plain text)."""
+        parts = [LEADERBOARD_BIBTEX, HARNESS_BIBTEX, OPEN_LLM_BIBTEX]
+        parts += [b.citation for b in suite.benchmarks if b.citation]
+        return "\n\n".join(parts) + "\n"
+
+    def queue_context(self) -> dict[str, Any]:
+        groups: dict[str, list[dict[str, Any]]] = {s.value: [] for s in Status}
+        for path, req in self.board.requests:
+            last = req.history[-1] if req.history else None
+            since = last.at if last else req.submitted_at
+            log_url = (req.failure.log_url if req.failure else None) or (last.run_url if last else None)
+            groups[req.status.value].append({
+                "req": req, "since": since, "age": age(since, self.now), "runner": last.runner if last else None,
+                "log_url": log_url, "reason": last.reason if last else "",
+                "page": f"models/{req.model}/{req.revision[:12]}_{req.precision.value}_{req.suite}/",
+            })
+        for items in groups.values():
+            items.sort(key=lambda item: item["since"], reverse=True)
+        finished = groups.pop(Status.finished.value)
+        return {"groups": groups, "finished": finished[:100], "finished_total": len(finished)}
+
+    def _score_table(self, suite: Any, res: ResultsFile, row: dict[str, Any]) -> tuple[Markup, dict[str, Any] | None]:
+        """The score table's rows (escaped HTML) and the first benchmark with subjects (MMLU)."""
+        skipped = (res.model_extra or {}).get("skipped") or {}
+        rows, mmlu = [], None
+        for bench in suite.benchmarks:
+            s = res.scores.get(bench.key)
+            title, base = escape(bench.title), fmt(bench.baseline, 1)
+            if s is not None and s.value is not None:
+                rows.append(SCORE_ROW.format(
+                    title=title, cls="", value=fmt(s.value), stderr=fmt(s.stderr), base=base,
+                    norm=fmt(row["norm"].get(bench.key)), shots=int(s.num_fewshot), metric=escape(s.metric),
+                    n=int(s.n_samples) if s.n_samples else "–"))
+                if mmlu is None and s.subtasks:
+                    mmlu = {"bench": bench, "score": s}
+            else:
+                why = skipped.get(bench.key)
+                rows.append(SCORE_ROW.format(
+                    title=title, cls=' class="missing"', value=escape(f"skipped: {why}" if why else "missing"),
+                    stderr="–", base=base, norm="–", shots=int(bench.num_fewshot), metric=escape(bench.metric), n="–"))
+        return Markup("".join(rows)), mmlu
+
+    def model_page(self, row: dict[str, Any], res: ResultsFile, request: Request | None,
+                   evaluations: list[dict[str, Any]], details_index: dict[str, Any] | None) -> str:
+        suite = self.board.suites[row["suite"]]
+        score_rows, mmlu = self._score_table(suite, res, row)
+        extra = {
+            "subjects": ({k.removeprefix("mmlu_"): round(v, 2) if isinstance(v, float) else v
+                          for k, v in sorted(mmlu["score"].subtasks.items())} if mmlu else None),
+            "history": ([{"at": h.at.isoformat(), "status": h.status.value, "reason": h.reason, "runner": h.runner,
+                          "run_url": safe_url(h.run_url)} for h in request.history] if request else None),
+            "lm_eval": [str(c) for c in res.reproduce.get("lm_eval") or []],
+            "settings": res.evaluation.model_dump(mode="json"),
+        }
+        return self._model.render(
+            row=row, res=res, request=request, suite=suite, score_rows=score_rows, mmlu=mmlu,
+            evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
+            details_index=details_index, root="../../../../", extra=extra,
+            leaderboard_bibtex=LEADERBOARD_BIBTEX, harness_bibtex=HARNESS_BIBTEX,
+            curves=self.curves.context(row),
+        )
+

@@ -1,0 +1,94 @@
+"""Checkpoint series: one request per training checkpoint of one model, each pinned to a sha.
+
+A training run is submitted as a list of (training step, revision) pairs: branches or tags
+such as ``step_1000``, or commit shas. Every revision is resolved to its commit sha (so a
+moved branch cannot change what was evaluated), stored as its own request with
+``checkpoint: {series, step, ref}`` and evaluated and stored as its own result; the site
+then draws every metric over the steps.
+"""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from shlepa.records.request import DEFAULT_SUITE, Request, RequestError, new_request, save_request
+
+SPEC_RE = re.compile(r"^(\d{1,13})=(\S{1,200})$")
+SHA40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+class SeriesError(ShlepaError, ValueError):
+    """A series request is unusable; the message names the checkpoint and the cause."""
+
+
+def parse_checkpoint(spec: str) -> tuple[int, str]:
+    """``"1000=step_1000"`` -> ``(1000, "step_1000")``: training step and revision."""
+    m = SPEC_RE.match(spec.strip())
+    if not m:
+        raise SeriesError(f"checkpoint {spec!r}: expected STEP=REVISION, e.g. 1000=step_1000 or 1000=<sha>")
+    return int(m.group(1)), m.group(2)
+
+
+def series_requests(
+    model: str,
+    checkpoints: Iterable[tuple[int, str]],
+    resolve: Callable[[str], str],
+    *,
+    series: str,
+    precision: str,
+    model_type: str,
+    license: str,
+    submitter: str,
+    suite: str = DEFAULT_SUITE,
+    params: float | None = None,
+) -> list[Request]:
+    """One PENDING request per checkpoint, sorted by step; ``resolve`` maps a revision to its sha."""
+    steps: dict[int, str] = {}
+    for step, ref in checkpoints:
+        if step in steps:
+            raise SeriesError(f"checkpoint step {step}: listed twice ({steps[step]!r} and {ref!r})")
+        steps[step] = ref
+    if not steps:
+        raise SeriesError(f"series {series!r}: no checkpoints given")
+    shas: dict[str, int] = {}
+    out = []
+    for step, ref in sorted(steps.items()):
+        sha = resolve(ref)
+        if not SHA40.match(sha or ""):
+            raise SeriesError(f"checkpoint step {step}: revision {ref!r} did not resolve to a commit sha")
+        if sha in shas:
+            raise SeriesError(f"checkpoint step {step}: revision {ref!r} is the same commit as step {shas[sha]} ({sha[:12]})")
+        shas[sha] = step
+        try:
+            out.append(new_request(
+                model, sha, precision, model_type, license, submitter, suite=suite, params=params,
+                checkpoint={"series": series, "step": step, "ref": ref},
+            ))
+        except RequestError as exc:
+            raise SeriesError(f"checkpoint step {step}: {exc}") from None
+    return out
+
+
+def write_series(root: Path, requests: list[Request], *, overwrite: bool = False) -> list[Path]:
+    """Save every request (atomically) at its canonical path; refuses to replace existing ones."""
+    root = Path(root)
+    if not overwrite:
+        existing = [str(r.relpath) for r in requests if (root / r.relpath).exists()]
+        if existing:
+            raise SeriesError(f"{existing[0]}: a request for this checkpoint exists already")
+    return [save_request(r, root) for r in requests]
+
+
+def local_series(
+    model: str,
+    folders: dict[int, Path],
+    sha_of: Callable[[Path], str],
+    **kw: object,
+) -> list[Request]:
+    """A series from local checkpoint folders (tests, demos): each folder's content hash is its 'sha'."""
+    by_ref = {f"step_{step}": Path(folder) for step, folder in folders.items()}
+    return series_requests(model, [(s, f"step_{s}") for s in folders], lambda ref: sha_of(by_ref[ref]), **kw)  # type: ignore[arg-type]

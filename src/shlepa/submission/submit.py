@@ -1,0 +1,99 @@
+"""``shlepa submit``: turn a model id and a branch/tag/sha into a request file, filled from the Hub."""
+
+from __future__ import annotations
+
+from shlepa.errors import ShlepaError
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
+from shlepa.records.request import Request, new_request, save_request
+
+
+class SubmitError(ShlepaError, ValueError):
+    pass
+
+
+_DTYPES = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}
+
+
+@dataclass
+class Submission:
+    request: Request
+    path: Path
+    notes: list[str]
+
+
+def build_request(
+    hub: Hub,
+    model: str,
+    *,
+    revision: str | None,
+    precision: str | None,
+    model_type: str,
+    submitter: str,
+    weight_type: str = "original",
+    base_model: str | None = None,
+    use_chat_template: bool = False,
+    license: str | None = None,
+) -> tuple[Request, list[str]]:
+    """Resolve the revision to its commit sha and fill license and size from the Hub."""
+    notes: list[str] = []
+    try:
+        facts = hub.model_facts(model, revision or "main")
+    except HubNotFound as exc:
+        raise SubmitError(f"{model}: {exc}; check the model id and revision, and that the repository is public") from None
+    except CouldNotVerify as exc:
+        raise SubmitError(f"{model}: {exc}; try again later") from None
+    lic = license or facts.license
+    if not lic:
+        raise SubmitError(f"{model}: the model card declares no license; add 'license:' to README.md or pass --license")
+    params = None
+    stored = None
+    try:
+        total, per_dtype = hub.param_count(model, facts.sha)
+        params = round(total / 1e9, 3)
+        stored = _DTYPES.get(max(per_dtype, key=per_dtype.get)) if per_dtype else None
+    except (HubNotFound, CouldNotVerify) as exc:
+        notes.append(f"parameter count not filled: {exc}")
+    if precision is None:
+        precision = stored or "bfloat16"
+        notes.append(f"precision {precision} chosen from the stored weights")
+    request = new_request(
+        model,
+        facts.sha,
+        precision,
+        model_type,
+        lic,
+        submitter,
+        weight_type=weight_type,
+        base_model=base_model,
+        use_chat_template=use_chat_template,
+        params=params,
+    )
+    return request, notes
+
+
+def write_submission(request: Request, root: Path, *, overwrite: bool = False) -> Path:
+    target = Path(root) / request.relpath
+    if target.exists() and not overwrite:
+        raise SubmitError(f"{request.relpath}: a request for this model, revision and precision already exists")
+    return save_request(request, root)
+
+
+def git_steps(request: Request) -> list[str]:
+    """The commands to commit the request and open a PR (every value quoted)."""
+    branch = f"submit/{request.org}-{request.name}-{request.revision[:12]}-{request.precision.value}"
+    q = shlex.quote
+    return [
+        f"git switch -c {q(branch)}",
+        f"git add {q(str(request.relpath))}",
+        f"git commit -m {q(f'Submit {request.model}@{request.revision[:12]} ({request.precision.value})')}",
+        f"git push -u origin {q(branch)}",
+        "then open a pull request; the checklist comment tells you if anything is missing",
+    ]
+
+
+__all__ = ["SubmitError", "Submission", "build_request", "git_steps", "write_submission"]

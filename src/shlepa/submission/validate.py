@@ -1,0 +1,496 @@
+"""Run every submission check and collect the outcomes into one checklist.
+
+Reads request files and the Hub; writes nothing anywhere in the repository (config and
+tokenizer files are fetched into a throwaway temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from shlepa.submission.changes import Change, Kind, changed_files
+from shlepa.submission.checklist import Check, Checklist, Outcome
+from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
+from shlepa.records.request import (
+    Precision,
+    Request,
+    Status,
+    WeightType,
+    check_placement,
+    collect_request_problems,
+    load_all_requests,
+    outside_requests,
+)
+from shlepa.config import ValidationSettings
+from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
+
+ACTIVE = (Status.pending, Status.running, Status.finished)
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# safetensors dtype names -> the precisions that can load them without surprises
+_DTYPE_PRECISION = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}
+
+
+@dataclass
+class Options:
+    settings: ValidationSettings
+    hub: Hub | None = None  # None: offline, the Hub checks are skipped
+    pr_author: str | None = None
+    repo_url: str | None = None  # e.g. https://github.com/org/board/blob/main, for links
+    # Every request of the repository, read and indexed once per run: validating N
+    # files stays O(N), not O(N^2) (10,000 files take seconds, not hours).
+    _index: _RequestIndex | None = None
+
+    def index(self, root: Path) -> _RequestIndex:
+        if self._index is None:
+            self._index = _RequestIndex(load_all_requests(root)[0])
+        return self._index
+
+
+class _RequestIndex:
+    """The repository's requests by key, by model and open ones by submitter."""
+
+    def __init__(self, good: list[tuple[Path, Request]]):
+        self.by_key: dict[str, list[tuple[str, Path, Request]]] = {}
+        self.by_model: dict[str, list[tuple[str, Request]]] = {}
+        self.open_by_submitter: dict[str, set[str]] = {}
+        for path, req in good:
+            where = str(path.resolve())
+            self.by_key.setdefault(req.key, []).append((where, path, req))
+            self.by_model.setdefault(req.model, []).append((where, req))
+            if req.status in (Status.pending, Status.running):
+                self.open_by_submitter.setdefault(req.submitter.lower(), set()).add(where)
+
+
+class _Ctx:
+    """The checks of one file append here, all named with the file."""
+
+    def __init__(self, checklist: Checklist, file: str):
+        self.list, self.file = checklist, file
+
+    def add(self, name: str, status: Outcome, message: str, fix: str = "") -> None:
+        self.list.add(Check(name, status, message, self.file, fix))
+
+    def ok(self, name: str, message: str) -> None:
+        self.add(name, Outcome.passed, message)
+
+    def fail(self, name: str, message: str, fix: str) -> None:
+        self.add(name, Outcome.failed, message, fix)
+
+    def warn(self, name: str, message: str, fix: str = "") -> None:
+        self.add(name, Outcome.warning, message, fix)
+
+    def unverified(self, name: str, exc: CouldNotVerify) -> None:
+        self.add(name, Outcome.unverified, f"could not verify: {exc}", "nothing to fix on your side; re-run the check later")
+
+
+def _rel(path: Path, root: Path) -> str:
+    # Only the folder is resolved: the file itself may be a hostile symlink (even a loop).
+    try:
+        return str((Path(path).parent.resolve() / Path(path).name).relative_to(Path(root).resolve()))
+    except (ValueError, OSError, RuntimeError):
+        return str(path)
+
+
+# -- entry points ---------------------------------------------------------------------
+def validate_paths(root: Path, paths: list[Path], opts: Options) -> Checklist:
+    checklist = Checklist()
+    for path in paths:
+        validate_request_file(root, Path(path), opts, checklist)
+    return checklist
+
+
+def validate_changes(root: Path, diff_range: str, opts: Options) -> Checklist:
+    """Check a PR: only request files added or edited, then every check on each of them."""
+    checklist = Checklist()
+    base = diff_range.split("...", 1)[0]
+    changes = changed_files(root, diff_range)
+    for change in changes:
+        ctx = _Ctx(checklist, change.path)
+        if change.kind != Kind.request:
+            ctx.fail(
+                "only request files",
+                "this PR changes a file outside requests/<org>/<model>/*.yaml",
+                "a submission PR may only add or edit request files; move other changes to a separate PR",
+            )
+        elif change.status == "D":
+            ctx.fail("only request files", "this PR deletes a request file", "restore the file; requests are never deleted by a submission")
+    for change in changes:
+        if change.kind == Kind.request and change.status in ("A", "M"):
+            previous = _base_request(root, base, change)
+            validate_request_file(root, root / change.path, opts, checklist, change=change, previous=previous)
+    if not changes:
+        checklist.add(Check("changes", Outcome.warning, f"no files changed in {diff_range}", ""))
+    return checklist
+
+
+def _base_request(root: Path, base: str, change: Change) -> Request | None:
+    if change.status != "M":
+        return None
+    proc = subprocess.run(  # noqa: S603 - argument list, path is data
+        ["git", "-C", str(root), "show", f"{base}:{change.path}"], capture_output=True, check=False, timeout=60
+    )
+    if proc.returncode != 0:
+        return None
+    try:
+        parsed = collect_request_problems(load_yaml_text(proc.stdout.decode("utf-8", "replace"), change.path), change.path)
+    except YamlError:
+        return None
+    return parsed if isinstance(parsed, Request) else None
+
+
+# -- one file -------------------------------------------------------------------------
+def validate_request_file(
+    root: Path,
+    path: Path,
+    opts: Options,
+    checklist: Checklist,
+    change: Change | None = None,
+    previous: Request | None = None,
+) -> Request | None:
+    ctx = _Ctx(checklist, _rel(path, root))
+    request = _schema(ctx, path, root)
+    if request is None:
+        return None
+    _ownership(ctx, request, opts, change, previous)
+    _duplicates(ctx, root, path, request, opts, change, previous)
+    _policy(ctx, root, request, opts)
+    if opts.hub is None:
+        ctx.add("Hub checks", Outcome.warning, "skipped (offline)", "run without --offline to check the model on the Hub")
+    else:
+        hub_checks(ctx, opts.hub, request, opts.settings)
+    return request
+
+
+def _schema(ctx: _Ctx, path: Path, root: Path) -> Request | None:
+    if problem := outside_requests(path, root):
+        ctx.fail("placement", problem.message, "add the request as a regular file under requests/<org>/<model>/")
+        return None
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        ctx.fail("schema", str(exc).split(": ", 1)[-1], "write the file as YAML: one 'field: value' per line")
+        return None
+    parsed = collect_request_problems(data, ctx.file)
+    if isinstance(parsed, list):
+        for err in parsed:
+            ctx.fail(
+                f"schema: field '{err.field}'" if err.field else "schema",
+                err.message,
+                "see the request format on the 'Submit a model' page, or create the file with `shlepa submit`",
+            )
+        return None
+    ctx.ok("schema", "the request parses")
+    misplaced = check_placement(parsed, path, root)
+    if misplaced:
+        ctx.fail("placement", misplaced.message, f"the path must be {parsed.relpath} (model id, revision and precision)")
+    else:
+        ctx.ok("placement", "the path matches model id, revision and precision")
+    return parsed
+
+
+def _ownership(ctx: _Ctx, request: Request, opts: Options, change: Change | None, previous: Request | None) -> None:
+    if change is None:
+        return
+    if change.status == "A" and request.status != Status.pending:
+        ctx.fail("status", f"a new request must have status PENDING, not {request.status.value}", "set status: PENDING")
+    if previous is not None and opts.pr_author and previous.submitter.lower() != opts.pr_author.lower():
+        ctx.fail(
+            "other people's requests",
+            f"this request was submitted by {previous.submitter}, not by {opts.pr_author}",
+            "only edit your own requests; open an issue if someone else's request is wrong",
+        )
+    if opts.pr_author and change.status == "A" and request.submitter.lower() != opts.pr_author.lower():
+        ctx.warn("submitter", f"submitter is {request.submitter!r} but the PR author is {opts.pr_author!r}", "set submitter to your GitHub user name")
+
+
+def _link(path: Path, root: Path, opts: Options) -> str:
+    rel = _rel(path, root)
+    return f"{opts.repo_url.rstrip('/')}/{rel}" if opts.repo_url else rel
+
+
+def _duplicates(
+    ctx: _Ctx, root: Path, path: Path, request: Request, opts: Options, change: Change | None, previous: Request | None
+) -> None:
+    if previous is not None and previous.key == request.key:
+        if previous.status in ACTIVE:
+            ctx.fail(
+                "duplicate",
+                f"{request.model} at {request.revision[:12]} in {request.precision.value} is already {previous.status.value}: {_link(path, root, opts)}",
+                "to evaluate a newer version, submit its new commit sha as a new request",
+            )
+            return
+        if request.status != Status.pending:
+            ctx.fail("resubmission", "a resubmitted FAILED request must be set back to PENDING", "set status: PENDING")
+            return
+        ctx.ok("duplicate", "resubmission of a FAILED request")
+        return
+    index = opts.index(root)
+    here = str(Path(path).resolve())
+    for where, other_path, other in index.by_key.get(request.key, []):
+        if where != here and other.status in ACTIVE:
+            ctx.fail(
+                "duplicate",
+                f"the same model, revision and precision is already {other.status.value}: {_link(other_path, root, opts)}",
+                "do not submit it twice; follow the existing request",
+            )
+            return
+    same_model = [other.revision[:12] for where, other in index.by_model.get(request.model, [])
+                  if where != here and other.revision != request.revision]
+    if same_model:
+        ctx.ok("duplicate", f"new commit of a model already submitted ({', '.join(sorted(set(same_model)))}): accepted as a resubmission")
+    else:
+        ctx.ok("duplicate", "no other request for this model, revision and precision")
+
+
+def _policy(ctx: _Ctx, root: Path, request: Request, opts: Options) -> None:
+    s = opts.settings
+    if s.is_opted_out(request.model):
+        ctx.fail(
+            "opt-out",
+            f"the organisation {request.org!r} asked for its models not to be submitted",
+            "contact the maintainers if you are a member of that organisation",
+        )
+    open_requests = opts.index(root).open_by_submitter.get(request.submitter.lower(), set())
+    if len(open_requests) > s.max_open_requests_per_submitter:
+        ctx.fail(
+            "quota",
+            f"{request.submitter} has {len(open_requests)} open requests (limit {s.max_open_requests_per_submitter})",
+            "wait until some of your requests finish, then submit again",
+        )
+    else:
+        ctx.ok("quota", f"{len(open_requests)} open request(s) of {s.max_open_requests_per_submitter} allowed")
+
+
+# -- the Hub checks -------------------------------------------------------------------
+def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettings, prefix: str = "") -> None:
+    """The Open LLM Leaderboard's checks on the model (and, for adapters/deltas, its base)."""
+    p = prefix
+    model = request.base_model if prefix else request.model
+    revision = None if prefix else request.revision
+    assert model is not None
+    try:
+        facts = hub.model_facts(model, revision)
+    except HubNotFound as exc:
+        _not_found(ctx, p, model, revision, exc)
+        return
+    except CouldNotVerify as exc:
+        ctx.unverified(f"{p}model on the Hub", exc)
+        return
+    if facts.gated:
+        ctx.fail(f"{p}model is public", f"{model} is gated", "remove the gating (Settings > Access requests) so the evaluator can download it")
+        return
+    ctx.ok(f"{p}model on the Hub", f"{model} exists and is public")
+    if revision and facts.sha != revision:
+        ctx.fail(f"{p}revision", f"revision {revision} resolves to {facts.sha}", "use the full commit sha (shlepa submit resolves it)")
+        return
+    if revision:
+        ctx.ok(f"{p}revision", f"commit {facts.sha[:12]} exists")
+    adapter = not prefix and request.weight_type == WeightType.adapter
+    _weights(ctx, p, facts, adapter)
+    if not adapter:
+        _config_and_tokenizer(ctx, p, hub, facts, request.use_chat_template and not prefix, settings)
+    _card_and_license(ctx, p, hub, facts, settings, request if not prefix else None)
+    if not adapter:
+        _size_and_precision(ctx, p, hub, facts, settings, request if not prefix else None)
+    if not prefix and request.weight_type != WeightType.original:
+        hub_checks(ctx, hub, request, settings, prefix="base model: ")
+
+
+def _not_found(ctx: _Ctx, p: str, model: str, revision: str | None, exc: HubNotFound) -> None:
+    if exc.kind == "gated":
+        ctx.fail(f"{p}model is public", f"{model} is gated", "remove the gating so the evaluator can download it")
+    elif exc.kind == "revision":
+        ctx.fail(f"{p}revision", f"revision {revision} does not exist in {model}", "push the commit to the Hub, or use a sha from the model's history")
+    else:
+        ctx.fail(
+            f"{p}model on the Hub",
+            f"{model} does not exist or is private",
+            "check the spelling of the model id and make the repository public",
+        )
+
+
+def _weights(ctx: _Ctx, p: str, facts: ModelFacts, adapter: bool) -> None:
+    files = facts.files
+    if any(f.endswith(".safetensors") for f in files):
+        ctx.ok(f"{p}safetensors", "weights are stored as safetensors")
+    elif any(f.endswith(PICKLE_SUFFIXES) for f in files):
+        ctx.fail(
+            f"{p}safetensors",
+            "weights are only stored as pickle files (.bin/.pt), which can run code when loaded",
+            "convert them: model.save_pretrained(dir, safe_serialization=True) and push model.safetensors",
+        )
+    else:
+        ctx.fail(f"{p}safetensors", "no weights found in the repository", "push the model weights as safetensors")
+    if adapter and "adapter_config.json" not in files:
+        ctx.fail(f"{p}adapter", "weight_type is adapter but there is no adapter_config.json", "push the PEFT adapter files, or set weight_type correctly")
+
+
+def _config_and_tokenizer(
+    ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, need_chat: bool, settings: ValidationSettings
+) -> None:
+    code = sorted(f for f in facts.files if f.endswith(".py"))
+    if "config.json" not in facts.files:
+        ctx.fail(f"{p}config", "there is no config.json", "save the model with save_pretrained and push config.json")
+        return
+    try:
+        config_data = hub.read_json(facts.model_id, facts.sha, "config.json")
+    except CouldNotVerify as exc:
+        ctx.unverified(f"{p}config", exc)
+        return
+    except (HubNotFound, json.JSONDecodeError) as exc:
+        ctx.fail(f"{p}config", f"config.json cannot be read: {exc}", "push a valid config.json")
+        return
+    auto_map = isinstance(config_data, dict) and "auto_map" in config_data
+    if auto_map or code:
+        why = "config.json has an 'auto_map'" if auto_map else f"the repository contains code files ({', '.join(code[:3])})"
+        ctx.fail(
+            f"{p}no remote code",
+            f"{why}: loading it would need trust_remote_code switched on, which runs code from the repository on our machines",
+            "use an architecture supported by transformers and remove auto_map and the .py files",
+        )
+        return
+    ctx.ok(f"{p}no remote code", "config loads without trust_remote_code")
+    names = [n for n in (*CONFIG_FILES, *TOKENIZER_FILES) if n in facts.files]
+    with _scratch() as tmp:
+        try:
+            hub.download_small_files(facts.model_id, facts.sha, names, tmp)
+        except CouldNotVerify as exc:
+            ctx.unverified(f"{p}config and tokenizer", exc)
+            return
+        except HubNotFound as exc:
+            ctx.fail(f"{p}config and tokenizer", str(exc), "push the missing files")
+            return
+        # A tokenizer bomb (a huge vocabulary or merge list) is refused before parsing it.
+        limit = settings.max_tokenizer_mb * 1_000_000
+        big = [(n, (tmp / n).stat().st_size) for n in names if (tmp / n).is_file() and (tmp / n).stat().st_size > limit]
+        if big:
+            listed = ", ".join(f"{n} ({size / 1e6:.0f} MB)" for n, size in big)
+            ctx.fail(f"{p}config and tokenizer", f"{listed} larger than {settings.max_tokenizer_mb} MB",
+                     "ship a standard tokenizer; ask the maintainers if a legitimate one is this large")
+            return
+        _load_with_auto_classes(ctx, p, tmp, need_chat)
+
+
+def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) -> None:
+    import transformers
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    except Exception as exc:  # noqa: BLE001 - any failure is the author's to see
+        ctx.fail(f"{p}config", f"AutoConfig cannot load it: {_one_line(exc)}", "check that AutoConfig.from_pretrained(model_id, revision=sha) works")
+        return
+    ctx.ok(f"{p}config", f"AutoConfig loads it ({config.model_type})")
+    archs = list(getattr(config, "architectures", None) or [])
+    unknown = [a for a in archs if not hasattr(transformers, a)]
+    if not archs or unknown:
+        ctx.fail(
+            f"{p}architecture",
+            f"architecture {', '.join(unknown) or '(none declared)'} is not supported by transformers {transformers.__version__}",
+            "use an architecture that AutoModelForCausalLM knows, and set 'architectures' in config.json",
+        )
+    else:
+        ctx.ok(f"{p}architecture", f"{', '.join(archs)} is supported by transformers {transformers.__version__}")
+    try:
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except Exception as exc:  # noqa: BLE001
+        ctx.fail(f"{p}tokenizer", f"AutoTokenizer cannot load it: {_one_line(exc)}", "push the tokenizer files (tokenizer.json, tokenizer_config.json)")
+        return
+    ctx.ok(f"{p}tokenizer", "AutoTokenizer loads it")
+    if need_chat:
+        if getattr(tok, "chat_template", None):
+            ctx.ok(f"{p}chat template", "the tokenizer has a chat template")
+        else:
+            ctx.fail(f"{p}chat template", "use_chat_template is set but the tokenizer has no chat template", "add a chat template to the tokenizer, or set use_chat_template: false")
+
+
+def _card_and_license(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: ValidationSettings, request: Request | None) -> None:
+    from huggingface_hub import ModelCard
+
+    if "README.md" not in facts.files:
+        ctx.fail(f"{p}model card", "the repository has no model card (README.md)", "write a model card: what the model is, how it was trained, its license")
+        card_license = facts.license
+    else:
+        try:
+            text = hub.read_text(facts.model_id, facts.sha, "README.md")
+        except CouldNotVerify as exc:
+            ctx.unverified(f"{p}model card", exc)
+            return
+        except HubNotFound as exc:
+            ctx.fail(f"{p}model card", str(exc), "push a README.md")
+            return
+        try:
+            card = ModelCard(text, ignore_metadata_errors=True)
+            body, meta = card.text, (card.data.to_dict() if card.data else {})
+        except Exception:  # noqa: BLE001 - a broken header is reported below as missing license
+            body, meta = text, {}
+        n = len(body.strip())
+        if n < settings.min_card_chars:
+            ctx.fail(f"{p}model card", f"the model card has {n} characters (at least {settings.min_card_chars} needed)", "describe the model, its training data and intended use in README.md")
+        else:
+            ctx.ok(f"{p}model card", f"model card present ({n} characters)")
+        lic = meta.get("license")
+        card_license = (lic[0] if isinstance(lic, list) and lic else lic) or facts.license
+    if not card_license:
+        ctx.fail(f"{p}license", "the model card declares no license", "add 'license: <id>' to the YAML header of README.md")
+        return
+    card_license = str(card_license)
+    if not settings.license_is_open(card_license):
+        ctx.fail(f"{p}license", f"license {card_license!r} is not on the open-license list", "only openly licensed models are evaluated; see leaderboard.yaml for the list")
+    else:
+        ctx.ok(f"{p}license", f"open license {card_license}")
+    if request is not None and request.license.strip().lower() != card_license.lower():
+        ctx.warn(f"{p}license", f"the request says {request.license!r} but the model card says {card_license!r}", f"set license: {card_license}")
+
+
+def _size_and_precision(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: ValidationSettings, request: Request | None) -> None:
+    if not any(f.endswith(".safetensors") for f in facts.files):
+        return
+    try:
+        total, per_dtype = hub.param_count(facts.model_id, facts.sha)
+    except CouldNotVerify as exc:
+        ctx.unverified(f"{p}parameters", exc)
+        return
+    except HubNotFound as exc:
+        ctx.fail(f"{p}parameters", f"cannot read the safetensors headers: {exc}", "push valid safetensors files")
+        return
+    billions = total / 1e9
+    if billions > settings.max_params_b:
+        ctx.fail(f"{p}parameters", f"{billions:.1f}B parameters is above the limit of {settings.max_params_b:g}B", "submit a smaller model")
+    else:
+        ctx.ok(f"{p}parameters", f"{_fmt_params(total)} parameters (limit {settings.max_params_b:g}B)")
+    if request is None:
+        return
+    if request.params is not None and billions > 0 and abs(request.params - billions) > max(0.05 * billions, 0.01):
+        ctx.warn(f"{p}parameters", f"the request says {request.params}B, the weights have {billions:.3f}B", f"set params: {round(billions, 3)}")
+    stored = max(per_dtype, key=per_dtype.get) if per_dtype else None
+    want = request.precision
+    if stored in _DTYPE_PRECISION and want in (Precision.float16, Precision.bfloat16, Precision.float32):
+        if _DTYPE_PRECISION[stored] != want.value:
+            hint = " (loading bfloat16 weights in float16 can overflow and give NaNs)" if stored == "BF16" and want == Precision.float16 else ""
+            ctx.warn(f"{p}precision", f"weights are stored as {_DTYPE_PRECISION[stored]} but the request asks for {want.value}{hint}", f"set precision: {_DTYPE_PRECISION[stored]}")
+        else:
+            ctx.ok(f"{p}precision", f"weights are stored as {want.value}")
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="shlepa-validate-") as tmp:
+        yield Path(tmp)
+
+
+def _fmt_params(n: int) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e8 else f"{n:,}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+__all__ = ["Options", "hub_checks", "validate_changes", "validate_paths", "validate_request_file"]
