@@ -160,4 +160,4 @@ def test_flag_links_must_be_http(tmp_path: Path):
     (root / "flags.yaml").write_text(
         yaml.safe_dump([{"model": "a/b", "reason": "x", "url": "javascript:alert(1)"}]), encoding="utf-8")
     report = build_site(root, tmp_path / "o")
-    assert any("flags.yaml: entry 1: field 'url'" in s and "http" in s for s in report.skipped)
+    assert any("flags.yaml: field 'entry 1.url'" in s and "http" in s for s in report.skipped)

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shlepa.io.yaml import YamlError, load_yaml, validation_message
+from shlepa.io.yaml import YamlError, load_yaml
 
 SETTINGS_FILE = "leaderboard.yaml"
 
@@ -138,15 +138,15 @@ def load_settings(root: Path) -> Settings:
     try:
         data = load_yaml(path)
     except YamlError as exc:
-        raise SettingsError(str(exc)) from None
+        raise SettingsError.from_error(exc) from None
     if data is None:
         return Settings()
     if not isinstance(data, dict):
-        raise SettingsError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+        raise SettingsError(f"expected a mapping of sections, got {type(data).__name__}", path=path)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(validation_message(path, exc)) from None
+        raise SettingsError.from_validation(path, exc) from None
 
 
 EVALUATE_WORKFLOW = Path(".github") / "workflows" / "evaluate.yml"
@@ -160,7 +160,7 @@ def gpu_job_timeouts(root: Path) -> dict[str, int]:
     try:
         data = load_yaml(path)
     except YamlError as exc:
-        raise SettingsError(str(exc)) from None
+        raise SettingsError.from_error(exc) from None
     out: dict[str, int] = {}
     for name, job in ((data or {}).get("jobs") or {}).items():
         runs_on = job.get("runs-on") if isinstance(job, dict) else None
@@ -168,7 +168,7 @@ def gpu_job_timeouts(root: Path) -> dict[str, int]:
         if "gpu" in labels:
             timeout = job.get("timeout-minutes")
             if not isinstance(timeout, int):
-                raise SettingsError(f"{path}: field 'jobs.{name}.timeout-minutes': a GPU job needs a number")
+                raise SettingsError("a GPU job needs a number", path=path, field=f"jobs.{name}.timeout-minutes")
             out[name] = timeout
     return out
 

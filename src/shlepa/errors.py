@@ -9,6 +9,9 @@ and ``str(error)`` is the one line the CLI prints: ``path: field 'f': message``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
+
+from pydantic import ValidationError
 
 
 class ShlepaError(Exception):
@@ -27,6 +30,18 @@ class ShlepaError(Exception):
         if self.field is not None:
             parts.append(f"field '{self.field}':")
         return " ".join([*parts, self.message])
+
+    @classmethod
+    def from_error(cls, other: ShlepaError) -> Self:
+        """The same place and message as another project error, as this kind."""
+        return cls(other.message, path=other.path, field=other.field)
+
+    @classmethod
+    def from_validation(cls, path: str | Path, exc: ValidationError, prefix: str = "") -> Self:
+        """pydantic's first error as ours: the dotted location becomes ``field``."""
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "entry"
+        return cls(err["msg"], path=path, field=f"{prefix}{loc}")
 
     def __reduce__(self):  # keep path and field across processes (forked readers, pools)
         return (_rebuild, (type(self), self.message, self.path, self.field, self.__dict__))

@@ -1,17 +1,35 @@
-"""The typer application and the shared way to report an error and exit."""
+"""The typer application and the one place where an error becomes an exit.
+
+Commands let project errors (:class:`~shlepa.errors.ShlepaError`) propagate; the
+group below turns any of them into one ``error:`` line on stderr and exit 1.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import NoReturn
 
+import click
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
-from shlepa.io.workspace import WorkspaceError, find_root
+from shlepa.errors import ShlepaError
+from shlepa.io.workspace import find_root
+
+class _ProjectErrorsAsOneLine(typer.core.TyperGroup):
+    """Every command runs inside this group: a project error is printed, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ShlepaError as exc:
+            fail(str(exc))
+
 
 app = typer.Typer(
+    cls=_ProjectErrorsAsOneLine,
     name="shlepa",
     help="Shlepa: the GitHub-native open LLM leaderboard.",
     no_args_is_help=True,
@@ -32,7 +50,4 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def resolve_root(root: Path | None) -> Path:
-    try:
-        return find_root(root)
-    except WorkspaceError as exc:
-        fail(str(exc))
+    return find_root(root)

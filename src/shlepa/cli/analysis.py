@@ -9,7 +9,7 @@ import typer
 from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
 from shlepa.records.request import ModelType, Precision
 from shlepa.submission.series import SeriesError, parse_checkpoint, series_requests, write_series
-from shlepa.config import SettingsError, load_settings
+from shlepa.config import load_settings
 from shlepa.evaluation.suitecheck import check_suites
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
@@ -31,11 +31,8 @@ def submit_series(
 ) -> None:
     """Write one request per checkpoint, each revision pinned to its commit sha, and print their paths."""
     repo = resolve_root(root)
-    try:
-        settings = load_settings(repo).validation
-        specs = [parse_checkpoint(c) for c in checkpoint]
-    except (SettingsError, SeriesError) as exc:
-        fail(str(exc))
+    settings = load_settings(repo).validation
+    specs = [parse_checkpoint(c) for c in checkpoint]
     hub = Hub(endpoint=hub_endpoint, retry=settings.hub_retry)
     licenses: list[str] = []
 
@@ -48,17 +45,14 @@ def submit_series(
             licenses.append(facts.license)
         return facts.sha
 
-    try:
-        if license is None:  # the card's license at the newest checkpoint
-            resolve(specs[-1][1])
-        lic = license or (licenses[-1] if licenses else None)
-        if not lic:
-            fail(f"{model_id}: the model card declares no license; pass --license")
-        requests = series_requests(model_id, specs, resolve, series=series, precision=precision.value,
-                                   model_type=model_type.value, license=lic, submitter=submitter, suite=suite)
-        paths = write_series(repo, requests)
-    except SeriesError as exc:
-        fail(str(exc))
+    if license is None:  # the card's license at the newest checkpoint
+        resolve(specs[-1][1])
+    lic = license or (licenses[-1] if licenses else None)
+    if not lic:
+        fail(f"{model_id}: the model card declares no license; pass --license")
+    requests = series_requests(model_id, specs, resolve, series=series, precision=precision.value,
+                               model_type=model_type.value, license=lic, submitter=submitter, suite=suite)
+    paths = write_series(repo, requests)
     for path in paths:
         typer.echo(str(path.relative_to(repo)))
     console.print(f"{len(paths)} checkpoint request(s) of series {series}; commit them and open one pull request.")

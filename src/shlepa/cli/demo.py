@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli._app import RootOption, app, console, resolve_root
 from shlepa.cli.site import serve as serve_site
 
 
@@ -21,15 +21,11 @@ def demo(
 ) -> None:
     """Build tiny models, evaluate them offline with lm-eval on the bundled suite, build and serve the site."""
     from shlepa.demo.run import run_demo
-    from shlepa.evaluation.run import EvaluationError
-    from shlepa.site.build import BuildError, build_site
+    from shlepa.site.build import build_site
 
     repo = resolve_root(root)
-    try:
-        folder = run_demo(repo, work, limit=limit, say=lambda m: console.print(escape(m), highlight=False))
-        report = build_site(folder, folder / "_site", progress=lambda m: console.print(escape(m), highlight=False))
-    except (EvaluationError, BuildError) as exc:
-        fail(str(exc))
+    folder = run_demo(repo, work, limit=limit, say=lambda m: console.print(escape(m), highlight=False))
+    report = build_site(folder, folder / "_site", progress=lambda m: console.print(escape(m), highlight=False))
     console.print(f"built {report.models} evaluation(s) into {escape(str(report.out))}")
     if not serve:
         return

@@ -16,13 +16,10 @@ def build(
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: <root>/_site)."),
 ) -> None:
     """Build the site: leaderboard, charts, queue, about and one page per evaluated model."""
-    from shlepa.site.build import BuildError, build_site
+    from shlepa.site.build import build_site
 
     base = resolve_root(root)
-    try:
-        report = build_site(base, out, progress=lambda msg: console.print(escape(msg), highlight=False))
-    except BuildError as exc:
-        fail(str(exc))
+    report = build_site(base, out, progress=lambda msg: console.print(escape(msg), highlight=False))
     for problem in report.skipped:
         console.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True, highlight=False)
     console.print(

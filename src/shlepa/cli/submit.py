@@ -10,11 +10,11 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shlepa.submission.github import GitHubError, client, open_pull_request, pull_head_sha, upsert_comment
+from shlepa.submission.github import client, open_pull_request, pull_head_sha, upsert_comment
 from shlepa.submission.hub import Hub
-from shlepa.records.request import ModelType, Precision, RequestError, WeightType
-from shlepa.config import SettingsError, load_settings
-from shlepa.submission.submit import SubmitError, build_request, git_steps, write_submission
+from shlepa.records.request import ModelType, Precision, WeightType
+from shlepa.config import load_settings
+from shlepa.submission.submit import build_request, git_steps, write_submission
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
@@ -49,26 +49,20 @@ def submit(
     who = submitter or _git_user(repo)
     if not who:
         fail("submitter: unknown; pass --submitter YOUR_GITHUB_LOGIN")
-    try:
-        settings = load_settings(repo).validation
-    except SettingsError as exc:
-        fail(str(exc))
+    settings = load_settings(repo).validation
     hub = Hub(endpoint=hub_endpoint, retry=settings.hub_retry)
-    try:
-        request, notes = build_request(
-            hub,
-            model_id,
-            revision=revision,
-            precision=precision.value if precision else None,
-            model_type=model_type.value,
-            submitter=who,
-            weight_type=weight_type.value,
-            base_model=base_model,
-            use_chat_template=chat_template,
-            license=license,
-        )
-    except (SubmitError, RequestError) as exc:
-        fail(str(exc))
+    request, notes = build_request(
+        hub,
+        model_id,
+        revision=revision,
+        precision=precision.value if precision else None,
+        model_type=model_type.value,
+        submitter=who,
+        weight_type=weight_type.value,
+        base_model=base_model,
+        use_chat_template=chat_template,
+        license=license,
+    )
     for note in notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if open_pr:
@@ -78,19 +72,13 @@ def submit(
             fail("--open-pr: set GITHUB_TOKEN and pass --github-repo OWNER/NAME")
         branch = f"submit/{request.org}-{request.name}-{request.revision[:12]}-{request.precision.value}"
         title = f"Submit {request.model}@{request.revision[:12]} ({request.precision.value})"
-        try:
-            pr = open_pull_request(
-                client(token, github_api), name, branch=branch, path=str(request.relpath),
-                content=request.to_yaml(), title=title, body=f"Evaluation request for `{request.model}`.",
-            )
-        except GitHubError as exc:
-            fail(str(exc))
+        pr = open_pull_request(
+            client(token, github_api), name, branch=branch, path=str(request.relpath),
+            content=request.to_yaml(), title=title, body=f"Evaluation request for `{request.model}`.",
+        )
         typer.echo(pr.url)
         return
-    try:
-        path = write_submission(request, repo)
-    except SubmitError as exc:
-        fail(str(exc))
+    path = write_submission(request, repo)
     typer.echo(str(path.relative_to(repo)))
     console.print("Next steps:", highlight=False)
     for step in git_steps(request):
@@ -133,12 +121,9 @@ def pr_comment(
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{markdown}: cannot read the checklist: {exc}")
     gh = client(token, github_api)
-    try:
-        if expect_head_sha:
-            head = pull_head_sha(gh, github_repo, number)
-            if head != expect_head_sha:
-                fail(f"PR #{number}: its head is {head}, not the validated commit {expect_head_sha}; not commenting")
-        action, cid = upsert_comment(gh, github_repo, number, text)
-    except GitHubError as exc:
-        fail(str(exc))
+    if expect_head_sha:
+        head = pull_head_sha(gh, github_repo, number)
+        if head != expect_head_sha:
+            fail(f"PR #{number}: its head is {head}, not the validated commit {expect_head_sha}; not commenting")
+    action, cid = upsert_comment(gh, github_repo, number, text)
     typer.echo(f"{action} comment {cid}")

@@ -8,32 +8,11 @@ import typer
 from rich.markup import escape
 
 from shlepa.io.atomic import write_text
-from shlepa.submission.changes import ChangesError
 from shlepa.submission.hub import Hub
-from shlepa.records.request import RequestError, check_placement, collect_request_problems, iter_request_files
-from shlepa.config import SettingsError, load_settings
+from shlepa.records.request import iter_request_files
+from shlepa.config import load_settings
 from shlepa.submission.validate import Options, validate_changes, validate_paths
-from shlepa.io.yaml import YamlError, load_yaml
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
-
-
-def schema_problems(paths: list[Path], root: Path) -> list[str]:
-    """Schema and placement problems of each file, every one of them."""
-    problems: list[str] = []
-    for path in paths:
-        try:
-            data = load_yaml(path)
-        except YamlError as exc:
-            problems.append(str(exc))
-            continue
-        parsed = collect_request_problems(data, path)
-        if isinstance(parsed, list):
-            problems += [str(p) for p in parsed]
-            continue
-        misplaced = check_placement(parsed, path, root)
-        if misplaced:
-            problems.append(str(misplaced))
-    return problems
+from shlepa.cli._app import RootOption, app, console, resolve_root
 
 
 @app.command()
@@ -55,20 +34,14 @@ def validate(
 ) -> None:
     """Run every submission check and print a checklist. Exit 1 if any check fails or cannot be verified."""
     repo = resolve_root(root)
-    try:
-        settings = load_settings(config or repo).validation
-    except SettingsError as exc:
-        fail(str(exc))
+    settings = load_settings(config or repo).validation
     hub = None if offline else Hub(endpoint=hub_endpoint, retry=settings.hub_retry)
     opts = Options(settings=settings, hub=hub, pr_author=pr_author, repo_url=repo_url)
-    try:
-        if changed:
-            checklist = validate_changes(repo, changed, opts)
-        else:
-            files = list(paths) if paths else iter_request_files(repo)
-            checklist = validate_paths(repo, files, opts)
-    except ChangesError as exc:
-        fail(str(exc))
+    if changed:
+        checklist = validate_changes(repo, changed, opts)
+    else:
+        files = list(paths) if paths else iter_request_files(repo)
+        checklist = validate_paths(repo, files, opts)
     if markdown:
         write_text(markdown, checklist.to_markdown())
     checklist.print(console, verbose=verbose)
@@ -76,5 +49,3 @@ def validate(
         raise typer.Exit(1)
     console.print(f"[green]✓[/] {escape(checklist.summary())}")
 
-
-__all__ = ["RequestError", "schema_problems", "validate"]

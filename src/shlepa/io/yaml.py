@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 
 class YamlError(ShlepaError, ValueError):
@@ -149,9 +148,9 @@ def flow_depth(text: str) -> int:
 
 def load_yaml_text(text: str, source: str) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
-        raise YamlError(f"{source}: file is larger than {MAX_YAML_BYTES} bytes")
+        raise YamlError(f"file is larger than {MAX_YAML_BYTES} bytes", path=source)
     if flow_depth(text) > MAX_FLOW_DEPTH:
-        raise YamlError(f"{source}: invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels")
+        raise YamlError(f"invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels", path=source)
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -160,9 +159,9 @@ def load_yaml_text(text: str, source: str) -> Any:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise YamlError(f"{source}: invalid YAML{where}: {problem}") from None
+        raise YamlError(f"invalid YAML{where}: {problem}", path=source) from None
     except RecursionError:
-        raise YamlError(f"{source}: invalid YAML: nesting too deep") from None
+        raise YamlError("invalid YAML: nesting too deep", path=source) from None
     finally:
         loader.dispose()
 
@@ -177,15 +176,15 @@ def read_regular_file(path: Path, limit: int) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         if Path(path).is_symlink():
-            raise YamlError(f"{path}: is a symbolic link; request files must be regular files")
+            raise YamlError("is a symbolic link; request files must be regular files", path=path)
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise YamlError(f"{path}: is a symbolic link; request files must be regular files") from None
-        raise YamlError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+            raise YamlError("is a symbolic link; request files must be regular files", path=path) from None
+        raise YamlError(f"cannot read file: {exc.strerror or exc}", path=path) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise YamlError(f"{path}: not a regular file")
+            raise YamlError("not a regular file", path=path)
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 16, limit + 1 - size))
@@ -195,7 +194,7 @@ def read_regular_file(path: Path, limit: int) -> bytes:
             size += len(chunk)
         return b"".join(chunks)
     except OSError as exc:
-        raise YamlError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+        raise YamlError(f"cannot read file: {exc.strerror or exc}", path=path) from None
     finally:
         os.close(fd)
 
@@ -204,19 +203,12 @@ def load_yaml(path: Path) -> Any:
     path = Path(path)
     raw = read_regular_file(path, MAX_YAML_BYTES)
     if len(raw) > MAX_YAML_BYTES:
-        raise YamlError(f"{path}: file is larger than {MAX_YAML_BYTES} bytes")
+        raise YamlError(f"file is larger than {MAX_YAML_BYTES} bytes", path=path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise YamlError(f"not UTF-8 text (byte {exc.start})", path=path) from None
     return load_yaml_text(text, str(path))
-
-
-def validation_message(source: object, exc: ValidationError, prefix: str = "") -> str:
-    """pydantic's first error as our one line: ``file: field 'a.b': cause``."""
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "entry"
-    return f"{source}: field '{prefix}{loc}': {err['msg']}"
 
 
 def dump_yaml(data: Any) -> str:

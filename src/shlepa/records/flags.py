@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 from shlepa.records.request import MODEL_ID_RE, SHA_RE
-from shlepa.io.yaml import YamlError, load_yaml, validation_message
+from shlepa.io.yaml import YamlError, load_yaml
 
 FLAGS_FILE = "flags.yaml"
 
@@ -53,15 +53,15 @@ def load_flags(root: Path) -> list[Flag]:
     try:
         data = load_yaml(path)
     except YamlError as exc:
-        raise FlagsError(str(exc)) from None
+        raise FlagsError.from_error(exc) from None
     if data is None:
         return []
     if not isinstance(data, list):
-        raise FlagsError(f"{path}: expected a list of flags, got {type(data).__name__}")
+        raise FlagsError(f"expected a list of flags, got {type(data).__name__}", path=path)
     flags = []
     for i, entry in enumerate(data):
         try:
             flags.append(Flag.model_validate(entry))
         except ValidationError as exc:
-            raise FlagsError(validation_message(f"{path}: entry {i + 1}", exc)) from None
+            raise FlagsError.from_validation(path, exc, prefix=f"entry {i + 1}.") from None
     return flags

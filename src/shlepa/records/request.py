@@ -285,7 +285,7 @@ def _read_request_yaml(path: Path) -> Any:
     try:
         return load_yaml(path)
     except YamlError as exc:
-        raise RequestError(path, None, str(exc).split(": ", 1)[-1]) from None
+        raise RequestError(path, exc.field, exc.message) from None
 
 
 def load_request(path: Path, root: Path | None = None) -> Request:

@@ -23,7 +23,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shlepa.io import atomic
-from shlepa.io.yaml import validation_message
 
 try:  # orjson parses the site build's 10,000+ results files ~2.5x faster than json
     from orjson import loads as _json_loads
@@ -185,11 +184,11 @@ def read_results_data(path: Path, lm_eval_keys: Collection[str] | None = None) -
             try:
                 data = _json_loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ResultsError(f"{path}: unreadable results file: {exc}") from None
+                raise ResultsError(f"unreadable results file: {exc}", path=path) from None
     except OSError as exc:
-        raise ResultsError(f"{path}: unreadable results file: {exc.strerror or exc}") from None
+        raise ResultsError(f"unreadable results file: {exc.strerror or exc}", path=path) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ResultsError(f"{path}: field 'schema': expected {SCHEMA!r}")
+        raise ResultsError(f"expected {SCHEMA!r}", path=path, field='schema')
     if lm_eval_keys is not None and isinstance(data.get("lm_eval"), dict):
         data["lm_eval"] = {k: v for k, v in data["lm_eval"].items() if k in lm_eval_keys}
     return data
@@ -200,7 +199,7 @@ def load_results(path: Path, lm_eval_keys: Collection[str] | None = None) -> Res
     try:
         return ResultsFile.model_validate(data)
     except ValidationError as exc:
-        raise ResultsError(validation_message(path, exc)) from None
+        raise ResultsError.from_validation(path, exc) from None
 
 
 def iter_results_files(root: Path) -> list[Path]:

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from shlepa.io.yaml import YamlError, load_yaml, validation_message
+from shlepa.io.yaml import YamlError, load_yaml
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -125,21 +125,21 @@ def load_suite(name_or_path: str | Path, root: Path) -> Suite:
     path = candidate if candidate.suffix in {".yaml", ".yml"} else suites_dir(root) / f"{name_or_path}.yaml"
     if not path.is_file():
         known = ", ".join(available_suites(root)) or "none"
-        raise SuiteError(f"{path}: unknown suite {str(name_or_path)!r}; available: {known}")
+        raise SuiteError(f"unknown suite {str(name_or_path)!r}; available: {known}", path=path)
     try:
         data = load_yaml(path)
     except YamlError as exc:
-        raise SuiteError(str(exc)) from None
+        raise SuiteError.from_error(exc) from None
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
-        raise SuiteError(validation_message(path, exc)) from None
+        raise SuiteError.from_validation(path, exc) from None
     keys = suite.keys
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
-        raise SuiteError(f"{path}: field 'benchmarks': duplicate key(s) {', '.join(dupes)}")
+        raise SuiteError(f"duplicate key(s) {', '.join(dupes)}", path=path, field='benchmarks')
     if suite.name != path.stem:
-        raise SuiteError(f"{path}: field 'name': {suite.name!r} must match the file name {path.stem!r}")
+        raise SuiteError(f"{suite.name!r} must match the file name {path.stem!r}", path=path, field='name')
     return suite
 
 

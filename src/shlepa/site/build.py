@@ -216,7 +216,7 @@ def run_mkdocs(root: Path, docs: Path, out: Path) -> None:
 
     config_file = Path(root) / "mkdocs.yml"
     if not config_file.is_file():
-        raise BuildError(f"{config_file}: missing; the site needs mkdocs.yml at the repository root")
+        raise BuildError("missing; the site needs mkdocs.yml at the repository root", path=config_file)
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
     cfg = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out))
     cfg["nav"] = _nav_filtered(cfg["nav"] or [], docs)
@@ -235,10 +235,10 @@ def _shell_parts(out: Path) -> tuple[str, str]:
     shell = out / SHELL_DIR / "index.html"
     html = _squeeze(shell.read_text(encoding="utf-8"))
     if "<pre" in html or "<textarea" in html:
-        raise BuildError(f"{shell}: the model shell page must not contain <pre> or <textarea>")
+        raise BuildError("the model shell page must not contain <pre> or <textarea>", path=shell)
     marker = f"<p>{SHELL_MARKER}</p>"
     if marker not in html:
-        raise BuildError(f"{shell}: model shell page lost its content marker")
+        raise BuildError("model shell page lost its content marker", path=shell)
     before, after = html.split(marker, 1)
     return before, after
 
@@ -365,7 +365,7 @@ def _build(
     board = load_board(root)
     timings["load"] = time.perf_counter() - t0
     if not board.suites:
-        raise BuildError(f"{root / 'eval' / 'suites'}: no usable suite; nothing to build")
+        raise BuildError("no usable suite; nothing to build", path=root / 'eval' / 'suites')
     say(f"loaded {len(board.rows)} evaluation(s), {len(board.requests)} request(s)")
 
     t = time.perf_counter()

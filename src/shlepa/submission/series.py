@@ -79,7 +79,7 @@ def write_series(root: Path, requests: list[Request], *, overwrite: bool = False
     if not overwrite:
         existing = [str(r.relpath) for r in requests if (root / r.relpath).exists()]
         if existing:
-            raise SeriesError(f"{existing[0]}: a request for this checkpoint exists already")
+            raise SeriesError("a request for this checkpoint exists already", path=existing[0])
     return [save_request(r, root) for r in requests]
 
 

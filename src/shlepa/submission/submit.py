@@ -44,12 +44,12 @@ def build_request(
     try:
         facts = hub.model_facts(model, revision or "main")
     except HubNotFound as exc:
-        raise SubmitError(f"{model}: {exc}; check the model id and revision, and that the repository is public") from None
+        raise SubmitError(f"{exc}; check the model id and revision, and that the repository is public", path=model) from None
     except CouldNotVerify as exc:
-        raise SubmitError(f"{model}: {exc}; try again later") from None
+        raise SubmitError(f"{exc}; try again later", path=model) from None
     lic = license or facts.license
     if not lic:
-        raise SubmitError(f"{model}: the model card declares no license; add 'license:' to README.md or pass --license")
+        raise SubmitError("the model card declares no license; add 'license:' to README.md or pass --license", path=model)
     params = None
     stored = None
     try:
@@ -79,7 +79,7 @@ def build_request(
 def write_submission(request: Request, root: Path, *, overwrite: bool = False) -> Path:
     target = Path(root) / request.relpath
     if target.exists() and not overwrite:
-        raise SubmitError(f"{request.relpath}: a request for this model, revision and precision already exists")
+        raise SubmitError("a request for this model, revision and precision already exists", path=request.relpath)
     return save_request(request, root)
 
 

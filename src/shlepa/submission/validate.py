@@ -173,7 +173,7 @@ def _schema(ctx: _Ctx, path: Path, root: Path) -> Request | None:
     try:
         data = load_yaml(path)
     except YamlError as exc:
-        ctx.fail("schema", str(exc).split(": ", 1)[-1], "write the file as YAML: one 'field: value' per line")
+        ctx.fail("schema", exc.message, "write the file as YAML: one 'field: value' per line")
         return None
     parsed = collect_request_problems(data, ctx.file)
     if isinstance(parsed, list):
