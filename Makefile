@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev browser lint bench clean
+.PHONY: demo test install install-dev browser lint bench docs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: install-dev
 	$(PY) benchmarks/bench_evaluate.py
 	$(PY) benchmarks/bench_shared_context.py
 	$(PY) benchmarks/bench_site.py
+
+# The committed CLI reference page (tests fail when it is stale).
+docs: install
+	$(PY) -m shlepa.cli.reference site/pages/cli.md
 
 clean:
 	rm -rf $(VENV) _site .shlepa

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 import typer.core
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.clidoc import cli_reference_markdown, command_names, command_tree
+from shlepa.cli.reference import REFERENCE_PAGE, cli_reference_markdown, command_names, command_tree
 
+REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 GROUP = command_tree()
 COMMANDS = command_names()
@@ -33,3 +36,8 @@ def test_every_command_has_help(name: str) -> None:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_is_in_the_reference(name: str) -> None:
     assert f"## `shlepa {name}`" in cli_reference_markdown()
+
+
+def test_the_committed_reference_page_is_current() -> None:
+    committed = (REPO / REFERENCE_PAGE).read_text(encoding="utf-8")
+    assert committed == cli_reference_markdown(), f"{REFERENCE_PAGE} is stale: run `make docs` and commit it"

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from shlepa.clidoc import cli_reference_markdown
 from shlepa.site.board import Board, load_board
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
@@ -378,7 +377,6 @@ def _build(
     for name, text in NAV_FALLBACK_PAGES.items():
         if not (docs / name).exists():
             (docs / name).write_text(text, encoding="utf-8")
-    (docs / "cli.md").write_text(cli_reference_markdown(), encoding="utf-8")
 
     renderer = Renderer(board)
     data = leaderboard_data(board)
