@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from shlepa.submission.github import client, open_pull_request, pull_head_sha, upsert_comment
 from shlepa.submission.hub import Hub
+from shlepa.records.keys import short_sha, submission_branch
 from shlepa.records.request import ModelType, Precision, WeightType
 from shlepa.config import load_settings
 from shlepa.submission.submit import build_request, git_steps, write_submission
@@ -70,8 +71,8 @@ def submit(
         name = github_repo or os.environ.get("GITHUB_REPOSITORY")
         if not token or not name or not _REPO_RE.match(name):
             fail("--open-pr: set GITHUB_TOKEN and pass --github-repo OWNER/NAME")
-        branch = f"submit/{request.org}-{request.name}-{request.revision[:12]}-{request.precision.value}"
-        title = f"Submit {request.model}@{request.revision[:12]} ({request.precision.value})"
+        branch = submission_branch(request.model, request.revision, request.precision.value)
+        title = f"Submit {request.model}@{short_sha(request.revision)} ({request.precision.value})"
         pr = open_pull_request(
             client(token, github_api), name, branch=branch, path=str(request.relpath),
             content=request.to_yaml(), title=title, body=f"Evaluation request for `{request.model}`.",

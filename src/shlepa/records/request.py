@@ -11,7 +11,6 @@ from __future__ import annotations
 from shlepa.errors import ShlepaError
 
 import os
-import re
 import reprlib
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,13 +30,7 @@ from pydantic import (
 from shlepa.io import atomic
 from shlepa.io.yaml import YamlError, dump_yaml, load_yaml
 
-DEFAULT_SUITE = "open_llm_v1"
-
-# Hugging Face repo ids: letters, digits, '-', '_', '.'; no '--' or '..'; <= 96 per part.
-_NAME_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
-MODEL_ID_RE = re.compile(rf"^{_NAME_PART}/{_NAME_PART}$")
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-SUITE_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+from shlepa.records.keys import DEFAULT_SUITE, MODEL_ID_RE, SHA_RE, SUITE_RE, evaluation_key, request_relpath
 
 ModelId = Annotated[str, StringConstraints(pattern=MODEL_ID_RE.pattern, max_length=193)]
 CommitSha = Annotated[str, StringConstraints(pattern=SHA_RE.pattern)]
@@ -172,7 +165,7 @@ class Request(BaseModel):
     @property
     def key(self) -> str:
         """Identity of an evaluation: model@revision@precision@suite."""
-        return f"{self.model}@{self.revision}@{self.precision.value}@{self.suite}"
+        return evaluation_key(self.model, self.revision, self.precision.value, self.suite)
 
     @property
     def relpath(self) -> Path:
@@ -197,12 +190,6 @@ class RequestError(ShlepaError, ValueError):
 
     def __init__(self, path: Path | str, field: str | None, message: str):
         super().__init__(message, path=path, field=field)
-
-
-def request_relpath(model: str, revision: str, precision: str, suite: str = DEFAULT_SUITE) -> Path:
-    stem = f"{revision}_{precision}" + ("" if suite == DEFAULT_SUITE else f"_{suite}")
-    org, name = model.split("/", 1)
-    return Path("requests") / org / name / f"{stem}.yaml"
 
 
 _SHORT_REPR = reprlib.Repr()

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shlepa.io import atomic
+from shlepa.records.keys import evaluation_key
 
 try:  # orjson parses the site build's 10,000+ results files ~2.5x faster than json
     from orjson import loads as _json_loads
@@ -77,7 +78,7 @@ class ResultsFile(BaseModel):
     @property
     def key(self) -> str:
         r = self.request
-        return f"{r['model']}@{r['revision']}@{r['precision']}@{self.suite}"
+        return evaluation_key(r["model"], r["revision"], r["precision"], self.suite)
 
 
 class ResultsError(ShlepaError, ValueError):

@@ -18,9 +18,10 @@ import pandas as pd
 import re
 
 from shlepa.records.flags import Flag, FlagsError, load_flags
-from shlepa.records.request import (MODEL_ID_RE, MODEL_TYPE_SYMBOLS, SHA_RE, Request, RequestError, load_all_requests,
+from shlepa.records.keys import MODEL_ID_RE, SHA_RE, model_page_path, row_id
+from shlepa.records.request import (MODEL_TYPE_SYMBOLS, Request, load_all_requests,
                       read_all_request_data)
-from shlepa.records.results import ResultsError, ResultsFile, iter_results_files, latest_by_key, load_all_results
+from shlepa.records.results import ResultsFile, iter_results_files, latest_by_key, load_all_results
 from shlepa.records.scores import average, normalized_score
 from shlepa.records.suite import Suite, SuiteError, available_suites, load_suite
 
@@ -56,16 +57,6 @@ def is_moe(architecture: str | None, config: dict[str, Any]) -> bool:
 
 def is_merged(model_type: str, tags: Any) -> bool:
     return model_type == "merge" or (isinstance(tags, list) and "merge" in tags)
-
-
-def row_id(model: str, revision: str, precision: str, suite: str) -> str:
-    return f"{model}@{revision[:12]}@{precision}@{suite}"
-
-
-def model_page_path(model: str, revision: str, precision: str, suite: str) -> str:
-    """Site-relative folder of a model page (no leading slash)."""
-    org, name = model.split("/", 1)
-    return f"models/{org}/{name}/{revision[:12]}_{precision}_{suite}/"
 
 
 def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[str, Any]:
@@ -193,4 +184,4 @@ def apply_flags(rows: list[dict[str, Any]], flags: list[Flag]) -> None:
                 row["flag_reason"], row["flag_url"] = flag.reason, flag.url
 
 
-__all__ = ["Board", "apply_flags", "is_merged", "is_moe", "load_board", "model_page_path", "result_row", "row_id", "RequestError", "ResultsError"]
+__all__ = ["Board", "apply_flags", "is_merged", "is_moe", "load_board", "result_row"]

@@ -33,7 +33,7 @@ from shlepa.site.board import Board, load_board
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
 from shlepa.site.curves import write_curves
-from shlepa.site.render import Renderer, json_for_html, page_id
+from shlepa.site.render import Renderer, json_for_html
 
 log = logging.getLogger(__name__)
 
@@ -427,4 +427,4 @@ def _build(
     )
 
 
-__all__ = ["BuildError", "BuildReport", "build_site", "json_for_html", "leaderboard_data", "page_id"]
+__all__ = ["BuildError", "BuildReport", "build_site", "json_for_html", "leaderboard_data"]

@@ -22,7 +22,8 @@ from typing import Any
 
 import orjson
 
-from shlepa.records.request import Request, request_relpath
+from shlepa.records.keys import request_relpath
+from shlepa.records.request import Request
 from shlepa.records.results import SCHEMA, ResultsFile, results_dir, timestamp
 from shlepa.records.suite import Suite, load_suite
 from shlepa.io.yaml import load_yaml_text

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.site.board import Board
+from shlepa.records.keys import model_page_path
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status
 from shlepa.records.results import ResultsFile
 from shlepa.site.curves import CurvesIndex, board_trajectories
@@ -72,10 +73,6 @@ def safe_url(value: Any) -> str | None:
     if isinstance(value, str) and value.startswith(("https://", "http://")):
         return value
     return None
-
-
-def page_id(model: str, sha: str, precision: str, suite: str) -> str:
-    return f"{model}@{sha[:12]}@{precision}@{suite}"
 
 
 def fmt(value: Any, digits: int = 2) -> str:
@@ -151,7 +148,7 @@ class Renderer:
             groups[req.status.value].append({
                 "req": req, "since": since, "age": age(since, self.now), "runner": last.runner if last else None,
                 "log_url": log_url, "reason": last.reason if last else "",
-                "page": f"models/{req.model}/{req.revision[:12]}_{req.precision.value}_{req.suite}/",
+                "page": model_page_path(req.model, req.revision, req.precision.value, req.suite),
             })
         for items in groups.values():
             items.sort(key=lambda item: item["since"], reverse=True)

@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from shlepa.records.keys import SHA_RE
 from shlepa.records.request import DEFAULT_SUITE, Request, RequestError, new_request, save_request
 
 SPEC_RE = re.compile(r"^(\d{1,13})=(\S{1,200})$")
-SHA40 = re.compile(r"^[0-9a-f]{40}$")
 
 
 class SeriesError(ShlepaError, ValueError):
@@ -58,7 +58,7 @@ def series_requests(
     out = []
     for step, ref in sorted(steps.items()):
         sha = resolve(ref)
-        if not SHA40.match(sha or ""):
+        if not SHA_RE.match(sha or ""):
             raise SeriesError(f"checkpoint step {step}: revision {ref!r} did not resolve to a commit sha")
         if sha in shas:
             raise SeriesError(f"checkpoint step {step}: revision {ref!r} is the same commit as step {shas[sha]} ({sha[:12]})")

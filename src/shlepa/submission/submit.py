@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
+from shlepa.records.keys import submission_branch
 from shlepa.records.request import Request, new_request, save_request
 
 
@@ -85,7 +86,7 @@ def write_submission(request: Request, root: Path, *, overwrite: bool = False) -
 
 def git_steps(request: Request) -> list[str]:
     """The commands to commit the request and open a PR (every value quoted)."""
-    branch = f"submit/{request.org}-{request.name}-{request.revision[:12]}-{request.precision.value}"
+    branch = submission_branch(request.model, request.revision, request.precision.value)
     q = shlex.quote
     return [
         f"git switch -c {q(branch)}",
