@@ -35,8 +35,10 @@ def test_queue_lists_statuses_with_ages_oldest_pending_first(board):
     assert [e.path.relative_to(seed) for e in entries] == rels
     assert all(e.status == Status.pending for e in entries)
     assert entries[0].age(datetime(2026, 1, 1, 2, tzinfo=UTC)) == timedelta(hours=2)
-    assert format_age(timedelta(seconds=90)) == "90s"
-    assert format_age(timedelta(hours=3, minutes=5)) == "3h05m"
+    assert format_age(timedelta(seconds=45)) == "45 s"
+    assert format_age(timedelta(seconds=90)) == "1 min"
+    assert format_age(timedelta(hours=3, minutes=5)) == "3 h"
+    assert format_age(timedelta(days=2, hours=5)) == "2 d"
 
     result = CliRunner().invoke(app, ["queue", "--root", str(seed)])
     assert result.exit_code == 0, result.output

@@ -21,6 +21,9 @@ from shlepa.io.yaml import YamlError, load_yaml
 
 SETTINGS_FILE = "leaderboard.yaml"
 
+#: lm-eval backend of an evaluation unless leaderboard.yaml or the command says otherwise.
+DEFAULT_BACKEND = "shlepa-hf"
+
 DEFAULT_OPEN_LICENSES = [
     "apache-2.0",
     "mit",
@@ -96,7 +99,7 @@ class RunnerSettings(BaseModel):
         default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"
     )
     backend: str = Field(
-        default="shlepa-hf",
+        default=DEFAULT_BACKEND,
         description="shlepa-hf (HF, shared contexts computed once), hf (plain lm-eval), vllm (optional extra) "
         "or dummy (tests)",
     )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shlepa.queue.git import GitRepo
+from shlepa.records.request import format_age
 from shlepa.records.request import Request, RequestError, Status, load_all_requests, load_request, save_request, utcnow
 from shlepa.records.results import iter_results_files, load_results, ResultsError
 
@@ -49,17 +50,6 @@ class QueueEntry:
     @property
     def runner(self) -> str | None:
         return self.request.history[-1].runner if self.request.history else None
-
-
-def format_age(delta: timedelta) -> str:
-    s = max(0, int(delta.total_seconds()))
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 2 * 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d"
 
 
 def list_queue(root: Path) -> tuple[list[QueueEntry], list[RequestError]]:

@@ -12,7 +12,7 @@ from shlepa.errors import ShlepaError
 
 import os
 import reprlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +43,10 @@ class Precision(StrEnum):
     float32 = "float32"
     int8 = "8bit"
     int4 = "4bit"
+
+
+#: safetensors dtype names of stored weights -> the precision that loads them unchanged.
+STORED_DTYPE_PRECISION = {"BF16": Precision.bfloat16, "F16": Precision.float16, "F32": Precision.float32}
 
 
 class ModelType(StrEnum):
@@ -430,3 +434,13 @@ __all__ = [
     "save_request",
     "utcnow",
 ]
+
+
+def format_age(delta: timedelta) -> str:
+    """How long ago, in the largest whole unit: ``45 s``, ``12 min``, ``3 h``, ``2 d``."""
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+

@@ -28,7 +28,8 @@ class BenchmarkScore(BaseModel):
     subtasks: dict[str, float] | None = Field(default=None, description="percent per subject")
 
 
-def _finite(x: Any) -> float | None:
+def finite(x: Any) -> float | None:
+    """A real number as float; None for NaN, infinities, booleans and non-numbers (JSON has no NaN)."""
     if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
         return float(x)
     return None
@@ -50,7 +51,7 @@ def benchmark_score(
     scale = bench.scale
 
     def metric_of(name: str, key: str) -> float | None:
-        return _finite((lm_results.get(name) or {}).get(key))
+        return finite((lm_results.get(name) or {}).get(key))
 
     def count_of(name: str) -> int | None:
         entry = n_samples.get(name) or {}

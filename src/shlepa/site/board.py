@@ -65,7 +65,7 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
     if not MODEL_ID_RE.match(str(req.get("model", ""))):
         raise ValueError(f"field 'request.model': not a model id: {str(req.get('model'))[:80]!r}")
     if not SHA_RE.match(str(req.get("revision", ""))):
-        raise ValueError(f"field 'request.revision': not a 40-hex commit sha")
+        raise ValueError("field 'request.revision': not a 40-hex commit sha")
     keys = suite.keys
     scores = {k: (res.scores[k].value if k in res.scores else None) for k in keys}
     stderrs = {k: (res.scores[k].stderr if k in res.scores else None) for k in keys}

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from shlepa.config import load_settings
+from shlepa.records.scores import finite
 from shlepa.site.board import Board, load_board
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
@@ -83,7 +85,8 @@ def _dir_size(path: Path) -> int:
 
 
 def _round(value: Any, digits: int = 2) -> float | None:
-    return None if value is None or value != value else round(float(value), digits)
+    x = finite(value)
+    return None if x is None else round(x, digits)
 
 
 def leaderboard_data(board: Board) -> dict[str, Any]:
@@ -384,7 +387,7 @@ def _build(
     (docs / "data" / "leaderboard.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                                                    encoding="utf-8")
     (docs / "data" / "leaderboard.csv").write_text(leaderboard_csv(data), encoding="utf-8")
-    renderer.write_pages(docs, data)
+    renderer.write_pages(docs, data, load_settings(root).validation)
     write_curves(docs, renderer.trajectories, renderer)
     (docs / "data" / "citations").mkdir()
     for name, suite in board.suites.items():

@@ -11,7 +11,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.site.board import Board
+from shlepa.config import ValidationSettings
 from shlepa.records.keys import model_page_path
+from shlepa.records.request import format_age
+from shlepa.records.scores import finite
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status
 from shlepa.records.results import ResultsFile
 from shlepa.site.curves import CurvesIndex, board_trajectories
@@ -76,19 +79,11 @@ def safe_url(value: Any) -> str | None:
 
 
 def fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and finite(value) is None):
         return "–"
     if isinstance(value, (int, float)):
         return f"{value:.{digits}f}"
     return str(value)
-
-
-def age(when: datetime, now: datetime) -> str:
-    seconds = max(0, int((now - when).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
 
 
 class Renderer:
@@ -117,14 +112,15 @@ class Renderer:
     def _render(self, name: str, **ctx: Any) -> str:
         return self.env.get_template(name).render(**ctx)
 
-    def write_pages(self, docs: Path, data: dict[str, Any]) -> None:
+    def write_pages(self, docs: Path, data: dict[str, Any], rules: ValidationSettings | None = None) -> None:
         suites = self.board.suites
         pages = {
             "index.md": self._render("leaderboard.md.j2", data=data, suites=suites),
             "charts.md": self._render("charts.md.j2", suites=suites),
             "queue.md": self._render("queue.md.j2", **self.queue_context()),
             "about.md": self._render("about.md.j2", suites=suites, leaderboard_bibtex=LEADERBOARD_BIBTEX,
-                                     harness_bibtex=HARNESS_BIBTEX, open_llm_bibtex=OPEN_LLM_BIBTEX),
+                                     harness_bibtex=HARNESS_BIBTEX, open_llm_bibtex=OPEN_LLM_BIBTEX,
+                                     rules=rules or ValidationSettings()),
         }
         for name, text in pages.items():
             (docs / name).write_text(text, encoding="utf-8")
@@ -146,7 +142,7 @@ class Renderer:
             since = last.at if last else req.submitted_at
             log_url = (req.failure.log_url if req.failure else None) or (last.run_url if last else None)
             groups[req.status.value].append({
-                "req": req, "since": since, "age": age(since, self.now), "runner": last.runner if last else None,
+                "req": req, "since": since, "age": format_age(self.now - since), "runner": last.runner if last else None,
                 "log_url": log_url, "reason": last.reason if last else "",
                 "page": model_page_path(req.model, req.revision, req.precision.value, req.suite),
             })

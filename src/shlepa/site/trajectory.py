@@ -10,13 +10,13 @@ points the compare page draws as horizontal lines.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections import defaultdict
 from typing import Any
 
 import pandas as pd
 
+from shlepa.records.scores import finite
 from shlepa.records.suite import Suite
 
 SCHEMA = "shlepa.trajectories/1"
@@ -30,9 +30,8 @@ def series_slug(model: str, series: str, precision: str, suite: str) -> str:
 
 
 def _num(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return round(float(value), 4)
-    return None
+    x = finite(value)
+    return None if x is None else round(x, 4)
 
 
 def suite_meta(suite: Suite) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
 from shlepa.records.keys import submission_branch
+from shlepa.records.request import STORED_DTYPE_PRECISION
 from shlepa.records.request import Request, new_request, save_request
 
 
@@ -17,7 +18,6 @@ class SubmitError(ShlepaError, ValueError):
     pass
 
 
-_DTYPES = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}
 
 
 @dataclass
@@ -56,7 +56,8 @@ def build_request(
     try:
         total, per_dtype = hub.param_count(model, facts.sha)
         params = round(total / 1e9, 3)
-        stored = _DTYPES.get(max(per_dtype, key=per_dtype.get)) if per_dtype else None
+        best = STORED_DTYPE_PRECISION.get(max(per_dtype, key=per_dtype.get)) if per_dtype else None
+        stored = best.value if best else None
     except (HubNotFound, CouldNotVerify) as exc:
         notes.append(f"parameter count not filled: {exc}")
     if precision is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from shlepa.submission.changes import Change, Kind, changed_files
 from shlepa.submission.checklist import Check, Checklist, Outcome
 from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
+from shlepa.records.request import STORED_DTYPE_PRECISION
 from shlepa.records.request import (
     Precision,
     Request,
@@ -32,7 +33,6 @@ from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
 ACTIVE = (Status.pending, Status.running, Status.finished)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # safetensors dtype names -> the precisions that can load them without surprises
-_DTYPE_PRECISION = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}
 
 
 @dataclass
@@ -470,10 +470,10 @@ def _size_and_precision(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings
         ctx.warn(f"{p}parameters", f"the request says {request.params}B, the weights have {billions:.3f}B", f"set params: {round(billions, 3)}")
     stored = max(per_dtype, key=per_dtype.get) if per_dtype else None
     want = request.precision
-    if stored in _DTYPE_PRECISION and want in (Precision.float16, Precision.bfloat16, Precision.float32):
-        if _DTYPE_PRECISION[stored] != want.value:
+    if stored in STORED_DTYPE_PRECISION and want in STORED_DTYPE_PRECISION.values():
+        if STORED_DTYPE_PRECISION[stored] != want:
             hint = " (loading bfloat16 weights in float16 can overflow and give NaNs)" if stored == "BF16" and want == Precision.float16 else ""
-            ctx.warn(f"{p}precision", f"weights are stored as {_DTYPE_PRECISION[stored]} but the request asks for {want.value}{hint}", f"set precision: {_DTYPE_PRECISION[stored]}")
+            ctx.warn(f"{p}precision", f"weights are stored as {STORED_DTYPE_PRECISION[stored].value} but the request asks for {want.value}{hint}", f"set precision: {STORED_DTYPE_PRECISION[stored].value}")
         else:
             ctx.ok(f"{p}precision", f"weights are stored as {want.value}")
 
