@@ -8,7 +8,6 @@ like ``fail``, keeps the PR from being ready; ``warn`` does not.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -66,9 +65,6 @@ class Checklist:
 
     def add(self, check: Check) -> None:
         self.checks.append(check)
-
-    def extend(self, checks: Iterable[Check]) -> None:
-        self.checks.extend(checks)
 
     @property
     def ok(self) -> bool:
