@@ -2,8 +2,9 @@
  * request history, lm-eval commands, settings), the per-sample details browser (pages of
  * JSON loaded on demand) and BibTeX.
  * Everything from the data is shown with textContent, never as HTML. */
-(function () {
-  "use strict";
+import {formatValue as fmt, isHttpUrl} from "./lib/format.js";
+
+{
   function el(tag, text, cls) {
     var e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = typeof text === "string" ? text : JSON.stringify(text);
@@ -23,7 +24,6 @@
     t.appendChild(tb);
     return t;
   }
-  function fmt(v) { return v === null || v === undefined ? "–" : (typeof v === "number" ? v.toFixed(2) : String(v)); }
 
   var dataEl = document.getElementById("model-data");
   if (dataEl) {
@@ -36,7 +36,7 @@
     if (md.history && (box = document.getElementById("history"))) {
       box.appendChild(table(["When", "Status", "Reason", "Runner", "Run"], md.history.map(function (h) {
         var run = "–";
-        if (h.run_url && /^https?:\/\//.test(h.run_url)) { run = el("a", "run"); run.href = h.run_url; run.rel = "nofollow noopener"; }
+        if (isHttpUrl(h.run_url)) { run = el("a", "run"); run.href = h.run_url; run.rel = "nofollow noopener"; }
         return [h.at, h.status, h.reason || "", h.runner || "–", run];
       })));
     }
@@ -54,18 +54,19 @@
   var idx = document.getElementById("details-index");
   if (idx) {
     var index = JSON.parse(idx.textContent), sel = document.getElementById("details-bench");
-    var box = document.getElementById("details-rows"), label = document.getElementById("details-page");
+    var rowsBox = document.getElementById("details-rows"), label = document.getElementById("details-page");
+    var pageUrl = document.getElementById("details-browser").getAttribute("data-page-url");
     var bench = null, page = 0;
     Object.keys(index).forEach(function (k) {
       var o = el("option", k + " (" + index[k].rows + ")"); o.value = k; sel.appendChild(o);
     });
-    function show() {
+    var show = function () {
       bench = sel.value;
       var pages = index[bench].pages;
       label.textContent = "page " + (page + 1) + " of " + pages;
-      box.textContent = "loading…";
-      fetch("details/" + encodeURIComponent(bench) + "-" + page + ".json").then(function (r) { return r.json(); }).then(function (items) {
-        box.textContent = "";
+      rowsBox.textContent = "loading…";
+      fetch(pageUrl.replace("{bench}", encodeURIComponent(bench)).replace("{page}", String(page))).then(function (r) { return r.json(); }).then(function (items) {
+        rowsBox.textContent = "";
         items.forEach(function (it) {
           var row = el("div", null, "details-row");
           var score = it.metrics ? Object.keys(it.metrics).map(function (m) { return m + " = " + it.metrics[m]; }).join(", ") : "";
@@ -78,10 +79,10 @@
           }
           if (it.response !== null && it.response !== undefined) row.appendChild(el("div", "response: " + JSON.stringify(it.response), "details-response"));
           row.appendChild(el("div", "target: " + (typeof it.target === "string" ? it.target : JSON.stringify(it.target)), "details-target"));
-          box.appendChild(row);
+          rowsBox.appendChild(row);
         });
-      }).catch(function () { box.textContent = "could not load this page of details"; });
-    }
+      }).catch(function () { rowsBox.textContent = "could not load this page of details"; });
+    };
     sel.addEventListener("change", function () { page = 0; show(); });
     document.getElementById("details-prev").addEventListener("click", function () { if (page > 0) { page--; show(); } });
     document.getElementById("details-next").addEventListener("click", function () { if (page < index[bench].pages - 1) { page++; show(); } });
@@ -97,4 +98,4 @@
       });
     });
   }
-})();
+}
