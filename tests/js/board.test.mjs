@@ -61,6 +61,18 @@ test("average over visible columns: the shown average keys; none shown gives no 
   assert.equal(view({avgvis: true, hidden: []}).byId.a.avg, 50);
 });
 
+test("over all the average keys, the build's average is kept (it averages unrounded scores)", () => {
+  const data = board();
+  Object.assign(data.rows[0], {average: 50.01, average_norm: 19.99});
+  const state = defaults(data), byId = Object.fromEntries(data.rows.map((r) => [r.id, r]));
+  computeView(data.rows, data, state);
+  assert.equal(byId.a.avg, 50.01);
+  computeView(data.rows, data, {...state, norm: true});
+  assert.equal(byId.a.avg, 19.99);
+  computeView(data.rows, data, {...state, avgvis: true});
+  assert.equal(byId.a.avg, 50);  // over the visible columns: computed from the shown scores
+});
+
 test("normalized scores feed the columns and the average", () => {
   const {byId} = view({norm: true});
   assert.equal(byId.a.b_arc, 10);

@@ -49,14 +49,16 @@ export function average(values, keys) {
 }
 
 /** Puts the shown scores (raw, or normalized with `norm`) into each row as `b_<key>` and
- * the average over `keys` into `avg` and `partial`. Changes the rows in place. */
-export function deriveScores(rows, benchKeys, keys, norm) {
-  const src = norm ? "norm" : "scores";
+ * the average over `keys` into `avg` and `partial`. With `stored`, the average is the
+ * row's own (`average` or `average_norm`, from the unrounded scores by the build) where it
+ * has one. Changes the rows in place. */
+export function deriveScores(rows, benchKeys, keys, norm, stored = false) {
+  const src = norm ? "norm" : "scores", own = norm ? "average_norm" : "average";
   for (const r of rows) {
     const vals = r[src] || {};
     for (const k of benchKeys) r["b_" + k] = vals[k];
     const a = average(vals, keys);
-    r.avg = a.avg;
+    r.avg = stored && present(r[own]) ? r[own] : a.avg;
     r.partial = a.partial;
   }
 }
@@ -115,7 +117,8 @@ export function deriveSuite(rows, data, state) {
   const benchKeys = suite.benchmarks.map((b) => b.key);
   const shown = state.avgvis ? benchKeys.filter((k) => state.hidden.indexOf("b_" + k) < 0) : null;
   const suiteRows = rows.filter((r) => r.suite === state.suite);
-  deriveScores(suiteRows, benchKeys, averageKeys(suite, shown), state.norm);
+  // Over all the suite's average keys the build's average holds; over the visible ones it is computed here.
+  deriveScores(suiteRows, benchKeys, averageKeys(suite, shown), state.norm, !state.avgvis);
   assignRanks(suiteRows, "rank_all");
   return suiteRows;
 }
