@@ -367,3 +367,31 @@ def test_pages_run_under_a_strict_content_security_policy(page, site):
         page.goto(url + path)
         page.wait_for_selector("h1")
     assert not refused, refused
+
+
+def test_training_curves_on_a_checkpoint_page_and_the_compare_page(browser, tmp_path):
+    from test_trajectory import REPO, add_series
+
+    root = make_repo(tmp_path / "repo", 2, queue=0)
+    (root / "eval/suites/analysis360.yaml").write_bytes((REPO / "eval/suites/analysis360.yaml").read_bytes())
+    add_series(root)
+    out = root / "_site"
+    build_site(root, out)
+    server, url = serve_in_thread(out)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        data = json.loads((out / "data" / "trajectories.json").read_text())
+        point = data["series"][0]["points"][1]
+        page.goto(url + point["page"])
+        page.wait_for_selector("#curves-app[data-ready] svg, #curves-app[data-ready] canvas")
+        page.goto(url + "compare/")
+        page.wait_for_selector("#compare-app[data-ready]")
+        page.wait_for_selector("#cmp-charts svg, #cmp-charts canvas")
+        assert page.locator('#cmp-series input[name="series"]:checked').count() == 1
+        assert f"series={data['series'][0]['id']}" in page.url
+    finally:
+        page.close()
+        server.shutdown()
+    assert not errors, errors
