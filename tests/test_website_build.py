@@ -167,10 +167,11 @@ def test_flag_links_must_be_http(tmp_path: Path):
     assert any("flags.yaml: entry 1: field 'url'" in s and "http" in s for s in report.skipped)
 
 
+DATA_SCRIPT_TYPES = frozenset({"application/json", "application/ld+json"})  # data, never run (an import map would be)
+
+
 class _ScriptScan(HTMLParser):
     """Executable inline code in a page: <script> without src (JSON data blocks aside), on*= handlers, javascript: URLs."""
-
-    DATA_TYPES = {"application/json", "application/ld+json"}  # data, never run (an import map would be)
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -178,7 +179,7 @@ class _ScriptScan(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "script" and not a.get("src") and (a.get("type") or "").lower() not in self.DATA_TYPES:
+        if tag == "script" and not a.get("src") and (a.get("type") or "").lower() not in DATA_SCRIPT_TYPES:
             self.found.append(f"inline <script {a}>")
         for name, value in attrs:
             if name.lower().startswith("on"):
@@ -205,14 +206,14 @@ def test_no_page_has_inline_scripts_or_handlers_so_script_src_self_holds(built):
 
 def test_the_data_file_carries_the_constants_the_javascript_reads(built):
     """One source: the meta block is shlepa.site.meta's, and the page's filters are drawn from it."""
-    _root, out, _ = built
+    root, out, _ = built
     data = json.loads((out / "data" / "leaderboard.json").read_text())
     meta = data["meta"]
     assert meta == json.loads(json.dumps(site_meta(), ensure_ascii=False))
     assert {t["key"]: t["symbol"] for t in meta["model_types"]} == MODEL_TYPE_SYMBOLS
     assert set(meta["precisions"]) == {p.value for p in Precision}
     assert meta["weight_types"] == [w.value for w in WeightType]
-    assert data["suites"]["open_llm_v1"]["average_keys"] == load_suite("open_llm_v1", _root).average_keys
+    assert data["suites"]["open_llm_v1"]["average_keys"] == load_suite("open_llm_v1", root).average_keys
     html = (out / "index.html").read_text(encoding="utf-8")
     for name, values in (("type", [t["key"] for t in meta["model_types"]]), ("precision", meta["precisions"]),
                          ("weight", meta["weight_types"]),
