@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev browser lint bench docs clean
+.PHONY: demo test js-test install install-dev browser lint bench docs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,18 @@ browser:
 demo: install
 	$(VENV)/bin/shlepa demo
 
+# The site's JavaScript (site/assets/js): eslint, then node's own test runner over
+# tests/js. `npm ci` runs again only when package-lock.json changed (or node_modules is gone).
+node_modules/.stamp: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+js-test: node_modules/.stamp
+	npx eslint site/assets/js tests/js
+	node --test tests/js/
+
 # The venv's bin first on PATH: the tests call its actionlint, zizmor and shlepa.
-test: install-dev
+test: install-dev js-test
 	@PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "warning: pytest collected no tests (exit 5)" >&2; exit 0; fi; exit $$rc
 
@@ -57,4 +67,4 @@ docs: install
 	$(PY) -m shlepa.cli.reference site/pages/cli.md
 
 clean:
-	rm -rf $(VENV) _site .shlepa
+	rm -rf $(VENV) _site .shlepa node_modules

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from shlepa.records.request import MODEL_TYPE_SYMBOLS
 from shlepa.site.build import build_site
 from shlepa.site.fake_data import make_repo
 from shlepa.site.serve import serve_in_thread
@@ -62,16 +63,71 @@ def open_board(page, url: str, query: str = "") -> None:
     page.wait_for_selector("#lb-app[data-ready]")
 
 
+# The rows a visitor can scroll through, read from the table's DOM: Tabulator renders only
+# the rows in view (virtual DOM), so the reader scrolls the table from top to bottom and
+# collects each row once (by its model page link), in display order, with the text of
+# every cell that is shown (hidden columns' cells are display: none).
+READ_ROWS = """async () => {
+  const holder = document.querySelector('#lb-table .tabulator-tableholder');
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const seen = new Map(), start = holder.scrollTop;
+  holder.scrollTop = 0;
+  await frames();
+  for (;;) {
+    for (const row of holder.querySelectorAll('.tabulator-row')) {
+      const link = row.querySelector('a.lb-model');
+      if (!link || seen.has(link.getAttribute('href'))) continue;
+      const cells = {};
+      for (const cell of row.querySelectorAll('.tabulator-cell[tabulator-field]')) {
+        if (getComputedStyle(cell).display !== 'none') cells[cell.getAttribute('tabulator-field')] = cell.textContent;
+      }
+      seen.set(link.getAttribute('href'), {cells, model: link.textContent, flag: !!row.querySelector('.lb-flag')});
+    }
+    if (holder.scrollTop + holder.clientHeight >= holder.scrollHeight - 1) break;
+    holder.scrollTop += Math.max(1, holder.clientHeight - 60);
+    await frames();
+  }
+  holder.scrollTop = start;
+  await frames();
+  return [...seen.values()];
+}"""
+TYPE_OF_SYMBOL = {symbol: kind for kind, symbol in MODEL_TYPE_SYMBOLS.items()}
+
+
+def _score(text: str) -> float | None:
+    text = text.rstrip("*")  # a partial average
+    return None if text == "–" else float(text)
+
+
 def visible(page) -> list[dict]:
-    return page.evaluate("window.__lb.table.getData('active').map(r => ({model: r.model, rank: r.rank, avg: r.avg,"
-                         " arc: r.b_arc, license: r.license, type: r.type, precision: r.precision, arch: r.arch,"
-                         " params: r.params, flag: r.flag}))")
+    """The shown rows as {model, flag, rank, avg, type, b_<key>, precision, params, ...}: one key per shown column."""
+    rows = []
+    for r in page.evaluate(READ_ROWS):
+        row = {"model": r["model"], "flag": r["flag"]}
+        for field, text in r["cells"].items():
+            if field == "rank":
+                row["rank"] = int(text)
+            elif field == "symbol":
+                row["type"] = TYPE_OF_SYMBOL[text]
+            elif field == "avg" or field.startswith("b_"):
+                row[field] = _score(text)
+            elif field == "params":
+                row["params"] = float(text) if text else None
+            elif field != "model":
+                row[field] = text or None
+        rows.append(row)
+    return rows
 
 
 def search(page, text: str) -> list[dict]:
     page.fill("#lb-search", text)
-    page.wait_for_function("q => window.__lb.state.q === q", arg=text)
+    page.wait_for_function("q => (new URLSearchParams(location.search).get('search') || '') === q", arg=text)
     return visible(page)
+
+
+def benchmark_fields(page) -> list[str]:
+    return page.eval_on_selector_all('#lb-table .tabulator-col[tabulator-field^="b_"]',
+                                     "cols => cols.filter(c => c.offsetParent).map(c => c.getAttribute('tabulator-field'))")
 
 
 def test_leaderboard_loads_sorted_by_average_and_saves_the_readme_screenshot(page, site):
@@ -91,9 +147,9 @@ def test_leaderboard_loads_sorted_by_average_and_saves_the_readme_screenshot(pag
 def test_sorting_by_a_benchmark_column(page, site):
     open_board(page, site[0])
     page.click('.tabulator-col[tabulator-field="b_arc"] .tabulator-col-title')
-    first = [r["arc"] for r in visible(page)]
+    first = [r["b_arc"] for r in visible(page)]
     page.click('.tabulator-col[tabulator-field="b_arc"] .tabulator-col-title')
-    second = [r["arc"] for r in visible(page)]
+    second = [r["b_arc"] for r in visible(page)]
     present = [v for v in first if v is not None]
     assert present in (sorted(present), sorted(present, reverse=True))
     assert [v for v in second if v is not None] == list(reversed(present))
@@ -102,14 +158,15 @@ def test_sorting_by_a_benchmark_column(page, site):
 
 def test_missing_scores_sort_last_in_both_directions_and_names_sort_ignoring_case(page, site):
     open_board(page, site[0])
-    keys = page.evaluate("window.__lb.table.getColumns().map(c => c.getField()).filter(f => f.startsWith('b_'))")
-    counts = page.evaluate("keys => Object.fromEntries(keys.map(k => [k, window.__lb.table.getData('active')"
-                           ".filter(r => r[k] === null || r[k] === undefined).length]))", keys)
+    keys = benchmark_fields(page)
+    assert len(keys) == 6
+    rows = visible(page)
+    counts = {k: sum(r[k] is None for r in rows) for k in keys}
     field = max(counts, key=counts.get)
     assert counts[field] > 0, "the fixture has models without some benchmarks"
     for _direction in ("first click", "second click"):
         page.click(f'.tabulator-col[tabulator-field="{field}"] .tabulator-col-title')
-        values = page.evaluate(f"window.__lb.table.getData('active').map(r => r['{field}'])")
+        values = [r[field] for r in visible(page)]
         present = [v for v in values if v is not None]
         assert values[len(present):] == [None] * counts[field]  # missing last, ascending or descending
         assert present in (sorted(present), sorted(present, reverse=True))
@@ -120,7 +177,7 @@ def test_missing_scores_sort_last_in_both_directions_and_names_sort_ignoring_cas
 
 
 def test_each_search_form(page, site):
-    open_board(page, site[0])
+    open_board(page, site[0], "?hidden=submitted,weight_type")  # the architecture column shown
     everyone = visible(page)
     name = everyone[0]["model"].split("/")[1][:8].upper()
     assert all(name.lower() in r["model"].lower() for r in search(page, name))
@@ -154,9 +211,9 @@ def test_filters_and_shown_kinds(page, site):
 
 def test_toggles_normalized_rank_within_filter_and_visible_average(page, site):
     open_board(page, site[0])
-    raw = {r["model"]: r["arc"] for r in visible(page)}
+    raw = {r["model"]: r["b_arc"] for r in visible(page)}
     page.check("#lb-norm")
-    norm = {r["model"]: r["arc"] for r in visible(page)}
+    norm = {r["model"]: r["b_arc"] for r in visible(page)}
     m = next(k for k, v in raw.items() if v is not None)
     assert norm[m] == pytest.approx(max(0, (raw[m] - 25) / 75 * 100), abs=0.02)
     page.uncheck("#lb-norm")
@@ -170,7 +227,8 @@ def test_toggles_normalized_rank_within_filter_and_visible_average(page, site):
         page.uncheck(f'#lb-columns input[value="b_{key}"]')
     page.check("#lb-avg-visible")
     rows = visible(page)
-    assert all(r["avg"] == r["arc"] for r in rows if r["arc"] is not None)
+    assert all(r["avg"] == r["b_arc"] for r in rows if r["b_arc"] is not None)
+    assert all(r["avg"] is None for r in rows if r["b_arc"] is None)
 
 
 def test_column_chooser_hides_and_shows_columns(page, site):
@@ -279,3 +337,61 @@ def test_charts_render_from_the_data_file(page, site):
     page.wait_for_selector("#chart-pareto svg, #chart-pareto canvas")
     page.wait_for_selector("#chart-dist svg, #chart-dist canvas")
 
+
+
+def test_pages_run_under_a_strict_content_security_policy(page, site):
+    """No inline script anywhere: with `script-src 'self'` the pages work and the browser blocks nothing.
+
+    The Vega pages (charts, training curves) also need 'unsafe-eval': Vega compiles its
+    expressions with Function() unless the vega-interpreter package (not vendored) is used.
+    """
+    url, out = site
+    policy = "script-src 'self'; object-src 'none'; base-uri 'self'"
+    refused: list[str] = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+
+    def with_policy(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": policy})
+
+    page.route("**/*", with_policy)
+    open_board(page, url, "?search=evil&show=merged,moe,flagged")
+    assert [r["model"] for r in visible(page)] == ["evil-org/evil-model"]
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    target = next(r for r in data["rows"] if (out / r["page"] / "details").is_dir() and not r["flag"])
+    page.goto(url + target["page"])
+    page.wait_for_selector("#details-rows .details-row")
+    page.click("#subjects-box summary")
+    assert page.locator(".model-subjects tbody tr").count() == 57
+    for path in ("queue/", "about/"):
+        page.goto(url + path)
+        page.wait_for_selector("h1")
+    assert not refused, refused
+
+
+def test_training_curves_on_a_checkpoint_page_and_the_compare_page(browser, tmp_path):
+    from test_trajectory import REPO, add_series
+
+    root = make_repo(tmp_path / "repo", 2, queue=0)
+    (root / "eval/suites/analysis360.yaml").write_bytes((REPO / "eval/suites/analysis360.yaml").read_bytes())
+    add_series(root)
+    out = root / "_site"
+    build_site(root, out)
+    server, url = serve_in_thread(out)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        data = json.loads((out / "data" / "trajectories.json").read_text())
+        point = data["series"][0]["points"][1]
+        page.goto(url + point["page"])
+        page.wait_for_selector("#curves-app[data-ready] svg, #curves-app[data-ready] canvas")
+        page.goto(url + "compare/")
+        page.wait_for_selector("#compare-app[data-ready]")
+        page.wait_for_selector("#cmp-charts svg, #cmp-charts canvas")
+        assert page.locator('#cmp-series input[name="series"]:checked').count() == 1
+        assert f"series={data['series'][0]['id']}" in page.url
+    finally:
+        page.close()
+        server.shutdown()
+    assert not errors, errors

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,12 @@ import yaml
 from typer.testing import CliRunner
 
 from shlepa.cli import app
+from shlepa.records.request import MODEL_TYPE_SYMBOLS, Precision, WeightType
 from shlepa.records.results import write_results
 from shlepa.records.suite import load_suite
 from shlepa.site.build import build_site
 from shlepa.site.fake_data import make_repo, request_data, results_payload
+from shlepa.site.meta import site_meta
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">"><svg onload=alert(1)>'
 
@@ -161,3 +165,64 @@ def test_flag_links_must_be_http(tmp_path: Path):
         yaml.safe_dump([{"model": "a/b", "reason": "x", "url": "javascript:alert(1)"}]), encoding="utf-8")
     report = build_site(root, tmp_path / "o")
     assert any("flags.yaml: field 'entry 1.url'" in s and "http" in s for s in report.skipped)
+
+
+DATA_SCRIPT_TYPES = frozenset({"application/json", "application/ld+json"})  # data, never run (an import map would be)
+
+
+class _ScriptScan(HTMLParser):
+    """Executable inline code in a page: <script> without src (JSON data blocks aside), on*= handlers, javascript: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and not a.get("src") and (a.get("type") or "").lower() not in DATA_SCRIPT_TYPES:
+            self.found.append(f"inline <script {a}>")
+        for name, value in attrs:
+            if name.lower().startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name.lower() in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+
+def test_no_page_has_inline_scripts_or_handlers_so_script_src_self_holds(built):
+    """Every generated page runs only same-origin script files (a CSP of script-src 'self')."""
+    _root, out, _ = built
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 10 and any("/models/" in p.as_posix() for p in pages)
+    bad = {}
+    for page in pages:
+        scan = _ScriptScan()
+        scan.feed(page.read_text(encoding="utf-8"))
+        if scan.found:
+            bad[page.relative_to(out).as_posix()] = scan.found
+    assert not bad, bad
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<script type="module" src="assets/js/leaderboard.js">' in index
+
+
+def test_the_data_file_carries_the_constants_the_javascript_reads(built):
+    """One source: the meta block is shlepa.site.meta's, and the page's filters are drawn from it."""
+    root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    meta = data["meta"]
+    assert meta == json.loads(json.dumps(site_meta(), ensure_ascii=False))
+    assert {t["key"]: t["symbol"] for t in meta["model_types"]} == MODEL_TYPE_SYMBOLS
+    assert set(meta["precisions"]) == {p.value for p in Precision}
+    assert meta["weight_types"] == [w.value for w in WeightType]
+    assert data["suites"]["open_llm_v1"]["average_keys"] == load_suite("open_llm_v1", root).average_keys
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for name, values in (("type", [t["key"] for t in meta["model_types"]]), ("precision", meta["precisions"]),
+                         ("weight", meta["weight_types"]),
+                         ("size", [b["key"] for b in meta["size_bands"]] + [meta["unknown_size"]["key"]]),
+                         ("show", [s["key"] for s in meta["show"]])):
+        assert re.findall(rf'name="{name}" value="([^"]+)"', html) == values
+    shown = re.findall(r'name="show" value="([^"]+)" checked', html)
+    assert shown == [s["key"] for s in meta["show"] if s["shown"]]
+    js = "".join(p.read_text(encoding="utf-8") for p in (out / "assets" / "js").rglob("*.js"))
+    for t in meta["model_types"]:
+        assert t["symbol"] not in js and f'"{t["key"]}"' not in js  # read from the data, not spelled again
+    assert '"bfloat16"' not in js and '"65+"' not in js

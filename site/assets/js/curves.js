@@ -2,66 +2,45 @@
  * value over training steps. #curves-app (model page): one series, this checkpoint
  * marked. #compare-app (compare page): the series and models chosen by the reader,
  * overlaid (models as horizontal lines); the choice lives in the URL (?suite=&series=&model=). */
-(function () {
-  "use strict";
-  if (typeof vegaEmbed === "undefined") return;
-  var OPTS = {actions: {export: true, source: false, compiled: false, editor: false}};
+/* global vegaEmbed */
+import {EMBED_OPTIONS, VEGA_LITE_SCHEMA, modelRows, seriesRows} from "./lib/charts.js";
 
-  function metrics(suite) {
-    var out = [{key: "average", title: "Average", unit: "%", higher_is_better: true}];
-    return out.concat(suite.benchmarks);
+function draw(el, values, root, step, columns) {
+  values.forEach(function (v) { if (v.url) v.url = root + v.url; });
+  var layers = [
+    {transform: [{filter: "datum.kind === 'series'"}],
+      mark: {type: "line", point: true, tooltip: true},
+      encoding: {x: {field: "step", type: "quantitative", title: "training step"},
+        y: {field: "value", type: "quantitative", title: null, scale: {zero: false}},
+        color: {field: "label", type: "nominal", title: null, legend: {orient: "bottom", columns: 1}},
+        href: {field: "url"},
+        tooltip: [{field: "label"}, {field: "step"}, {field: "value"}, {field: "sha"}]}},
+    {transform: [{filter: "datum.kind === 'model'"}],
+      mark: {type: "rule", strokeDash: [4, 3]},
+      encoding: {y: {field: "value", type: "quantitative"}, color: {field: "label", type: "nominal"},
+        tooltip: [{field: "label"}, {field: "value"}]}}
+  ];
+  if (step !== null) {
+    layers.push({transform: [{filter: "datum.kind === 'series' && datum.step === " + Number(step)}],
+      mark: {type: "point", size: 120, shape: "diamond", filled: true, color: "black"},
+      encoding: {x: {field: "step", type: "quantitative"}, y: {field: "value", type: "quantitative"}}});
   }
+  return vegaEmbed(el, {
+    $schema: VEGA_LITE_SCHEMA, data: {values: values},
+    facet: {field: "metric", type: "nominal", title: null, sort: null}, columns: columns || 3,
+    spec: {width: 200, height: 130, layer: layers},
+    resolve: {scale: {y: "independent"}}
+  }, EMBED_OPTIONS);
+}
 
-  function longRows(series, suite, label) {
-    var rows = [];
-    series.points.forEach(function (p) {
-      metrics(suite).forEach(function (b) {
-        var v = p.scores[b.key];
-        if (v !== null && v !== undefined) rows.push({kind: "series", metric: b.title + (b.unit ? " (" + b.unit + ")" : ""),
-          step: p.step, value: v, label: label, sha: p.sha.slice(0, 12), url: p.page});
-      });
-    });
-    return rows;
-  }
+function modelPage(page) {
+  fetch(page.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (s) {
+    var step = page.getAttribute("data-step");
+    return draw(page, seriesRows(s, s.meta, s.series), page.getAttribute("data-root"), step === "" ? null : step);
+  }).then(function () { page.setAttribute("data-ready", "1"); });
+}
 
-  function draw(el, values, root, step, columns) {
-    values.forEach(function (v) { if (v.url) v.url = root + v.url; });
-    var layers = [
-      {transform: [{filter: "datum.kind === 'series'"}],
-        mark: {type: "line", point: true, tooltip: true},
-        encoding: {x: {field: "step", type: "quantitative", title: "training step"},
-          y: {field: "value", type: "quantitative", title: null, scale: {zero: false}},
-          color: {field: "label", type: "nominal", title: null, legend: {orient: "bottom", columns: 1}},
-          href: {field: "url"},
-          tooltip: [{field: "label"}, {field: "step"}, {field: "value"}, {field: "sha"}]}},
-      {transform: [{filter: "datum.kind === 'model'"}],
-        mark: {type: "rule", strokeDash: [4, 3]},
-        encoding: {y: {field: "value", type: "quantitative"}, color: {field: "label", type: "nominal"},
-          tooltip: [{field: "label"}, {field: "value"}]}}
-    ];
-    if (step !== null) {
-      layers.push({transform: [{filter: "datum.kind === 'series' && datum.step === " + Number(step)}],
-        mark: {type: "point", size: 120, shape: "diamond", filled: true, color: "black"},
-        encoding: {x: {field: "step", type: "quantitative"}, y: {field: "value", type: "quantitative"}}});
-    }
-    return vegaEmbed(el, {
-      $schema: "https://vega.github.io/schema/vega-lite/v6.json", data: {values: values},
-      facet: {field: "metric", type: "nominal", title: null, sort: null}, columns: columns || 3,
-      spec: {width: 200, height: 130, layer: layers},
-      resolve: {scale: {y: "independent"}}
-    }, OPTS);
-  }
-
-  var page = document.getElementById("curves-app");
-  if (page) {
-    fetch(page.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (s) {
-      var step = page.getAttribute("data-step");
-      return draw(page, longRows(s, s.meta, s.series), page.getAttribute("data-root"), step === "" ? null : step);
-    }).then(function () { page.setAttribute("data-ready", "1"); });
-  }
-
-  var app = document.getElementById("compare-app");
-  if (!app) return;
+function comparePage(app) {
   var root = app.getAttribute("data-root");
   fetch(app.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (d) {
     var q = new URLSearchParams(location.search);
@@ -88,15 +67,8 @@
     function render() {
       var suite = d.suites[sel.value];
       var ids = chosen("series"), mids = chosen("model"), values = [];
-      d.series.forEach(function (s) { if (ids.indexOf(s.id) >= 0) values = values.concat(longRows(s, suite, s.label)); });
-      d.models.forEach(function (m) {
-        if (mids.indexOf(m.id) < 0) return;
-        metrics(suite).forEach(function (b) {
-          var v = m.scores[b.key];
-          if (v !== null && v !== undefined) values.push({kind: "model", metric: b.title + (b.unit ? " (" + b.unit + ")" : ""),
-            value: v, label: m.model + " (" + m.sha.slice(0, 12) + ")"});
-        });
-      });
+      d.series.forEach(function (s) { if (ids.indexOf(s.id) >= 0) values = values.concat(seriesRows(s, suite, s.label)); });
+      d.models.forEach(function (m) { if (mids.indexOf(m.id) >= 0) values = values.concat(modelRows(m, suite)); });
       var p = new URLSearchParams();
       p.set("suite", sel.value);
       ids.forEach(function (i) { p.append("series", i); });
@@ -126,4 +98,11 @@
     });
     fill();
   });
-})();
+}
+
+if (typeof vegaEmbed !== "undefined") {
+  var page = document.getElementById("curves-app");
+  if (page) modelPage(page);
+  var app = document.getElementById("compare-app");
+  if (app) comparePage(app);
+}

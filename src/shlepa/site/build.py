@@ -35,6 +35,7 @@ from shlepa.site.board import Board, load_board
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
 from shlepa.site.curves import write_curves
+from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_PAGE, site_meta
 from shlepa.site.render import Renderer, json_for_html
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
         name: {
             "title": s.title,
             "benchmarks": [{"key": b.key, "title": b.title, "baseline": b.baseline} for b in s.benchmarks],
+            "average_keys": s.average_keys,
         }
         for name, s in board.suites.items()
     }
@@ -114,7 +116,8 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
             "flag": ({"reason": r["flag_reason"], "url": r["flag_url"]} if r["flag_reason"] else None),
         })
     default = "open_llm_v1" if "open_llm_v1" in suites else (next(iter(suites), None))
-    return {"schema": "shlepa.site.board/1", "default_suite": default, "suites": suites, "rows": rows}
+    return {"schema": "shlepa.site.board/1", "meta": site_meta(), "default_suite": default, "suites": suites,
+            "rows": rows}
 
 
 def leaderboard_csv(data: dict[str, Any]) -> str:
@@ -162,7 +165,7 @@ def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dic
     for bench, items in by_bench.items():
         pages = [items[i:i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
         for n, chunk in enumerate(pages):
-            files[f"{bench}-{n}.json"] = json.dumps(chunk, ensure_ascii=False)
+            files[DETAILS_PAGE.format(bench=bench, page=n)] = json.dumps(chunk, ensure_ascii=False)
         index[bench] = {"rows": len(items), "pages": len(pages)}
     return index, files
 
@@ -384,9 +387,8 @@ def _build(
     renderer = Renderer(board)
     data = leaderboard_data(board)
     (docs / "data").mkdir(exist_ok=True)
-    (docs / "data" / "leaderboard.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                                                   encoding="utf-8")
-    (docs / "data" / "leaderboard.csv").write_text(leaderboard_csv(data), encoding="utf-8")
+    (docs / DATA_FILE).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    (docs / DATA_CSV).write_text(leaderboard_csv(data), encoding="utf-8")
     renderer.write_pages(docs, data, load_settings(root).validation)
     write_curves(docs, renderer.trajectories, renderer)
     (docs / "data" / "citations").mkdir()

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from shlepa.site.board import Board
+from shlepa.site.meta import VEGA_JS
 from shlepa.site.trajectory import series_of_page, trajectories
 
-VEGA_SCRIPTS = (
-    "assets/vendor/vega-6.4.0/vega.min.js",
-    "assets/vendor/vega-lite-6.4.3/vega-lite.min.js",
-    "assets/vendor/vega-embed-7.3.0/vega-embed.min.js",
-    "assets/js/curves.js",
-)
+# Vega's classic scripts, then the page's own ES module.
+VEGA_SCRIPTS = VEGA_JS
+CURVES_MODULES = ("assets/js/curves.js",)
 
 
 def _dump(value: Any) -> str:
@@ -41,7 +39,7 @@ def write_curves(docs: Path, data: dict[str, Any], renderer: Any) -> dict[str, A
         (folder / f"{s['id']}.json").write_text(
             _dump({"schema": data["schema"], **s, "meta": data["suites"][s["suite"]]}), encoding="utf-8"
         )
-    text = renderer.env.get_template("compare.md.j2").render(data=data, scripts=VEGA_SCRIPTS)
+    text = renderer.env.get_template("compare.md.j2").render(data=data, scripts=VEGA_SCRIPTS, modules=CURVES_MODULES)
     (docs / "compare.md").write_text(text, encoding="utf-8")
     return data
 
@@ -57,4 +55,5 @@ class CurvesIndex:
         if s is None:
             return None
         step = next((p["step"] for p in s["points"] if p["page"] == row["page"]), None)
-        return {"id": s["id"], "series": s["series"], "step": step, "n": len(s["points"]), "scripts": VEGA_SCRIPTS}
+        return {"id": s["id"], "series": s["series"], "step": step, "n": len(s["points"]), "scripts": VEGA_SCRIPTS,
+                "modules": CURVES_MODULES}

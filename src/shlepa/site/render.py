@@ -18,6 +18,8 @@ from shlepa.records.scores import finite
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status
 from shlepa.records.results import ResultsFile
 from shlepa.site.curves import CurvesIndex, board_trajectories
+from shlepa.site.meta import (DATA_CSV, DATA_FILE, DETAILS_PAGE, TABULATOR_CSS, TABULATOR_JS, TYPE_TITLES, VEGA_JS,
+                              site_meta)
 
 LEADERBOARD_BIBTEX = """@misc{shlepa_leaderboard,
   title = {Shlepa: an Open LLM Leaderboard run on GitHub},
@@ -44,15 +46,6 @@ OPEN_LLM_BIBTEX = """@misc{open-llm-leaderboard-v1,
   publisher = {Hugging Face},
   howpublished = "\\url{https://huggingface.co/spaces/open-llm-leaderboard-old/open_llm_leaderboard}"
 }"""
-
-TYPE_TITLES = {
-    "pretrained": "pretrained",
-    "continuously-pretrained": "continuously pretrained",
-    "fine-tuned": "fine-tuned",
-    "chat": "chat / instruction-tuned",
-    "merge": "merge",
-}
-
 
 def json_for_html(value: Any) -> Markup:
     """JSON safe inside ``<script type="application/json">``: no ``</script>``, no ``<!--``.
@@ -100,7 +93,10 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html)
-        self.env.globals.update(type_symbols=MODEL_TYPE_SYMBOLS, type_titles=TYPE_TITLES)
+        self.env.globals.update(type_symbols=MODEL_TYPE_SYMBOLS, type_titles=TYPE_TITLES, meta=site_meta(),
+                                data_file=DATA_FILE, data_csv=DATA_CSV, tabulator_css=TABULATOR_CSS,
+                                tabulator_js=TABULATOR_JS, vega_js=VEGA_JS,
+                                details_page=DETAILS_PAGE)
         self._model = self.env.get_template("model.html.j2")
         self.trajectories = board_trajectories(board) if trajectories is None else trajectories
         self.curves = CurvesIndex(self.trajectories)

@@ -1,0 +1,86 @@
+"""The constants the site's Python, templates and JavaScript share, defined once here.
+
+The build writes :func:`site_meta` into the ``meta`` block of ``data/leaderboard.json``;
+the templates read the same values through the renderer's globals, and
+``site/assets/js`` reads them from the data file, so nothing is spelled twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shlepa.records.request import MODEL_TYPE_SYMBOLS, ModelType, Precision, WeightType
+
+DATA_FILE = "data/leaderboard.json"
+DATA_CSV = "data/leaderboard.csv"
+HUB_URL = "https://huggingface.co/"
+FLAG_SYMBOL = "⚑"
+# A model page's per-sample details: details/<benchmark>-<page>.json beside its index.html.
+DETAILS_PAGE = "{bench}-{page}.json"
+
+TABULATOR_CSS = "assets/vendor/tabulator-6.5.3/tabulator.min.css"
+TABULATOR_JS = "assets/vendor/tabulator-6.5.3/tabulator.min.js"
+VEGA_JS = (
+    "assets/vendor/vega-6.4.0/vega.min.js",
+    "assets/vendor/vega-lite-6.4.3/vega-lite.min.js",
+    "assets/vendor/vega-embed-7.3.0/vega-embed.min.js",
+)
+
+TYPE_TITLES = {
+    ModelType.pretrained: "pretrained",
+    ModelType.continuously_pretrained: "continuously pretrained",
+    ModelType.fine_tuned: "fine-tuned",
+    ModelType.chat: "chat / instruction-tuned",
+    ModelType.merge: "merge",
+}
+# The order of the filter checkboxes (the enum's order is the request schema's).
+PRECISION_ORDER = (Precision.bfloat16, Precision.float16, Precision.float32, Precision.int8, Precision.int4)
+assert set(PRECISION_ORDER) == set(Precision) and set(TYPE_TITLES) == set(ModelType) == set(MODEL_TYPE_SYMBOLS)
+
+# Parameter-count bands (billions): a model is in the first band whose ``max`` it does not
+# exceed; ``max: None`` is open-ended. Models of unknown size are in UNKNOWN_BAND.
+SIZE_BANDS = (
+    {"key": "0-3", "label": "≤3B", "max": 3},
+    {"key": "3-7", "label": "3–7B", "max": 7},
+    {"key": "7-65", "label": "7–65B", "max": 65},
+    {"key": "65+", "label": ">65B", "max": None},
+)
+UNKNOWN_BAND = {"key": "unknown", "label": "unknown"}
+
+# Kinds of models the "Show" filter hides or shows; ``shown``: ticked by default.
+SHOW_KINDS = (
+    {"key": "flagged", "label": "flagged", "shown": False},
+    {"key": "merged", "label": "merged", "shown": True},
+    {"key": "moe", "label": "mixture of experts", "shown": True},
+    {"key": "unavailable", "label": "no longer available", "shown": False},
+)
+
+# The row fields of data/leaderboard.json the table shows after the benchmarks.
+EXTRA_COLUMNS = (
+    {"field": "precision", "title": "Precision", "shown": True},
+    {"field": "params", "title": "Params (B)", "shown": True},
+    {"field": "license", "title": "License", "shown": True},
+    {"field": "sha", "title": "Revision", "shown": True},
+    {"field": "arch", "title": "Architecture", "shown": False},
+    {"field": "submitted", "title": "Submitted", "shown": False},
+    {"field": "weight_type", "title": "Weights", "shown": False},
+)
+
+
+def site_meta() -> dict[str, Any]:
+    """The ``meta`` block of data/leaderboard.json."""
+    return {
+        "model_types": [{"key": str(t), "symbol": MODEL_TYPE_SYMBOLS[t], "title": TYPE_TITLES[t]} for t in ModelType],
+        "precisions": [str(p) for p in PRECISION_ORDER],
+        "weight_types": [str(w) for w in WeightType],
+        "size_bands": list(SIZE_BANDS),
+        "unknown_size": UNKNOWN_BAND,
+        "show": list(SHOW_KINDS),
+        "columns": list(EXTRA_COLUMNS),
+        "hub_url": HUB_URL,
+        "flag_symbol": FLAG_SYMBOL,
+    }
+
+
+__all__ = ["DATA_FILE", "DETAILS_PAGE", "EXTRA_COLUMNS", "SHOW_KINDS", "SIZE_BANDS", "TABULATOR_CSS", "TABULATOR_JS",
+           "TYPE_TITLES", "UNKNOWN_BAND", "VEGA_JS", "site_meta"]
