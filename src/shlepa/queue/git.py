@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shlepa.env import environment
+
 log = logging.getLogger("shlepa.git")
 
 
@@ -61,7 +63,7 @@ class GitRepo:
     @classmethod
     def from_env(cls, path: Path, **kw: object) -> GitRepo:
         """Token from ``SHLEPA_GIT_TOKEN`` (the workflow sets it from ``secrets.GITHUB_TOKEN``)."""
-        return cls(Path(path), token=os.environ.get("SHLEPA_GIT_TOKEN") or None, **kw)  # type: ignore[arg-type]
+        return cls(Path(path), token=environment().shlepa_git_token, **kw)  # type: ignore[arg-type]
 
     # -- plumbing --------------------------------------------------------------
     def _env(self) -> dict[str, str]:
