@@ -17,6 +17,7 @@ variables, never on a command line or in ``.git/config`` (checkout runs with
 from __future__ import annotations
 
 from shlepa.errors import ShlepaError
+from shlepa.env import environment
 
 import base64
 import logging
@@ -27,8 +28,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from shlepa.env import environment
 
 log = logging.getLogger("shlepa.git")
 
