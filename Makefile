@@ -1,5 +1,5 @@
 # The two commands a new user needs (see README.md):
-#   make demo   install, then evaluate tiny local models offline and serve the site
+#   make demo   install (core, eval and site extras), then evaluate tiny local models offline and serve the site
 #   make test   install with the dev extras, then run the whole test suite
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -9,21 +9,28 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test js-test install install-dev browser lint bench docs clean
+.PHONY: demo test js-test install install-dev browser shellcheck lint bench docs clean
 
-$(VENV)/.stamp-base: pyproject.toml
+$(VENV)/.stamp-venv:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.stamp-dev: $(VENV)/.stamp-base
+# torch from TORCH_SPEC first, so the [eval] extra finds it and pulls no CUDA build.
+# demo: the core, evaluation (lm-eval, torch) and site (MkDocs) dependencies.
+$(VENV)/.stamp-base: pyproject.toml $(VENV)/.stamp-venv
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[eval,site]"
+	touch $@
+
+# test: the core and the dev extra (tests and linters; it includes eval and site).
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-venv
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.stamp-base
-install-dev: $(VENV)/.stamp-dev browser
+install-dev: $(VENV)/.stamp-dev browser shellcheck
 
 # Debian's Chromium drives the browser tests (Playwright never downloads one); the
 # emoji font makes the model-type symbols visible in screenshots.
@@ -32,6 +39,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto color emoji"; then \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; \
+	fi
+
+# actionlint checks every run: script with shellcheck when shellcheck is on PATH
+# (tests/test_workflows.py, make lint); without it those checks are silently skipped.
+shellcheck:
+	@if ! command -v shellcheck >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq shellcheck >/dev/null; \
 	fi
 
 demo: install
@@ -54,7 +68,7 @@ test: install-dev js-test
 
 lint: install-dev
 	$(VENV)/bin/actionlint .github/workflows/*.yml
-	$(VENV)/bin/zizmor --offline .github/workflows
+	$(VENV)/bin/zizmor --offline .github/workflows .github/actions
 
 # Speed figures (minutes on 2 CPU cores); see the README and benchmarks/README.md.
 bench: install-dev

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from shlepa.submission.checklist import Outcome
-from shlepa.submission.hub import Hub
+from shlepa.submission.hub import CouldNotVerify, Hub
 from shlepa.records.request import new_request, save_request
 from shlepa.config import HubRetry, ValidationSettings
 from shlepa.submission.validate import Options, validate_paths
@@ -42,3 +42,26 @@ def test_every_hub_fault_is_retried_then_could_not_verify(fake_hub, board, kind,
     with capsys.disabled():
         print(f"\n[hardening] hub fault {kind}: {hits} requests reached the Hub, {len(unverified)} check(s) "
               f"'could not verify', 0 marked as the author's fault, {seconds:.1f} s")
+
+
+def test_backoff_doubles_up_to_the_cap_then_could_not_verify():
+    sleeps: list[float] = []
+    calls: list[int] = []
+
+    def down() -> None:
+        calls.append(1)
+        raise TimeoutError("no answer")
+
+    hub = Hub(endpoint="http://127.0.0.1:9", retry=HubRetry(attempts=4, base_delay_s=1.0, max_delay_s=3.0),
+              sleep=sleeps.append)
+    with pytest.raises(CouldNotVerify, match=r"after 4 tries \(TimeoutError\)"):
+        hub.call("model info", down)
+    assert len(calls) == 4 and sleeps == [1.0, 2.0, 3.0]
+
+
+def test_errors_that_are_not_outages_are_raised_at_once():
+    sleeps: list[float] = []
+    hub = Hub(endpoint="http://127.0.0.1:9", retry=HubRetry(attempts=4), sleep=sleeps.append)
+    with pytest.raises(ValueError, match="bad"):
+        hub.call("model info", lambda: (_ for _ in ()).throw(ValueError("bad")))
+    assert sleeps == []

@@ -1,7 +1,7 @@
 """Workflow rules a hostile pull request must not be able to get around, checked on every workflow.
 
 * no ``${{ }}`` expression at all inside ``run:`` (values go through ``env:``) or a
-  github-script ``script:``;
+  github-script ``script:``, in the workflows and in the composite actions they use;
 * no job on a self-hosted runner is reachable from ``pull_request`` /
   ``pull_request_target``, directly, through a reusable workflow (``uses:
   ./.github/workflows/...``) or through a ``workflow_run`` chain;
@@ -26,6 +26,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WF_DIR = ROOT / ".github" / "workflows"
+ACTION_DIR = ROOT / ".github" / "actions"
 SELF_HOSTED_LABELS = {"self-hosted", *yaml.safe_load((ROOT / ".github" / "actionlint.yaml").read_text())
                       ["self-hosted-runner"]["labels"]}
 PR_TRIGGERS = {"pull_request", "pull_request_target"}
@@ -38,6 +39,10 @@ def load_all() -> dict[str, dict[str, Any]]:
         data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads `on` as True
         out[path.name] = data
     return out
+
+
+def load_actions() -> dict[str, dict[str, Any]]:
+    return {str(p.relative_to(ROOT)): yaml.safe_load(p.read_text()) for p in sorted(ACTION_DIR.glob("*/action.y*ml"))}
 
 
 def _triggers(wf: dict[str, Any]) -> set[str]:
@@ -63,7 +68,7 @@ def reachable_from_prs(workflows: dict[str, dict[str, Any]]) -> set[str]:
         for file in list(reached):
             for job in workflows[file].get("jobs", {}).values():
                 uses = str(job.get("uses", ""))
-                if uses.startswith("./.github/workflows/"):
+                if uses.startswith(("./.github/workflows/", "$/.github/workflows/")):
                     called = Path(uses).name
                     if called in workflows and called not in reached:
                         reached.add(called)
@@ -71,8 +76,12 @@ def reachable_from_prs(workflows: dict[str, dict[str, Any]]) -> set[str]:
     return reached
 
 
-def violations(workflows: dict[str, dict[str, Any]]) -> list[str]:
+def violations(workflows: dict[str, dict[str, Any]], actions: dict[str, dict[str, Any]] | None = None) -> list[str]:
     found = []
+    for file, action in (actions or {}).items():
+        for i, step in enumerate((action.get("runs") or {}).get("steps", [])):
+            if "${{" in str(step.get("run", "")):
+                found.append(f"{file}: step {i}: expression inside run:")
     pr_reachable = reachable_from_prs(workflows)
     for file, wf in workflows.items():
         if "pull_request_target" in _triggers(wf):
@@ -95,7 +104,7 @@ def violations(workflows: dict[str, dict[str, Any]]) -> list[str]:
 def test_real_workflows_follow_every_rule(capsys):
     workflows = load_all()
     assert set(workflows) >= {"validate.yml", "comment.yml", "evaluate.yml", "publish.yml", "ci.yml"}
-    assert violations(workflows) == []
+    assert load_actions() and violations(workflows, load_actions()) == []
     reach = reachable_from_prs(workflows)
     assert reach == {"validate.yml", "comment.yml", "ci.yml"}
     runs = sum(1 for wf in workflows.values() for j in wf["jobs"].values() for s in j.get("steps", []) if "run" in s)
@@ -128,6 +137,19 @@ def test_the_checker_catches_each_dangerous_change(name):
     assert violations(workflows), f"{name} was not caught"
 
 
+def test_the_checker_catches_an_expression_in_the_setup_actions_run():
+    actions = copy.deepcopy(load_actions())
+    actions[".github/actions/setup/action.yml"]["runs"]["steps"].append(
+        {"shell": "bash", "run": "pip install ./${{ inputs.path }}"})
+    assert violations(load_all(), actions)
+
+
+def test_the_checker_follows_self_repository_calls():
+    workflows = copy.deepcopy(load_all())
+    workflows["ci.yml"]["jobs"]["chain"] = {"uses": "$/.github/workflows/evaluate.yml"}
+    assert violations(workflows)
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name) or str(Path(sys.executable).parent / name)
     assert Path(found).exists(), f"{name} is not installed (pip install -e '.[dev]')"
@@ -137,7 +159,8 @@ def _tool(name: str) -> str:
 def test_actionlint_and_zizmor_are_clean(capsys):
     files = sorted(str(p) for p in WF_DIR.glob("*.y*ml"))
     lint = subprocess.run([_tool("actionlint"), *files], capture_output=True, text=True)
-    ziz = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", str(WF_DIR)], capture_output=True, text=True)
+    ziz = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", str(WF_DIR), str(ACTION_DIR)],
+                         capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert ziz.returncode == 0, ziz.stdout + ziz.stderr
     with capsys.disabled():

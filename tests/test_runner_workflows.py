@@ -46,7 +46,9 @@ def test_actions_are_pinned_by_sha_and_checkouts_keep_no_credentials(name):
     wf = _load(name)
     for job in wf["jobs"].values():
         for step in job.get("steps", []):
-            if "uses" in step:
+            if step.get("uses", "").endswith("/.github/actions/setup"):  # this repository's action
+                assert step["uses"] in {"$/.github/actions/setup", "./.github/actions/setup"}, step["uses"]
+            elif "uses" in step:
                 assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from shlepa.env import environment
 from shlepa.submission.github import client, open_pull_request, pull_head_sha, upsert_comment
 from shlepa.submission.hub import Hub
 from shlepa.records.keys import short_sha, submission_branch
@@ -67,8 +67,9 @@ def submit(
     for note in notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if open_pr:
-        token = os.environ.get("GITHUB_TOKEN")
-        name = github_repo or os.environ.get("GITHUB_REPOSITORY")
+        env = environment()
+        token = env.github_token
+        name = github_repo or env.github_repository
         if not token or not name or not _REPO_RE.match(name):
             fail("--open-pr: set GITHUB_TOKEN and pass --github-repo OWNER/NAME")
         branch = submission_branch(request.model, request.revision, request.precision.value)
@@ -109,7 +110,7 @@ def pr_comment(
     github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
 ) -> None:
     """Post the checklist as ONE comment on the PR, editing it on later pushes (token: $GITHUB_TOKEN)."""
-    token = os.environ.get("GITHUB_TOKEN")
+    token = environment().github_token
     if not token:
         fail("GITHUB_TOKEN is not set")
     if not _REPO_RE.match(github_repo):

@@ -14,8 +14,9 @@ from __future__ import annotations
 from shlepa.errors import ShlepaError
 
 import importlib.util
-import os
 from typing import Any
+
+from shlepa.env import environment
 
 BACKENDS = ("shlepa-hf", "hf", "vllm", "dummy")
 
@@ -61,4 +62,4 @@ def backend_model_args(backend: str, hf_args: dict[str, Any]) -> dict[str, Any]:
 
 def is_main_process() -> bool:
     """Rank 0 of an ``accelerate launch`` (or the only process): the one that writes files."""
-    return int(os.environ.get("RANK", "0") or 0) == 0
+    return environment().rank == 0

@@ -24,6 +24,8 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from shlepa.env import environment
+
 ALLOW_ENV = "HF_ALLOW_CODE_EVAL"
 TIMEOUT_S = 3.0
 
@@ -84,7 +86,7 @@ def compute_code_eval(
     workers: int = 4,
 ) -> tuple[dict[str, float], list[list[bool]]]:
     """pass@k over problems: ``predictions[i]`` are candidates for the test ``references[i]``."""
-    if os.environ.get(ALLOW_ENV) != "1":
+    if environment().hf_allow_code_eval != "1":
         raise CodeEvalDisabled(_WARNING)
     if len(references) != len(predictions):
         raise ValueError("references and predictions differ in length")

@@ -17,6 +17,7 @@ variables, never on a command line or in ``.git/config`` (checkout runs with
 from __future__ import annotations
 
 from shlepa.errors import ShlepaError
+from shlepa.env import environment
 
 import base64
 import logging
@@ -61,7 +62,7 @@ class GitRepo:
     @classmethod
     def from_env(cls, path: Path, **kw: object) -> GitRepo:
         """Token from ``SHLEPA_GIT_TOKEN`` (the workflow sets it from ``secrets.GITHUB_TOKEN``)."""
-        return cls(Path(path), token=os.environ.get("SHLEPA_GIT_TOKEN") or None, **kw)  # type: ignore[arg-type]
+        return cls(Path(path), token=environment().shlepa_git_token, **kw)  # type: ignore[arg-type]
 
     # -- plumbing --------------------------------------------------------------
     def _env(self) -> dict[str, str]:

@@ -13,7 +13,6 @@ dropped rather than committed twice.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shlepa.env import environment
 from shlepa.io import atomic
 from shlepa.evaluation.run import EvalOptions, EvaluationError, evaluate_request
 from shlepa.queue.git import GitRepo
@@ -35,15 +35,16 @@ LOG_TAIL_LINES = 60
 
 
 def runner_name() -> str:
-    return os.environ.get("RUNNER_NAME") or socket.gethostname()
+    return environment().runner_name or socket.gethostname()
 
 
 def github_run_url() -> str | None:
     """The current Actions run, from the variables GitHub sets on every runner."""
-    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    env = environment()
+    server, repo, run = env.github_server_url, env.github_repository, env.github_run_id
     if not (server and repo and run):
         return None
-    attempt = os.environ.get("GITHUB_RUN_ATTEMPT")
+    attempt = env.github_run_attempt
     return f"{server}/{repo}/actions/runs/{run}" + (f"/attempts/{attempt}" if attempt else "")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from shlepa.errors import ShlepaError
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,8 +29,10 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
     SafetensorsParsingError,
 )
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from shlepa.config import HubRetry
+from shlepa.env import environment
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 T = TypeVar("T")
@@ -84,7 +85,7 @@ class ModelFacts:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError)):
+    if isinstance(exc, (GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError)):
         return False
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
@@ -102,7 +103,7 @@ class Hub:
         token: str | bool | None = False,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+        self.endpoint = (endpoint or environment().hf_endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.retry = retry or HubRetry()
         self.token = token
         self.api = HfApi(endpoint=self.endpoint, token=token)
@@ -110,27 +111,29 @@ class Hub:
 
     # -- retry -----------------------------------------------------------------------
     def call(self, what: str, fn: Callable[[], T]) -> T:
-        delay = self.retry.base_delay_s
-        last: BaseException | None = None
-        for attempt in range(self.retry.attempts):
-            try:
-                return fn()
-            except GatedRepoError as exc:
-                raise HubNotFound("gated", f"{what}: the repository is gated") from exc
-            except RevisionNotFoundError as exc:
-                raise HubNotFound("revision", f"{what}: revision not found") from exc
-            except RepositoryNotFoundError as exc:
-                raise HubNotFound("missing", f"{what}: repository not found or private") from exc
-            except EntryNotFoundError as exc:
-                raise HubNotFound("file", f"{what}: file not found") from exc
-            except Exception as exc:  # noqa: BLE001 - classified below
-                if not _retryable(exc):
-                    raise
-                last = exc
-            if attempt + 1 < self.retry.attempts:
-                self._sleep(min(delay, self.retry.max_delay_s))
-                delay *= 2
-        raise CouldNotVerify(f"{what}: the Hub did not answer after {self.retry.attempts} tries ({_short(last)})")
+        """``fn()``, retried with exponential backoff (tenacity) on outages; see the module doc."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            # Sleeps base, 2*base, 4*base, ... each capped at max_delay_s.
+            wait=wait_exponential(multiplier=self.retry.base_delay_s, max=self.retry.max_delay_s),
+            retry=retry_if_exception(_retryable),
+            sleep=self._sleep,
+        )
+        try:
+            return retrying(fn)
+        except GatedRepoError as exc:
+            raise HubNotFound("gated", f"{what}: the repository is gated") from exc
+        except RevisionNotFoundError as exc:
+            raise HubNotFound("revision", f"{what}: revision not found") from exc
+        except RepositoryNotFoundError as exc:
+            raise HubNotFound("missing", f"{what}: repository not found or private") from exc
+        except EntryNotFoundError as exc:
+            raise HubNotFound("file", f"{what}: file not found") from exc
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise CouldNotVerify(
+                f"{what}: the Hub did not answer after {self.retry.attempts} tries ({_short(last)})"
+            ) from last
 
     # -- facts -----------------------------------------------------------------------
     def model_facts(self, model_id: str, revision: str | None = None) -> ModelFacts:
