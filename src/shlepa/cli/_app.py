@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NoReturn
 
-import click
 import typer
 import typer.core
 from rich.console import Console
@@ -21,7 +20,7 @@ from shlepa.io.workspace import find_root
 class _ProjectErrorsAsOneLine(typer.core.TyperGroup):
     """Every command runs inside this group: a project error is printed, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
         except ShlepaError as exc:
