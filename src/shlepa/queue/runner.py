@@ -23,10 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shlepa.io import atomic
-from shlepa.evaluation.run import EvalOptions, EvaluationError, evaluate_request
-from shlepa.queue.git import GitRepo
+from shlepa.evaluation import EvaluationError
+from shlepa.evaluation.options import EvalOptions
+from shlepa.evaluation.run import evaluate_request, record_failure
+from shlepa.queue.git import Change, GitRepo
 from shlepa.queue.store import claim, claim_next, results_since_queued
-from shlepa.records.request import Failure, Request, Status, load_request, save_request
+from shlepa.records.request import Request, Status, load_request, save_request
 from shlepa.records.results import results_dir
 
 log = logging.getLogger("shlepa.queue.runner")
@@ -147,23 +149,20 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
     request = load_request(path)
     if request.status == Status.running:
         # Crashed without recording (a child killed by the OOM killer, an early error): record it now.
-        message = str(error) if error else exit_note or "the evaluation stopped without recording a result"
-        _record_failure(root, rel, opts, error, message, log_path)
+        ended = exit_note or "the evaluation stopped without recording a result"
+        _record_failure(root, rel, opts, error if error is not None else ended, log_path)
     elif request.status == Status.failed and request.failure is not None and opts.log_url \
             and not request.failure.log_url:
         save_request(request.model_copy(update={"failure": request.failure.model_copy(
             update={"log_url": opts.log_url})}), root)
 
 
-def _record_failure(root: Path, rel: Path, opts: RunnerOptions, error: BaseException | None, message: str,
-                    log_path: Path | None) -> None:
-    request = load_request(root / rel)
-    if request.status != Status.running:
-        return
-    cls = type(error).__name__ if error else "EvaluationProcessDied"
-    failed = request.with_status(Status.failed, f"{cls}: {message}"[:2000], runner=opts.runner, run_url=opts.run_url)
-    failure = Failure(error_class=cls, message=message[:4000], log_tail=_tail(log_path)[-20000:], log_url=opts.log_url)
-    save_request(failed.model_copy(update={"failure": failure}), root)
+def _record_failure(root: Path, rel: Path, opts: RunnerOptions, error: BaseException | str, log_path: Path | None
+                    ) -> None:
+    """A RUNNING request whose evaluation recorded nothing: FAILED with the error (or how it ended) and its log."""
+    record_failure(root, rel, error, error_class=None if isinstance(error, BaseException) else "EvaluationProcessDied",
+                   log_tail=_tail(log_path), log_url=opts.log_url, runner=opts.runner, run_url=opts.run_url,
+                   only_running=True)
 
 
 def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]:
@@ -186,33 +185,33 @@ def _finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, 
     final = request
     first = [True]
 
-    def apply() -> list[Path] | None:
-        if first[0]:
+    def apply() -> Change[None]:
+        if first[0]:  # this work tree already holds the change
             first[0] = False
-            return [rel, *new_files]
+            return Change([rel, *new_files])
         upstream = load_request(root / rel)
         if upstream.status == Status.finished:
             log.warning("%s was finished by another runner meanwhile; dropping this duplicate", rel)
-            return None
+            return Change()
         for f, data in contents.items():
             atomic.write_bytes(repo.path / f, data)
         last = final.history[-1]
         moved = upstream.with_status(final.status, last.reason, runner=last.runner, run_url=last.run_url)
         save_request(moved.model_copy(update={"failure": final.failure}), root)
-        return [rel, *new_files]
+        return Change([rel, *new_files])
 
     verb = "results for" if final.status == Status.finished else "failed:"
     message = f"evaluate: {verb} {rel} ({opts.runner})"
     if not push:
         repo.commit([rel, *new_files], message)
         return Outcome(rel, final.status, [Path(f) for f in new_files], repo.head())
-    sha = repo.publish(apply, message, sync_first=False)
+    sha = repo.publish(apply, message, sync_first=False).sha
     status = load_request(root / rel).status
     note = "" if sha else "dropped: another runner recorded this request first"
     return Outcome(rel, status, [Path(f) for f in new_files if sha], sha, note)
 
 
-#: Public name for other publishers of results (``shlepa merge-shards``).
+#: Public name for other publishers of results (``shlepa merge-split``).
 finalize = _finalize
 
 
@@ -230,7 +229,7 @@ def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOpt
     try:
         run_evaluation(root, rel, opts, log_path)
     except Exception as exc:  # the runner itself broke: still end in a clear state, never RUNNING
-        _record_failure(root, rel, opts, exc, str(exc) or type(exc).__name__, log_path)
+        _record_failure(root, rel, opts, exc, log_path)
     return _finalize(repo, root, rel, opts, push)
 
 
