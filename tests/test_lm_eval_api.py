@@ -124,7 +124,7 @@ def test_groups_bottom_up_puts_subgroups_before_their_parent() -> None:
 
 def test_sample_size_follows_the_limit() -> None:
     class Docs:
-        eval_docs = list(range(10))
+        eval_docs = tuple(range(10))
 
     assert lm_eval_api.sample_size(Docs(), None) is None, broken("get_sample_size(limit=None)")
     assert lm_eval_api.sample_size(Docs(), 3) == 3, broken("get_sample_size(limit=3)")

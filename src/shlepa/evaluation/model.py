@@ -15,14 +15,13 @@ second check. Every backend keeps ``trust_remote_code`` off and loads safetensor
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import importlib.util
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+from shlepa.errors import ShlepaError
 from shlepa.evaluation import lm_eval_api
 from shlepa.records.request import MODEL_ID_RE, SHA_RE, Precision, Request, WeightType
 
