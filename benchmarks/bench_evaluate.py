@@ -38,8 +38,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shlepa.evaluation.run import EvalOptions, evaluate_request  # noqa: E402
-from shlepa.evaluation.modelargs import model_args_for  # noqa: E402
+from shlepa.evaluation.options import EvalOptions  # noqa: E402
+from shlepa.evaluation.run import evaluate_request  # noqa: E402
+from shlepa.evaluation.model import model_args_for  # noqa: E402
 from shlepa.records.request import load_request, new_request, save_request  # noqa: E402
 from shlepa.records.suite import DataSource, load_suite  # noqa: E402
 from shlepa.demo.tinymodels import make_tiny_model  # noqa: E402

@@ -12,7 +12,10 @@ import pytest
 import torch
 
 from shlepa.demo.run import content_sha, prepare_workspace
-from shlepa.evaluation.run import EvalOptions, create_lm, evaluate_request, plan
+from shlepa.evaluation.model import create_lm
+from shlepa.evaluation.options import EvalOptions
+from shlepa.evaluation.run import evaluate_request
+from shlepa.evaluation.tasks import plan
 from shlepa.records.request import load_request, new_request, save_request
 from shlepa.records.suite import DataSource, load_suite
 

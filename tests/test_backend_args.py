@@ -6,8 +6,7 @@ import importlib.util
 
 import pytest
 
-from shlepa.evaluation.backend_args import BackendError, backend_model_args, is_main_process, require_backend
-from shlepa.evaluation.modelargs import model_args_for
+from shlepa.evaluation.model import BackendError, backend_model_args, is_main_process, model_args_for, require_backend
 from shlepa.records.request import new_request
 
 SHA = "a" * 40
@@ -30,7 +29,7 @@ def test_vllm_without_the_package_fails_with_the_install_command():
 
 
 def test_vllm_args_keep_prefix_caching_on_and_remote_code_off():
-    from shlepa.evaluation.run import effective_backend_args
+    from shlepa.evaluation.model import effective_backend_args
 
     args = {**backend_model_args("vllm", _hf_args("float16")), **effective_backend_args("vllm", {})}
     assert args == {"pretrained": "org/model", "revision": SHA, "dtype": "float16", "trust_remote_code": False,
@@ -55,7 +54,8 @@ def test_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
 
     from queue_helpers import PROJECT, add_requests
     from shlepa.evaluation import run as evaluation
-    from shlepa.evaluation.run import EvalOptions, evaluate_request
+    from shlepa.evaluation.options import EvalOptions
+    from shlepa.evaluation.run import evaluate_request
     from shlepa.records.request import Status, load_request
     from shlepa.records.suite import DataSource
 

@@ -313,7 +313,8 @@ def _request() -> Any:
 
 
 def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict[str, Any]:
-    from shlepa.evaluation.run import EvalOptions, reproduction
+    from shlepa.evaluation.options import EvalOptions
+    from shlepa.evaluation.run import reproduction
     from shlepa.records.suite import DataSource, load_suite
 
     req = _request()
@@ -326,7 +327,8 @@ def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict
 def test_shlepa_hf_is_the_default_backend_and_registered_with_lm_eval() -> None:
     import lm_eval.api.registry
 
-    from shlepa.evaluation.run import DEFAULT_BACKEND, EvalOptions
+    from shlepa.evaluation.model import DEFAULT_BACKEND
+    from shlepa.evaluation.options import EvalOptions
 
     assert DEFAULT_BACKEND == EvalOptions().backend == "shlepa-hf"
     assert lm_eval.api.registry.get_model("shlepa-hf") is SharedContextHFLM
@@ -348,7 +350,7 @@ def test_plain_hf_backend_is_one_switch_away() -> None:
 
 
 def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
-    from shlepa.evaluation.run import effective_backend_args
+    from shlepa.evaluation.model import effective_backend_args
 
     assert effective_backend_args("vllm", {}) == {"enable_prefix_caching": True}
     assert effective_backend_args("vllm", {"enable_prefix_caching": False}) == {"enable_prefix_caching": False}
@@ -359,8 +361,7 @@ def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
 def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from shlepa.evaluation.backend_args import BackendError
-    from shlepa.evaluation.run import create_lm
+    from shlepa.evaluation.model import BackendError, create_lm
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
@@ -369,7 +370,7 @@ def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_backend_args_from_the_command_line_are_typed_and_checked() -> None:
-    from shlepa.evaluation.run import parse_backend_args
+    from shlepa.evaluation.model import parse_backend_args
 
     assert parse_backend_args(["max_batch_tokens=4096", "share_prefix=false", "x=1.5", "n=abc"]) == {
         "max_batch_tokens": 4096, "share_prefix": False, "x": 1.5, "n": "abc"

@@ -7,7 +7,7 @@ from pathlib import Path
 from queue_helpers import board, clone, git, git_env  # noqa: F401 (fixtures)
 
 from shlepa.io import atomic
-from shlepa.queue.git import GitRepo
+from shlepa.queue.git import Change, GitRepo
 
 
 def _repo(path: Path) -> GitRepo:
@@ -20,9 +20,11 @@ def test_publish_commits_only_the_paths_apply_returns(board):
 
     def apply():
         atomic.write_text(seed / "requests" / "a.txt", "a\n")
-        return [Path("requests/a.txt")]
+        return Change([Path("requests/a.txt")], "added a")
 
-    sha = _repo(seed).publish(apply, "add a", sync_first=False)
+    published = _repo(seed).publish(apply, "add a", sync_first=False)
+    assert published.value == "added a"  # what apply returned comes back
+    sha = published.sha
     assert sha == git(remote, "rev-parse", "main").strip()
     assert git(remote, "show", "--name-only", "--format=", "main").split() == ["requests/a.txt"]
     assert (seed / "stray.txt").exists()  # left alone, never committed
@@ -38,11 +40,11 @@ def test_rejected_push_is_rebased_and_retried_keeping_history_linear(board, tmp_
     def write(repo_dir: Path, name: str):
         def apply():
             atomic.write_text(repo_dir / "results" / name, name)
-            return [Path("results") / name]
+            return Change([Path("results") / name])
         return apply
 
-    assert ra.publish(write(a, "one.json"), "one", sync_first=False)
-    assert rb.publish(write(b, "two.json"), "two", sync_first=False)  # rejected once, rebased, pushed
+    assert ra.publish(write(a, "one.json"), "one", sync_first=False).sha
+    assert rb.publish(write(b, "two.json"), "two", sync_first=False).sha  # rejected once, rebased, pushed
     files = git(remote, "ls-tree", "-r", "--name-only", "main").split()
     assert {"results/one.json", "results/two.json"} <= set(files)
     assert git(remote, "log", "--merges", "--format=%H", "main").strip() == ""
@@ -55,7 +57,8 @@ def test_conflicting_change_is_applied_again_on_the_newest_state(board, tmp_path
     ra, rb = _repo(a), _repo(b)
     ra.sync()
     rb.sync()
-    assert ra.publish(lambda: atomic.write_text(a / "counter", "1\n") or ["counter"], "a: 1", sync_first=False)
+    assert ra.publish(lambda: atomic.write_text(a / "counter", "1\n") or Change(["counter"]), "a: 1",
+                      sync_first=False).sha
 
     seen: list[str] = []
 
@@ -63,22 +66,24 @@ def test_conflicting_change_is_applied_again_on_the_newest_state(board, tmp_path
         old = (b / "counter").read_text() if (b / "counter").exists() else "0\n"
         seen.append(old.strip())
         atomic.write_text(b / "counter", f"{int(old) + 10}\n")
-        return ["counter"]
+        return Change(["counter"], int(old) + 10)
 
     # b's first attempt wrote 10 on top of "nothing"; the rebase conflicts, so it is applied again on "1".
     atomic.write_text(b / "counter", "5\n")
     git(b, "add", "counter")
     git(b, "commit", "-qm", "b local")  # make b diverge on the same file
-    assert rb.publish(increment, "b: +10", sync_first=False)
+    published = rb.publish(increment, "b: +10", sync_first=False)
+    assert published.sha and published.value == 11  # the value of the last (re-)applied change
     assert seen[-1] == "1"
     assert git(remote, "show", "main:counter").strip() == "11"
     assert git(remote, "log", "--merges", "--format=%H", "main").strip() == ""
 
 
-def test_publish_returns_none_when_nothing_is_left_to_do(board):
+def test_publish_returns_no_commit_when_nothing_is_left_to_do(board):
     _, seed = board
     before = git(seed, "rev-parse", "HEAD")
-    assert _repo(seed).publish(lambda: None, "nothing") is None
+    published = _repo(seed).publish(lambda: Change(value="nothing to do"), "nothing")
+    assert published.sha is None and published.value == "nothing to do"
     assert git(seed, "rev-parse", "HEAD") == before
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from shlepa.evaluation import run as evaluation
-from shlepa.evaluation.modelargs import ModelArgsError, model_args_for
+from shlepa.evaluation.model import ModelArgsError, model_args_for
 from shlepa.records.request import Request, RequestError, new_request, parse_request
 
 HOSTILE = [

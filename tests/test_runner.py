@@ -20,7 +20,7 @@ from queue_helpers import GIT_ENV, PROJECT, board, clone, git, git_env, publish_
 
 from shlepa.io import atomic
 from shlepa.evaluation import run as evaluation
-from shlepa.evaluation.run import EvalOptions
+from shlepa.evaluation.options import EvalOptions
 from shlepa.queue.git import GitRepo
 from shlepa.queue.store import requeue
 from shlepa.records.request import Status, load_request, parse_request

@@ -58,15 +58,15 @@ def test_actions_are_pinned_by_sha_and_checkouts_keep_no_credentials(name):
 # actionlint and zizmor run over every workflow in tests/test_workflows.py.
 
 
-def test_shard_plan_is_empty_without_pending_and_capped_by_settings(board):
+def test_matrix_plan_is_empty_without_pending_and_capped_by_settings(board):
     _, seed = board
-    result = CliRunner().invoke(app, ["shard-plan", "--root", str(seed)])
-    assert result.output.strip() == "shards=[]"
+    result = CliRunner().invoke(app, ["matrix-plan", "--root", str(seed)])
+    assert result.output.strip() == "runners=[]"
     publish_requests(seed, 5)
-    (seed / "leaderboard.yaml").write_text("runner:\n  max_shards: 3\n")
-    assert CliRunner().invoke(app, ["shard-plan", "--root", str(seed)]).output.strip() == "shards=[0,1,2]"
-    assert CliRunner().invoke(app, ["shard-plan", "--wanted", "2", "--root", str(seed)]).output.strip() \
-        == "shards=[0,1]"
+    (seed / "leaderboard.yaml").write_text("runner:\n  max_runners: 3\n")
+    assert CliRunner().invoke(app, ["matrix-plan", "--root", str(seed)]).output.strip() == "runners=[0,1,2]"
+    assert CliRunner().invoke(app, ["matrix-plan", "--wanted", "2", "--root", str(seed)]).output.strip() \
+        == "runners=[0,1]"
 
 
 def test_runner_settings_default_without_file_and_name_the_bad_field(tmp_path):
@@ -80,7 +80,7 @@ def test_the_sweep_threshold_is_above_every_gpu_job_timeout():
     from shlepa.config import RunnerSettings, check_stale_after, gpu_job_timeouts
 
     timeouts = gpu_job_timeouts(PROJECT)
-    assert set(timeouts) == {"evaluate", "shard"}
+    assert set(timeouts) == {"evaluate", "split"}
     assert load_settings(PROJECT).runner.stale_after_minutes > max(timeouts.values())
     check_stale_after(PROJECT)  # the repository's own settings pass
     with pytest.raises(SettingsError, match=r"field 'runner.stale_after_minutes': 600 must be above the "
@@ -100,14 +100,14 @@ def test_sweep_refuses_a_threshold_that_could_requeue_a_live_job(tmp_path: Path)
     assert ok.exit_code == 0, ok.output
 
 
-def test_the_split_path_shards_on_gpus_and_merges_without_a_gpu():
+def test_the_split_path_evaluates_on_gpus_and_merges_without_a_gpu():
     wf = _load("evaluate.yml")
     assert "split" in wf["on"]["workflow_dispatch"]["inputs"]
-    shard, merge = wf["jobs"]["shard"], wf["jobs"]["merge"]
-    assert shard["runs-on"] == ["self-hosted", "gpu"] and shard["permissions"] == {"contents": "read"}
+    split, merge = wf["jobs"]["split"], wf["jobs"]["merge"]
+    assert split["runs-on"] == ["self-hosted", "gpu"] and split["permissions"] == {"contents": "read"}
     assert merge["runs-on"] == "ubuntu-latest" and merge["permissions"] == {"contents": "write"}
-    assert merge["needs"] == ["plan", "shard"]
-    runs = "\n".join(step.get("run", "") for job in (shard, merge) for step in job["steps"])
-    assert "--shard \"$SHARD/$SPLIT\"" in runs and "shlepa merge-shards" in runs
+    assert merge["needs"] == ["plan", "split"]
+    runs = "\n".join(step.get("run", "") for job in (split, merge) for step in job["steps"])
+    assert "--split \"$PART/$SPLIT\"" in runs and "shlepa merge-split" in runs
     assert "${{" not in runs
     assert "merge" in wf["jobs"]["publish"]["needs"]

@@ -111,7 +111,7 @@ class RunnerSettings(BaseModel):
     )
     push_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     push_backoff_s: Annotated[float, Field(ge=0, le=600)] = 1.0
-    max_shards: Annotated[int, Field(ge=1, le=256)] = Field(
+    max_runners: Annotated[int, Field(ge=1, le=256)] = Field(
         default=1, description="Most GPU runners one evaluate run spreads the queue over (the matrix size)")
     launcher: list[str] = Field(
         default_factory=list,

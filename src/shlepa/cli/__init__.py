@@ -15,7 +15,7 @@ from shlepa.cli import queue as _queue  # noqa: E402,F401
 from shlepa.cli import validate as _validate  # noqa: E402,F401
 from shlepa.cli import submit as _submit  # noqa: E402,F401
 from shlepa.cli import demo as _demo  # noqa: E402,F401
-from shlepa.cli import shards as _shards  # noqa: E402,F401
+from shlepa.cli import split as _split  # noqa: E402,F401
 from shlepa.cli import analysis as _analysis  # noqa: E402,F401
 
 __all__ = ["app", "console", "fail"]

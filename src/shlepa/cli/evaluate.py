@@ -10,10 +10,11 @@ from pathlib import Path
 
 import typer
 
-from shlepa.evaluation.backend_args import BackendError
-from shlepa.evaluation.run import DEFAULT_BACKEND, EvalOptions, EvaluationError, evaluate_request, parse_backend_args
+from shlepa.evaluation import EvaluationError
+from shlepa.evaluation.model import DEFAULT_BACKEND, BackendError, ModelArgsError, parse_backend_args
+from shlepa.evaluation.options import EvalOptions
+from shlepa.evaluation.run import evaluate_request
 from shlepa.queue.git import GitError, GitRepo
-from shlepa.evaluation.modelargs import ModelArgsError
 from shlepa.records.request import RequestError
 from shlepa.queue.runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
 from shlepa.config import SettingsError, load_settings
@@ -67,11 +68,11 @@ def evaluate(
     isolate: bool = typer.Option(False, "--isolate", help="Evaluate each request in a child process."),
     max_requests: int | None = typer.Option(None, "--max-requests", help="With --next: stop after this many."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
-    shard: str | None = typer.Option(
-        None, "--shard", help="I/N: evaluate only shard I (0-based) of N cost-balanced task shards into a partial "
-        "file for `shlepa merge-shards`; the request file is left as it is."),
-    shard_dir: Path | None = typer.Option(
-        None, "--shard-dir", help="With --shard: folder for shard_I_of_N.json (default shards/<key hash>/)."),
+    split: str | None = typer.Option(
+        None, "--split", help="I/N: evaluate only part I (0-based) of N cost-balanced task splits into a partial "
+        "file for `shlepa merge-split`; the request file is left as it is."),
+    split_dir: Path | None = typer.Option(
+        None, "--split-dir", help="With --split: folder for split_I_of_N.json (default splits/<key hash>/)."),
     allow_code_eval: bool = typer.Option(
         False, "--allow-code-eval",
         help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
@@ -115,17 +116,17 @@ def evaluate(
         memorization_data=memorization_data.resolve() if memorization_data else None,
         wandb_project=wandb,
     )
-    if shard is not None:
+    if split is not None:
         if next_ or commit or push:
-            fail("--shard writes a partial file only: leave out --next, --commit and --push (merge-shards commits)")
+            fail("--split writes a partial file only: leave out --next, --commit and --push (merge-split commits)")
         if request_file is None:
-            fail("--shard needs a request file")
-        from shlepa.evaluation.split import ShardError, evaluate_shard, parse_shard
+            fail("--split needs a request file")
+        from shlepa.evaluation.split import SplitError, evaluate_split, parse_split
 
         try:
-            index, count = parse_shard(shard)
-            target = evaluate_shard(request_file, repo_root, opts, index, count, shard_dir, say=console.log)
-        except (ShardError, RequestError, SuiteError, ModelArgsError, BackendError, EvaluationError) as exc:
+            index, count = parse_split(split)
+            target = evaluate_split(request_file, repo_root, opts, index, count, split_dir, say=console.log)
+        except (SplitError, RequestError, SuiteError, ModelArgsError, BackendError, EvaluationError) as exc:
             fail(str(exc))
         typer.echo(str(target))
         return

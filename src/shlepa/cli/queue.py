@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 
 from shlepa.queue.git import GitError, GitRepo
-from shlepa.queue.store import QueueError, format_age, list_queue, requeue as requeue_fn, sweep as sweep_fn
+from shlepa.records.request import format_age
+from shlepa.queue.store import QueueError, list_queue, requeue as requeue_fn, sweep as sweep_fn
 from shlepa.records.request import RequestError, Status
 from shlepa.config import SettingsError, check_stale_after, load_settings
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
@@ -107,17 +108,17 @@ def sweep(
     console.print(f"{len(swept)} stale request(s) requeued", highlight=False)
 
 
-@app.command("shard-plan")
-def shard_plan(
-    wanted: int = typer.Option(0, "--wanted", help="GPU runners wanted (0: runner.max_shards)."),
+@app.command("matrix-plan")
+def matrix_plan(
+    wanted: int = typer.Option(0, "--wanted", help="GPU runners wanted (0: runner.max_runners)."),
     root: Path | None = RootOption,
 ) -> None:
-    """Print ``shards=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per runner, none if nothing is PENDING."""
-    from shlepa.queue.matrix import matrix_json, shard_count
+    """Print ``runners=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per runner, none if nothing is PENDING."""
+    from shlepa.queue.matrix import matrix_json, runner_count
 
     repo_root = resolve_root(root)
     try:
         settings = load_settings(repo_root).runner
     except SettingsError as exc:
         fail(str(exc))
-    typer.echo(f"shards={matrix_json(shard_count(repo_root, max(0, wanted), settings.max_shards))}")
+    typer.echo(f"runners={matrix_json(runner_count(repo_root, max(0, wanted), settings.max_runners))}")

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shlepa.evaluation.run import EvalOptions, evaluate_request
+from shlepa.evaluation.options import EvalOptions
+from shlepa.evaluation.run import evaluate_request
 from shlepa.records.request import new_request, save_request
 from shlepa.records.suite import DataSource
 

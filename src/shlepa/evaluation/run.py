@@ -7,78 +7,38 @@ failure leaves ``results/`` as it was.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import contextlib
 import importlib.metadata
 import logging
 import math
 import os
-import re
 import shlex
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from shlepa import __version__
-from shlepa.evaluation.backend_args import backend_model_args, is_main_process, require_backend
-from shlepa.evaluation.modelargs import model_args_for, model_args_string
+from shlepa.evaluation import EvaluationError, lm_eval_api
+from shlepa.evaluation.model import (
+    backend_model_args,
+    create_lm,
+    effective_backend_args,
+    is_main_process,
+    model_args_string,
+    model_info,
+)
+from shlepa.evaluation.options import EvalOptions, EvaluationRun
+from shlepa.evaluation.tasks import LoadedTasks, load_tasks
 from shlepa.records.request import Failure, Request, Status, load_request, save_request
 from shlepa.records.results import find_results_for, write_results
 from shlepa.records.scores import BenchmarkScore, average, benchmark_score
-from shlepa.records.suite import Benchmark, DataSource, Suite, load_suite, select_benchmarks, tasks_dir
+from shlepa.records.suite import Benchmark, DataSource
 
 log = logging.getLogger("shlepa.evaluate")
-
-DEFAULT_BACKEND = "shlepa-hf"  # lm-eval's HF backend computing each shared context once; "hf" is plain lm-eval
-
-#: Settings each backend runs with unless the caller overrides them; recorded in the results.
-BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
-    # vLLM's automatic prefix caching is its way of computing a shared context once.
-    "vllm": {"enable_prefix_caching": True},
-}
-
-
-class EvaluationError(ShlepaError, RuntimeError):
-    """An evaluation failed; the request was marked FAILED (when it got that far)."""
-
-
-@dataclass
-class EvalOptions:
-    """Settings of one evaluation run; every one of them lands in the results file."""
-
-    source: DataSource = DataSource.hub
-    benchmarks: list[str] | None = None
-    model_path: Path | None = None
-    backend: str = DEFAULT_BACKEND
-    backend_args: dict[str, Any] = field(default_factory=dict)
-    batch_size: str | int = "auto"
-    device: str | None = None
-    limit: int | float | None = None
-    cache_dir: Path | None = None
-    force: bool = False
-    runner: str | None = None
-    run_url: str | None = None
-    confirm_run_unsafe_code: bool = False
-    # The request was already claimed (committed RUNNING by a runner): do not mark it again.
-    claimed: bool = False
-    log_url: str | None = None
-    memorization_data: Path | None = None  # local sample of the model's training data
-    wandb_project: str | None = None  # log to Weights & Biases (lm-eval's WandbLogger) when set
-
-
-@dataclass
-class LoadedTasks:
-    objects: list[Any]
-    leaves: dict[str, list[str]]  # benchmark key -> leaf task names
-    names: dict[str, str]  # benchmark key -> task or group name that was loaded
-    manager: Any = None  # the lm-eval TaskManager, reused so its task index is built once
 
 
 def versions() -> dict[str, str]:
@@ -107,77 +67,6 @@ def _capture_log(lines: deque[str]) -> Iterator[None]:
             lg.removeHandler(handler)
 
 
-def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> LoadedTasks:
-    """Build lm-eval task objects once, with each benchmark's few-shot count set."""
-    from lm_eval.tasks import TaskManager
-
-    # Indexing lm-eval's ~10,000 stock task files takes many seconds: the bundled
-    # edition only needs ours.
-    manager = TaskManager(include_path=str(tasks_dir(root)), include_defaults=source == DataSource.hub)
-    objects: list[Any] = []
-    leaves: dict[str, list[str]] = {}
-    names: dict[str, str] = {}
-    for bench in benchmarks:
-        task = bench.task_for(source)
-        if not task:
-            raise EvaluationError(f"benchmark {bench.key}: no {source.value} task defined")
-        shared = next((k for k, name in names.items() if name == task), None)
-        if shared is not None:  # several metrics of one task (perplexities): run it once
-            leaves[bench.key], names[bench.key] = leaves[shared], task
-            continue
-        loaded = manager.load([task])
-        for task_obj in loaded["tasks"].values():
-            task_obj.set_config(key="num_fewshot", value=bench.num_fewshot)
-        leaves[bench.key] = sorted(loaded["tasks"])
-        names[bench.key] = task
-        objects.extend(loaded["groups"].get(task) and [loaded["groups"][task]] or loaded["tasks"].values())
-    return LoadedTasks(objects=objects, leaves=leaves, names=names, manager=manager)
-
-
-_ARG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ARG_VALUE = re.compile(r"^[A-Za-z0-9._/:@+-]*$")
-
-
-def parse_backend_args(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings (CLI ``--backend-arg``) as a dict; ints, floats and booleans typed."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not _ARG_KEY.match(key) or not _ARG_VALUE.match(text):
-            raise ValueError(f"--backend-arg {item!r}: expected KEY=VALUE with a plain key and value")
-        value: Any = text
-        if text.lower() in ("true", "false"):
-            value = text.lower() == "true"
-        else:
-            for kind in (int, float):
-                try:
-                    value = kind(text)
-                    break
-                except ValueError:
-                    pass
-        out[key] = value
-    return out
-
-
-def effective_backend_args(backend: str, backend_args: dict[str, Any]) -> dict[str, Any]:
-    """The backend's default settings overridden by the caller's: what the run really uses."""
-    return {**BACKEND_DEFAULTS.get(backend, {}), **backend_args}
-
-
-def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, device: str | None) -> Any:
-    """Load the model ONCE through lm-eval's registry (args as a dict, never a string)."""
-    import lm_eval.api.registry
-
-    import shlepa.backends  # noqa: F401  (registers shlepa-hf with lm-eval)
-
-    require_backend(backend)
-
-    args = {k: v for k, v in model_args.items() if k != "device"}
-    return lm_eval.api.registry.get_model(backend).create_from_arg_obj(
-        args, {"batch_size": batch_size, "device": device or model_args.get("device") or "cpu"}
-    )
-
-
 def cache_prefix(opts: EvalOptions, request: Request) -> str | None:
     """lm-eval's request-cache path for this model; a killed run resumes from it.
 
@@ -190,32 +79,10 @@ def cache_prefix(opts: EvalOptions, request: Request) -> str | None:
     return str(opts.cache_dir / f"{request.org}__{request.name}__{request.revision}__{request.precision.value}")
 
 
-def model_info(lm: Any) -> dict[str, Any]:
-    """What the loaded model is: architecture, parameter count, experts (for the site's filters)."""
-    model = getattr(lm, "model", None)
-    config = getattr(model, "config", None)
-    if config is None:
-        return {}
-    info: dict[str, Any] = {
-        "architecture": (getattr(config, "architectures", None) or [None])[0],
-        "model_type": getattr(config, "model_type", None),
-    }
-    try:
-        info["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
-    except (AttributeError, TypeError, RuntimeError):
-        pass
-    experts = getattr(config, "num_local_experts", None) or getattr(config, "num_experts", None)
-    if experts:
-        info["num_experts"] = int(experts)
-    return info
-
-
 def run_lm_eval(
     lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None, apply_chat_template: bool = False
 ) -> dict[str, Any] | None:
-    import lm_eval
-
-    return lm_eval.simple_evaluate(
+    return lm_eval_api.simple_evaluate(
         model=lm,
         tasks=tasks.objects,
         task_manager=tasks.manager,
@@ -227,24 +94,6 @@ def run_lm_eval(
         apply_chat_template=apply_chat_template,
         confirm_run_unsafe_code=opts.confirm_run_unsafe_code,
     )
-
-
-def plan(suite: Suite, benchmarks: list[Benchmark], opts: EvalOptions) -> tuple[list[Benchmark], list[Benchmark], dict[str, str]]:
-    """Split the selected benchmarks into lm-eval ones, memorization ones and skipped ones (with why)."""
-    run, memo, skipped = [], [], {}
-    for bench in benchmarks:
-        if bench.kind == "memorization":
-            if opts.memorization_data is None:
-                skipped[bench.key] = "no training-data sample given (--memorization-data)"
-            else:
-                memo.append(bench)
-        elif not bench.task_for(opts.source):
-            skipped[bench.key] = f"no task for {opts.source.value} data in suite {suite.name}"
-        elif bench.unsafe_code and not opts.confirm_run_unsafe_code:
-            skipped[bench.key] = "runs model-written code; start the evaluation with --allow-code-eval to include it"
-        else:
-            run.append(bench)
-    return run, memo, skipped
 
 
 @contextlib.contextmanager
@@ -386,68 +235,86 @@ def reproduction(
     return {"shlepa": shlex.join(sh), "lm_eval": lm_eval_cmds, "cwd": "repository root"}
 
 
-def build_payload(
-    request: Request,
-    suite: Suite,
-    benchmarks: list[Benchmark],
-    to_run: list[Benchmark],
-    skipped: dict[str, str],
-    opts: EvalOptions,
-    raw: dict[str, Any],
-    leaves: dict[str, list[str]],
-    names: dict[str, str],
-    lm_args: dict[str, Any],
-    model_args: dict[str, Any],
-    info: dict[str, Any],
-    started: datetime,
-    finished: datetime,
-    duration_s: float,
-    memo_scores: dict[str, BenchmarkScore] | None = None,
-    memo_info: dict[str, Any] | None = None,
-    wandb_dir: str | None = None,
-) -> dict[str, Any]:
-    """The results file's content from lm-eval's output (shared by plain runs and merged shards)."""
+def build_payload(run: EvaluationRun) -> dict[str, Any]:
+    """The results file's content from the run record (shared by plain runs and merged splits)."""
+    request, suite, opts, raw = run.request, run.suite, run.options, run.raw
+    to_run, _, skipped = run.plan
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
     rel_request = str(request.relpath)
     scores: dict[str, BenchmarkScore] = {
-        b.key: benchmark_score(b, names[b.key], leaves[b.key], raw["results"], raw.get("n-samples"))
+        b.key: benchmark_score(b, run.names[b.key], run.leaves[b.key], raw["results"], raw.get("n-samples"))
         for b in to_run
     }
-    scores.update(memo_scores or {})
-    scores = {b.key: scores[b.key] for b in benchmarks if b.key in scores}  # suite order
+    scores.update(run.memo_scores or {})
+    scores = {b.key: scores[b.key] for b in run.benchmarks if b.key in scores}  # suite order
+    evaluation: dict[str, Any] = {
+        "started_at": run.started.isoformat() if run.started else None,
+        "finished_at": run.finished.isoformat() if run.finished else None,
+        "duration_s": run.duration_s,
+        "data": opts.source.value,
+        "backend": opts.backend,
+        "backend_args": backend_args,
+        "model_args": {k: v for k, v in run.lm_args.items() if k != "device" and k not in backend_args},
+        "batch_size": opts.batch_size,
+        "batch_sizes": raw.get("config", {}).get("batch_sizes"),
+        "device": opts.device or run.model_args.get("device") or "cpu",
+        "limit": opts.limit,
+        "apply_chat_template": request.use_chat_template,
+        "benchmarks": [b.key for b in run.benchmarks],
+        "allow_code_eval": opts.confirm_run_unsafe_code,
+        "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
+        "wandb": {"project": opts.wandb_project, "dir": run.wandb_dir} if opts.wandb_project else None,
+        "versions": versions(),
+        "runner": opts.runner,
+        "run_url": opts.run_url,
+    }
+    if run.splits is not None:
+        evaluation["splits"] = run.splits
     return {
         "request": request.model_dump(mode="json", exclude={"history", "status", "failure"}),
         "request_file": rel_request,
         "suite": suite.name,
-        "evaluation": {
-            "started_at": started.isoformat(),
-            "finished_at": finished.isoformat(),
-            "duration_s": duration_s,
-            "data": opts.source.value,
-            "backend": opts.backend,
-            "backend_args": backend_args,
-            "model_args": {k: v for k, v in lm_args.items() if k != "device" and k not in backend_args},
-            "batch_size": opts.batch_size,
-            "batch_sizes": raw.get("config", {}).get("batch_sizes"),
-            "device": opts.device or model_args.get("device") or "cpu",
-            "limit": opts.limit,
-            "apply_chat_template": request.use_chat_template,
-            "benchmarks": [b.key for b in benchmarks],
-            "allow_code_eval": opts.confirm_run_unsafe_code,
-            "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
-            "wandb": {"project": opts.wandb_project, "dir": wandb_dir} if opts.wandb_project else None,
-            "versions": versions(),
-            "runner": opts.runner,
-            "run_url": opts.run_url,
-        },
-        "model_info": info,
+        "evaluation": evaluation,
+        "model_info": run.model_info or {},
         "scores": {k: v.model_dump() for k, v in scores.items()},
         "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
         "skipped": skipped,
-        "memorization": memo_info or None,
-        "reproduce": reproduction(request, rel_request, opts, model_args, to_run),
+        "memorization": run.memo_info or None,
+        "reproduce": reproduction(request, rel_request, opts, run.model_args, to_run),
         "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
     }
+
+
+def record_failure(
+    root: Path,
+    request: Request | Path,
+    error: BaseException | str,
+    *,
+    error_class: str | None = None,
+    log_tail: str = "",
+    log_url: str | None = None,
+    runner: str | None = None,
+    run_url: str | None = None,
+    only_running: bool = False,
+) -> Request | None:
+    """Mark the request FAILED with the error, its class and the log tail: the one place failures are written.
+
+    ``request`` is the request itself or its path relative to ``root`` (then read
+    from disk). With ``only_running`` a request that is no longer RUNNING (finished
+    or failed meanwhile) is left as it is and None returned.
+    """
+    root = Path(root)
+    if not isinstance(request, Request):
+        request = load_request(root / request)
+    if only_running and request.status != Status.running:
+        return None
+    cls = error_class or (type(error).__name__ if isinstance(error, BaseException) else "EvaluationError")
+    text = str(error)
+    failed = request.with_status(Status.failed, f"{cls}: {text}"[:2000], runner=runner, run_url=run_url)
+    failure = Failure(error_class=cls, message=(text or cls)[:4000], log_tail=log_tail[-20000:], log_url=log_url)
+    failed = failed.model_copy(update={"failure": failure})
+    save_request(failed, root)
+    return failed
 
 
 def _mark(request_path: Path, request: Request, status: Status, reason: str, root: Path, **kw: Any) -> Request:
@@ -477,10 +344,8 @@ def evaluate_request(
     root = Path(root).resolve()
     request_path = Path(request_path)
     request = load_request(request_path)
-    suite: Suite = load_suite(request.suite, root)
-    benchmarks = select_benchmarks(suite, opts.benchmarks)
-    to_run, to_memorize, skipped = plan(suite, benchmarks, opts)
-    model_args = model_args_for(request, model_path=opts.model_path, device=opts.device)
+    run = EvaluationRun.start(request, root, opts)
+    to_run, to_memorize, skipped = run.plan
     rel_request = str(request.relpath)
 
     if not opts.force and request.status == Status.finished:
@@ -493,20 +358,20 @@ def evaluate_request(
     if writer and not opts.claimed:
         request = _mark(request_path, request, Status.running, "evaluation started", root,
                         runner=opts.runner, run_url=opts.run_url)
+        run.request = request
     lines: deque[str] = deque(maxlen=60)
-    started = datetime.now(UTC)
+    run.started = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
         with _capture_log(lines), contextlib.chdir(root):
             for key, why in skipped.items():
                 say(f"skipping {key}: {why}")
-            say(f"loading {len(to_run)} benchmark(s) of suite {suite.name} ({opts.source.value} data)")
+            say(f"loading {len(to_run)} benchmark(s) of suite {run.suite.name} ({opts.source.value} data)")
             tasks = load_tasks(root, to_run, opts.source)
+            run.leaves, run.names = tasks.leaves, tasks.names
             say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
-            backend_args = effective_backend_args(opts.backend, opts.backend_args)
-            lm_args = {**backend_model_args(opts.backend, model_args), **backend_args}
-            lm = create_lm(opts.backend, lm_args, opts.batch_size, opts.device)
-            info = model_info(lm)
+            lm = create_lm(opts.backend, run.lm_args, opts.batch_size, opts.device)
+            run.model_info = model_info(lm)
             cache = cache_prefix(opts, request)
             raw: dict[str, Any] | None = {"results": {}}
             if tasks.objects:
@@ -515,35 +380,27 @@ def evaluate_request(
                     raw = run_lm_eval(lm, tasks, opts, cache, request.use_chat_template)
             if raw is None or not writer:
                 return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
-            memo_scores, memo_rows, memo_info = {}, [], {}
+            run.raw = raw
+            memo_rows: list[dict[str, Any]] = []
             if to_memorize:
                 say(f"measuring memorization on {opts.memorization_data}")
-                memo_scores, memo_rows, memo_info = run_memorization(lm, to_memorize, opts)
-            wandb_dir = None
+                run.memo_scores, memo_rows, run.memo_info = run_memorization(lm, to_memorize, opts)
             if opts.wandb_project:
                 from shlepa.evaluation.wandb_log import init_args, log_evaluation
 
                 say(f"logging to Weights & Biases project {opts.wandb_project}")
-                wandb_dir = log_evaluation(raw, init_args(opts.wandb_project, request))
-        finished = datetime.now(UTC)
-        payload = build_payload(
-            request, suite, benchmarks, to_run, skipped, opts, raw, tasks.leaves, tasks.names, lm_args, model_args,
-            info, started, finished, round(time.perf_counter() - t0, 3), memo_scores, memo_info, wandb_dir,
-        )
+                run.wandb_dir = log_evaluation(raw, init_args(opts.wandb_project, request))
+        run.finished = datetime.now(UTC)
+        run.duration_s = round(time.perf_counter() - t0, 3)
+        payload = build_payload(run)
         details = detail_rows(raw, tasks.leaves) + memo_rows
         say("writing results and per-sample details")
-        target = write_results(root, payload, details, finished)
+        target = write_results(root, payload, details, run.finished)
     except BaseException as exc:
-        tail = "\n".join([*lines, *traceback.format_exc().splitlines()[-30:]])
-        failure = Failure(
-            error_class=type(exc).__name__, message=(str(exc) or type(exc).__name__)[:4000], log_tail=tail[-20000:],
-            log_url=opts.log_url,
-        )
         if writer:
+            tail = "\n".join([*lines, *traceback.format_exc().splitlines()[-30:]])
             try:
-                failed = request.with_status(Status.failed, f"{type(exc).__name__}: {exc}"[:2000])
-                failed = failed.model_copy(update={"failure": failure})
-                save_request(failed, root)
+                record_failure(root, request, exc, log_tail=tail, log_url=opts.log_url)
             except OSError:
                 log.exception("could not record the failure in %s", rel_request)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):

@@ -28,12 +28,11 @@ Index = Mapping[str, Any]  # task/group name -> lm-eval index Entry (kind, yaml_
 
 def build_index(root: Path, *, stock: bool = True) -> dict[str, Any]:
     """lm-eval's task index over ``eval/tasks`` and, with ``stock``, lm-eval's own tasks."""
-    import lm_eval.tasks
-    from lm_eval.tasks._index import TaskIndex
+    from shlepa.evaluation import lm_eval_api
 
-    paths = [Path(lm_eval.tasks.__file__).parent] if stock else []
+    paths = [lm_eval_api.stock_tasks_dir()] if stock else []
     paths.append(tasks_dir(root).resolve())
-    return TaskIndex.build(paths)
+    return lm_eval_api.build_task_index(paths)
 
 
 def _metric_names(metric_list: list[Any]) -> set[str]:

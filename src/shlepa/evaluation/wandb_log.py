@@ -38,9 +38,9 @@ def log_evaluation(raw: dict[str, Any], wandb_init: dict[str, Any], samples: boo
         import wandb  # noqa: F401
     except ImportError:
         raise WandbUnavailable("--wandb needs the wandb package: pip install 'shlepa[wandb]'") from None
-    from lm_eval.loggers import WandbLogger
+    from shlepa.evaluation import lm_eval_api
 
-    logger = WandbLogger(init_args=dict(wandb_init))
+    logger = lm_eval_api.wandb_logger(dict(wandb_init))
     try:
         logger.post_init(raw)
         logger.log_eval_result()

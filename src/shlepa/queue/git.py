@@ -3,7 +3,7 @@
 Runners share one branch (main) and many of them push at once. Every change a
 runner makes (a claim, results, a failure, a sweep) goes through
 :meth:`GitRepo.publish`: apply the change to a fresh copy of the remote branch,
-commit only the paths it returns, push; when the push is rejected, fetch and
+commit only the paths it returns, push, and hand back the value it returns; when the push is rejected, fetch and
 rebase and push again with backoff; when the rebase conflicts (someone else
 changed the same request file), abort it, reset to the remote and apply the change
 again, so the change function decides on the newest state. History stays linear
@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("shlepa.git")
 
@@ -40,10 +41,29 @@ class PublishError(GitError):
     """A change could not be pushed after every retry."""
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What one apply did: the paths to commit (none: nothing to do) and the value its caller wants back."""
+
+    paths: Sequence[Path | str] = ()
+    value: T | None = None
+
+
+@dataclass(frozen=True)
+class Published(Generic[T]):
+    """A publish's outcome: the pushed commit (None when nothing was committed) and the last apply's value."""
+
+    sha: str | None
+    value: T | None = None
+
+
 # The change a publish applies: writes files under the work tree on top of the
-# newest remote state and returns the paths to commit, or None when there is
+# newest remote state and returns what to commit, with empty paths when there is
 # nothing (left) to do, e.g. the request was claimed by someone else meanwhile.
-ApplyFn = Callable[[], Sequence[Path] | None]
+ApplyFn = Callable[[], Change[Any]]
 
 
 @dataclass
@@ -144,20 +164,20 @@ class GitRepo:
         self.sleep(delay * (0.5 + random.random()))
 
     # -- the one way runners change the branch -----------------------------------
-    def publish(self, apply: ApplyFn, message: str, *, sync_first: bool = True) -> str | None:
-        """Apply, commit, push; retry on a moved remote. Returns the pushed commit, or None.
+    def publish(self, apply: ApplyFn, message: str, *, sync_first: bool = True) -> Published[Any]:
+        """Apply, commit, push; retry on a moved remote. Returns the pushed commit and the apply's value.
 
         ``apply`` is called on the newest remote state (again after a conflicting
-        rebase); it returns the paths to commit or None when there is nothing to do.
+        rebase); the value of its last call is returned, also when nothing was committed.
         """
         if sync_first:
             self.sync()
-        paths = apply()
-        if not paths or not self.commit(paths, message):
-            return None
+        change = apply()
+        if not change.paths or not self.commit(change.paths, message):
+            return Published(None, change.value)
         for attempt in range(self.attempts):
             if self.push():
-                return self.head()
+                return Published(self.head(), change.value)
             log.info("push rejected (attempt %d/%d): fetching and rebasing", attempt + 1, self.attempts)
             self._wait(attempt)
             self.fetch()
@@ -165,9 +185,9 @@ class GitRepo:
                 continue
             log.info("rebase conflicted: applying the change again on the newest %s", self.upstream)
             self.git("reset", "--quiet", "--hard", self.upstream)
-            paths = apply()
-            if not paths or not self.commit(paths, message):
-                return None
+            change = apply()
+            if not change.paths or not self.commit(change.paths, message):
+                return Published(None, change.value)
         # Leave the work tree on the remote state so nothing half-published lingers.
         self.git("reset", "--quiet", "--hard", self.upstream, check=False)
         raise PublishError(f"could not push {message!r} to {self.upstream} after {self.attempts} attempts")

@@ -12,6 +12,7 @@ dropped rather than committed twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import subprocess
@@ -20,13 +21,17 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from shlepa.env import environment
 from shlepa.io import atomic
-from shlepa.evaluation.run import EvalOptions, EvaluationError, evaluate_request
-from shlepa.queue.git import GitRepo
+from shlepa.evaluation import EvaluationError
+from shlepa.evaluation.options import EvalOptions
+from shlepa.evaluation.run import evaluate_request, record_failure
+from shlepa.evaluation.split import merge_split
+from shlepa.queue.git import Change, GitRepo
 from shlepa.queue.store import claim, claim_next, results_since_queued
-from shlepa.records.request import Failure, Request, Status, load_request, save_request
+from shlepa.records.request import Request, Status, load_request, save_request
 from shlepa.records.results import results_dir
 
 log = logging.getLogger("shlepa.queue.runner")
@@ -148,23 +153,20 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
     request = load_request(path)
     if request.status == Status.running:
         # Crashed without recording (a child killed by the OOM killer, an early error): record it now.
-        message = str(error) if error else exit_note or "the evaluation stopped without recording a result"
-        _record_failure(root, rel, opts, error, message, log_path)
+        ended = exit_note or "the evaluation stopped without recording a result"
+        _record_failure(root, rel, opts, error if error is not None else ended, log_path)
     elif request.status == Status.failed and request.failure is not None and opts.log_url \
             and not request.failure.log_url:
         save_request(request.model_copy(update={"failure": request.failure.model_copy(
             update={"log_url": opts.log_url})}), root)
 
 
-def _record_failure(root: Path, rel: Path, opts: RunnerOptions, error: BaseException | None, message: str,
-                    log_path: Path | None) -> None:
-    request = load_request(root / rel)
-    if request.status != Status.running:
-        return
-    cls = type(error).__name__ if error else "EvaluationProcessDied"
-    failed = request.with_status(Status.failed, f"{cls}: {message}"[:2000], runner=opts.runner, run_url=opts.run_url)
-    failure = Failure(error_class=cls, message=message[:4000], log_tail=_tail(log_path)[-20000:], log_url=opts.log_url)
-    save_request(failed.model_copy(update={"failure": failure}), root)
+def _record_failure(root: Path, rel: Path, opts: RunnerOptions, error: BaseException | str, log_path: Path | None
+                    ) -> None:
+    """A RUNNING request whose evaluation recorded nothing: FAILED with the error (or how it ended) and its log."""
+    record_failure(root, rel, error, error_class=None if isinstance(error, BaseException) else "EvaluationProcessDied",
+                   log_tail=_tail(log_path), log_url=opts.log_url, runner=opts.runner, run_url=opts.run_url,
+                   only_running=True)
 
 
 def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]:
@@ -187,33 +189,33 @@ def _finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, 
     final = request
     first = [True]
 
-    def apply() -> list[Path] | None:
-        if first[0]:
+    def apply() -> Change[None]:
+        if first[0]:  # this work tree already holds the change
             first[0] = False
-            return [rel, *new_files]
+            return Change([rel, *new_files])
         upstream = load_request(root / rel)
         if upstream.status == Status.finished:
             log.warning("%s was finished by another runner meanwhile; dropping this duplicate", rel)
-            return None
+            return Change()
         for f, data in contents.items():
             atomic.write_bytes(repo.path / f, data)
         last = final.history[-1]
         moved = upstream.with_status(final.status, last.reason, runner=last.runner, run_url=last.run_url)
         save_request(moved.model_copy(update={"failure": final.failure}), root)
-        return [rel, *new_files]
+        return Change([rel, *new_files])
 
     verb = "results for" if final.status == Status.finished else "failed:"
     message = f"evaluate: {verb} {rel} ({opts.runner})"
     if not push:
         repo.commit([rel, *new_files], message)
         return Outcome(rel, final.status, [Path(f) for f in new_files], repo.head())
-    sha = repo.publish(apply, message, sync_first=False)
+    sha = repo.publish(apply, message, sync_first=False).sha
     status = load_request(root / rel).status
     note = "" if sha else "dropped: another runner recorded this request first"
     return Outcome(rel, status, [Path(f) for f in new_files if sha], sha, note)
 
 
-#: Public name for other publishers of results (``shlepa merge-shards``).
+#: Public name for other publishers of results (``shlepa merge-split``).
 finalize = _finalize
 
 
@@ -231,7 +233,7 @@ def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOpt
     try:
         run_evaluation(root, rel, opts, log_path)
     except Exception as exc:  # the runner itself broke: still end in a clear state, never RUNNING
-        _record_failure(root, rel, opts, exc, str(exc) or type(exc).__name__, log_path)
+        _record_failure(root, rel, opts, exc, log_path)
     return _finalize(repo, root, rel, opts, push)
 
 
@@ -258,3 +260,35 @@ def evaluate_one(repo: GitRepo, root: Path, rel: Path, opts: RunnerOptions) -> O
     if not claim(repo, root, rel, opts.runner, opts.run_url):
         return Outcome(rel, load_request(root / rel).status, note="claimed by another runner")
     return process_claimed(repo, root, rel, opts)
+
+
+# -- publishing a request that was split over several runners -------------------------
+def merge_and_finish(root: Path, paths: list[Path], request_path: Path | None, runner: str,
+                     run_url: str | None, repo: Any = None, push: bool = False) -> tuple[Path, Any]:
+    """Merge the splits, mark the request FINISHED and (with ``repo``) commit both in ONE commit.
+
+    Publishing reuses the runner's code path: a rejected push is rebased and
+    retried, never forced; a request finished by someone else meanwhile is not
+    recorded twice.
+    """
+    root = Path(root).resolve()
+    target = merge_split(root, paths, request_path, runner=runner, run_url=run_url)
+    rel = Path(json.loads(target.read_text(encoding="utf-8"))["request_file"])
+    request = load_request(root / rel)
+    count = len(json.loads(target.read_text(encoding="utf-8"))["evaluation"]["splits"])
+    reason = f"results in {target.relative_to(root)} (merged from {count} splits)"
+    save_request(request.with_status(Status.finished, reason, runner=runner, run_url=run_url), root)
+    if repo is None:
+        return target, Outcome(rel, Status.finished, [target])
+    return target, finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)
+
+
+def record_merge_failure(root: Path, rel: Path, message: str, runner: str, run_url: str | None,
+                         repo: Any, push: bool) -> Any:
+    """A merge that cannot happen ends the RUNNING request FAILED (committed), never left RUNNING."""
+    root = Path(root).resolve()
+    failed = record_failure(root, rel, message, error_class="SplitMergeError", runner=runner, run_url=run_url,
+                            log_url=f"{run_url}#artifacts" if run_url else None, only_running=True)
+    if failed is None:
+        return Outcome(rel, load_request(root / rel).status, note="not RUNNING; left as it is")
+    return finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shlepa.queue.git import GitRepo
-from shlepa.records.request import format_age
+from shlepa.queue.git import Change, GitRepo
 from shlepa.records.request import Request, RequestError, Status, load_all_requests, load_request, save_request, utcnow
 from shlepa.records.results import iter_results_files, load_results, ResultsError
 
@@ -71,15 +70,15 @@ def _rel(root: Path, path: Path) -> Path:
 
 
 def _claim_apply(root: Path, rel: Path, runner: str, run_url: str | None):
-    def apply() -> list[Path] | None:
+    def apply() -> Change[None]:
         path = Path(root) / rel
         if not path.is_file():
-            return None
+            return Change()
         req = load_request(path)
         if req.status != Status.pending:
-            return None  # somebody else claimed it (or it was withdrawn)
+            return Change()  # somebody else claimed it (or it was withdrawn)
         save_request(req.with_status(Status.running, "claimed", runner=runner, run_url=run_url), root)
-        return [req.relpath]
+        return Change([req.relpath])
 
     return apply
 
@@ -87,8 +86,7 @@ def _claim_apply(root: Path, rel: Path, runner: str, run_url: str | None):
 def claim(repo: GitRepo, root: Path, request_path: Path, runner: str, run_url: str | None) -> bool:
     """Claim one PENDING request (commit RUNNING, push). False if it was not PENDING or the race was lost."""
     rel = _rel(root, request_path)
-    sha = repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})")
-    return sha is not None
+    return repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})").sha is not None
 
 
 def claim_next(repo: GitRepo, root: Path, runner: str, run_url: str | None, skip: set[Path] | None = None) -> Path | None:
@@ -100,9 +98,9 @@ def claim_next(repo: GitRepo, root: Path, runner: str, run_url: str | None, skip
         if not candidates:
             return None
         rel = _rel(root, candidates[0].path)
-        sha = repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})",
-                           sync_first=False)
-        if sha is not None:
+        published = repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})",
+                                 sync_first=False)
+        if published.sha is not None:
             return rel
         log.info("lost the claim on %s; trying the next request", rel)
         skip.add(rel)
@@ -113,28 +111,26 @@ def stale_running(root: Path, stale_after: timedelta, now: datetime | None = Non
     return [e for e in list_queue(root)[0] if e.status == Status.running and e.age(now) > stale_after]
 
 
-def _sweep_apply(root: Path, stale_after: timedelta, now: datetime | None, swept: list[Path]):
-    def apply() -> list[Path] | None:
-        swept.clear()
+def _sweep_apply(root: Path, stale_after: timedelta, now: datetime | None):
+    def apply() -> Change[list[Path]]:
+        swept: list[Path] = []
         for entry in stale_running(root, stale_after, now):
             minutes = int(stale_after.total_seconds() // 60)
             reason = f"requeued by sweep: RUNNING on {entry.runner or 'an unknown runner'} for more than {minutes} min"
             save_request(entry.request.with_status(Status.pending, reason), root)
             swept.append(entry.request.relpath)
-        return list(swept) or None
+        return Change(swept, swept)
 
     return apply
 
 
 def sweep(root: Path, stale_after: timedelta, repo: GitRepo | None = None, now: datetime | None = None) -> list[Path]:
     """Put RUNNING requests whose runner died back to PENDING; with ``repo``, commit and push."""
-    swept: list[Path] = []
-    apply = _sweep_apply(root, stale_after, now, swept)
+    apply = _sweep_apply(root, stale_after, now)
     if repo is None:
-        apply()
-        return swept
-    sha = repo.publish(apply, "queue: sweep stale RUNNING requests back to PENDING")
-    return swept if sha else []
+        return apply().value or []
+    published = repo.publish(apply, "queue: sweep stale RUNNING requests back to PENDING")
+    return (published.value or []) if published.sha else []
 
 
 def requeue_request(root: Path, request_path: Path, reason: str = "", force: bool = False) -> Request:
@@ -159,15 +155,13 @@ def requeue(root: Path, request_path: Path, reason: str = "", force: bool = Fals
     rel = _rel(root, request_path)
     if repo is None:
         return requeue_request(root, rel, reason, force)
-    out: list[Request] = []
 
-    def apply() -> list[Path] | None:
+    def apply() -> Change[Request]:
         before = load_request(Path(root) / rel)
-        out[:] = [requeue_request(root, rel, reason, force)]
-        return None if before.status == Status.pending else [rel]
+        updated = requeue_request(root, rel, reason, force)
+        return Change([] if before.status == Status.pending else [rel], updated)
 
-    repo.publish(apply, f"queue: requeue {rel}")
-    return out[0] if out else load_request(Path(root) / rel)
+    return repo.publish(apply, f"queue: requeue {rel}").value or load_request(Path(root) / rel)
 
 
 def results_since_queued(root: Path, request: Request) -> Path | None:
@@ -186,6 +180,6 @@ def results_since_queued(root: Path, request: Request) -> Path | None:
 
 
 __all__ = [
-    "QueueEntry", "QueueError", "claim", "claim_next", "format_age", "list_queue", "pending",
+    "QueueEntry", "QueueError", "claim", "claim_next", "list_queue", "pending",
     "requeue", "requeue_request", "results_since_queued", "stale_running", "sweep", "utcnow",
 ]

@@ -1,4 +1,4 @@
-"""``shlepa merge-shards``, ``claim``, ``split-plan``: one request's tasks spread over several runners."""
+"""``shlepa merge-split``, ``claim``, ``split-plan``: one request's tasks split over several runners."""
 
 from __future__ import annotations
 
@@ -23,18 +23,19 @@ def _rel(repo_root: Path, path: Path) -> Path:
     return path.resolve().relative_to(repo_root) if path.is_absolute() else path
 
 
-@app.command("merge-shards")
-def merge_shards(
-    shards: list[Path] = typer.Argument(..., help="Shard files, or folders holding shard_I_of_N.json files."),
-    request_file: Path | None = typer.Option(None, "--request", help="The request (default: from the shards)."),
+@app.command("merge-split")
+def merge_split(
+    splits: list[Path] = typer.Argument(..., help="Split files, or folders holding split_I_of_N.json files."),
+    request_file: Path | None = typer.Option(None, "--request", help="The request (default: from the splits)."),
     commit: bool = typer.Option(False, "--commit", help="Commit results + FINISHED request in one commit."),
     push: bool = typer.Option(False, "--push", help="Push that commit; a rejected push is rebased and retried."),
     runner: str | None = typer.Option(None, "--runner", help="Runner name recorded (default $RUNNER_NAME)."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
-    """Merge the shards of one request into ONE results file equal to an unsharded run's, and finish the request."""
-    from shlepa.evaluation.split import ShardError, merge_and_finish, record_merge_failure
+    """Merge the splits of one request into ONE results file equal to an unsplit run's, and finish the request."""
+    from shlepa.evaluation.split import SplitError
+    from shlepa.queue.runner import merge_and_finish, record_merge_failure
 
     repo_root = resolve_root(root)
     if push and not commit:
@@ -42,9 +43,9 @@ def merge_shards(
     rel = _rel(repo_root, request_file) if request_file is not None else None
     repo = runner_repo(repo_root, branch) if commit else None
     try:
-        target, outcome = merge_and_finish(repo_root, shards, rel, runner or runner_name(), github_run_url(),
+        target, outcome = merge_and_finish(repo_root, splits, rel, runner or runner_name(), github_run_url(),
                                            repo=repo, push=push)
-    except (ShardError, RequestError, SuiteError, ResultsError) as exc:
+    except (SplitError, RequestError, SuiteError, ResultsError) as exc:
         if repo is not None and rel is not None and (repo_root / rel).is_file():
             try:
                 record_merge_failure(repo_root, rel, str(exc), runner or runner_name(), github_run_url(), repo, push)
@@ -59,11 +60,11 @@ def merge_shards(
 @app.command()
 def claim(
     request_file: Path = typer.Argument(..., help="PENDING request YAML under requests/."),
-    runner: str = typer.Option("shards", "--runner", help="Name recorded as the request's runner."),
+    runner: str = typer.Option("split", "--runner", help="Name recorded as the request's runner."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
-    """Claim one PENDING request (commit RUNNING, push) so no drain evaluates it while its shards run."""
+    """Claim one PENDING request (commit RUNNING, push) so no drain evaluates it while its splits run."""
     repo_root = resolve_root(root)
     rel = _rel(repo_root, request_file)
     try:
@@ -71,16 +72,16 @@ def claim(
     except (RequestError, GitError) as exc:
         fail(str(exc))
     if not won:
-        fail(f"{rel}: field 'status': not PENDING (claimed by another runner?); nothing to shard")
+        fail(f"{rel}: field 'status': not PENDING (claimed by another runner?); nothing to split")
     typer.echo(f"RUNNING\t{rel}")
 
 
 @app.command("split-plan")
 def split_plan(
-    shards: int = typer.Option(..., "--shards", help="How many GPU runners share the request's tasks (1-256)."),
+    count: int = typer.Option(..., "--count", help="How many GPU runners share the request's tasks (1-256)."),
 ) -> None:
-    """Print ``split=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per task shard."""
-    if not 1 <= shards <= 256:
-        fail(f"--shards {shards}: expected 1 to 256")
-    console.print(f"{shards} task shard(s)", highlight=False)
-    typer.echo(f"split={json.dumps(list(range(shards)), separators=(',', ':'))}")
+    """Print ``split=[0,1,...]`` for $GITHUB_OUTPUT: one matrix job per part of the split."""
+    if not 1 <= count <= 256:
+        fail(f"--count {count}: expected 1 to 256")
+    console.print(f"split into {count} part(s)", highlight=False)
+    typer.echo(f"split={json.dumps(list(range(count)), separators=(',', ':'))}")
