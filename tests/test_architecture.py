@@ -19,7 +19,8 @@ def test_imports_follow_the_layers_of_the_pipeline() -> None:
 
 
 def test_no_module_imports_itself_through_others() -> None:
-    graph = grimp.build_graph("shlepa", cache_dir=None)
+    # Annotations-only imports (under TYPE_CHECKING) never run, so they cannot loop.
+    graph = grimp.build_graph("shlepa", cache_dir=None, exclude_type_checking_imports=True)
     cycles = sorted(
         (module, imported)
         for module in graph.modules

@@ -9,10 +9,11 @@ import pytest
 from queue_helpers import board, clone, git, git_env, publish_requests  # noqa: F401 (fixtures)
 from typer.testing import CliRunner
 
+from shlepa.records.request import format_age
 from shlepa.cli import app
 from shlepa.queue.git import GitRepo
 from shlepa.queue.store import (
-    QueueError, claim, claim_next, format_age, list_queue, requeue, results_since_queued, sweep,
+    QueueError, claim, claim_next, list_queue, requeue, results_since_queued, sweep,
 )
 from shlepa.records.request import Status, load_request, save_request
 

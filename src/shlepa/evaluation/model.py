@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from shlepa.config import DEFAULT_BACKEND
 from shlepa.env import environment
 from shlepa.errors import ShlepaError
 from shlepa.evaluation import lm_eval_api
@@ -27,7 +28,6 @@ from shlepa.records.request import MODEL_ID_RE, SHA_RE, Precision, Request, Weig
 
 BACKENDS = ("shlepa-hf", "hf", "vllm", "dummy")
 
-DEFAULT_BACKEND = "shlepa-hf"  # lm-eval's HF backend computing each shared context once; "hf" is plain lm-eval
 
 #: Settings each backend runs with unless the caller overrides them; recorded in the results.
 BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
