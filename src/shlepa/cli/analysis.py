@@ -40,7 +40,7 @@ def submit_series(
         try:
             facts = hub.model_facts(model_id, ref)
         except (HubNotFound, CouldNotVerify) as exc:
-            raise SeriesError(f"{model_id}@{ref}: {exc}") from None
+            raise SeriesError(str(exc), path=f"{model_id}@{ref}") from None
         if facts.license:
             licenses.append(facts.license)
         return facts.sha

@@ -10,15 +10,13 @@ from pathlib import Path
 
 import typer
 
-from shlepa.evaluation import EvaluationError
-from shlepa.evaluation.model import DEFAULT_BACKEND, BackendError, ModelArgsError, parse_backend_args
+from shlepa.evaluation.model import DEFAULT_BACKEND, parse_backend_args
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
-from shlepa.queue.git import GitError, GitRepo
-from shlepa.records.request import RequestError
+from shlepa.queue.git import GitRepo
 from shlepa.queue.runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
-from shlepa.config import SettingsError, load_settings
-from shlepa.records.suite import DataSource, SuiteError
+from shlepa.config import load_settings
+from shlepa.records.suite import DataSource
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
@@ -87,11 +85,8 @@ def evaluate(
 ) -> None:
     """Evaluate one request, or (--next) drain the queue as a runner: claim, evaluate, commit, push."""
     repo_root = resolve_root(root)
-    try:
-        settings = load_settings(repo_root).runner
-        parsed_backend_args = parse_backend_args(backend_arg or [])
-    except (SettingsError, ValueError) as exc:
-        fail(str(exc))
+    settings = load_settings(repo_root).runner
+    parsed_backend_args = parse_backend_args(backend_arg or [])
     if cache_dir is None and settings.cache_dir:
         cache_dir = Path(settings.cache_dir).expanduser()
     if limit is None:
@@ -121,13 +116,10 @@ def evaluate(
             fail("--split writes a partial file only: leave out --next, --commit and --push (merge-split commits)")
         if request_file is None:
             fail("--split needs a request file")
-        from shlepa.evaluation.split import SplitError, evaluate_split, parse_split
+        from shlepa.evaluation.split import evaluate_split, parse_split
 
-        try:
-            index, count = parse_split(split)
-            target = evaluate_split(request_file, repo_root, opts, index, count, split_dir, say=console.log)
-        except (SplitError, RequestError, SuiteError, ModelArgsError, BackendError, EvaluationError) as exc:
-            fail(str(exc))
+        index, count = parse_split(split)
+        target = evaluate_split(request_file, repo_root, opts, index, count, split_dir, say=console.log)
         typer.echo(str(target))
         return
     if next_ or commit or push:
@@ -142,14 +134,11 @@ def evaluate(
         ropts = RunnerOptions(eval=opts, runner=opts.runner or runner_name(), run_url=run_url, log_url=opts.log_url,
                               log_dir=log_dir, launcher=settings.launcher or None, isolate=isolate,
                               max_requests=max_requests)
-        try:
-            if next_:
-                outcomes = drain(repo, repo_root, ropts, say=console.log)
-            else:
-                rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
-                outcomes = [evaluate_one(repo, repo_root, rel, ropts)]
-        except (GitError, RequestError) as exc:
-            fail(str(exc))
+        if next_:
+            outcomes = drain(repo, repo_root, ropts, say=console.log)
+        else:
+            rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
+            outcomes = [evaluate_one(repo, repo_root, rel, ropts)]
         for out in outcomes:
             typer.echo(f"{out.status.value}\t{out.request}\t{out.note}".rstrip())
         if any(o.status.value == "FAILED" for o in outcomes):
@@ -157,10 +146,7 @@ def evaluate(
         return
     if request_file is None:
         fail("give a request file (or --next to drain the queue)")
-    try:
-        with console.status("evaluating…") as status:
-            target = evaluate_request(request_file, repo_root, opts, progress=lambda m: status.update(m) or console.log(m))
-    except (RequestError, SuiteError, ModelArgsError, BackendError, EvaluationError) as exc:
-        fail(str(exc))
+    with console.status("evaluating…") as status:
+        target = evaluate_request(request_file, repo_root, opts, progress=lambda m: status.update(m) or console.log(m))
     if target is not None:
         typer.echo(str(target))

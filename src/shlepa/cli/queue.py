@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from shlepa.queue.git import GitError, GitRepo
+from shlepa.queue.git import GitRepo
 from shlepa.records.request import format_age
-from shlepa.queue.store import QueueError, list_queue, requeue as requeue_fn, sweep as sweep_fn
-from shlepa.records.request import RequestError, Status
-from shlepa.config import SettingsError, check_stale_after, load_settings
+from shlepa.queue.store import list_queue, requeue as requeue_fn, sweep as sweep_fn
+from shlepa.records.request import Status
+from shlepa.config import check_stale_after, load_settings
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
@@ -53,10 +53,7 @@ def queue(
 
 def runner_repo(repo_root: Path, branch: str) -> GitRepo:
     """The repository as a runner pushes to it, with the push settings of leaderboard.yaml."""
-    try:
-        settings = load_settings(repo_root).runner
-    except SettingsError as exc:
-        fail(str(exc))
+    settings = load_settings(repo_root).runner
     return GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s)
 
 
@@ -74,10 +71,7 @@ def requeue(
     rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
     if not (repo_root / rel).is_file():
         fail(f"{rel}: no such request file")
-    try:
-        req = requeue_fn(repo_root, rel, reason, force, repo=runner_repo(repo_root, branch) if push else None)
-    except (QueueError, RequestError, GitError) as exc:
-        fail(str(exc))
+    req = requeue_fn(repo_root, rel, reason, force, repo=runner_repo(repo_root, branch) if push else None)
     typer.echo(f"{req.status.value}\t{rel}")
 
 
@@ -91,18 +85,12 @@ def sweep(
 ) -> None:
     """Put RUNNING requests whose runner died (older than the timeout) back to PENDING."""
     repo_root = resolve_root(root)
-    try:
-        settings = load_settings(repo_root).runner
-        if stale_after_minutes is not None:
-            settings = settings.model_copy(update={"stale_after_minutes": stale_after_minutes})
-        check_stale_after(repo_root, settings)
-        minutes = settings.stale_after_minutes
-    except SettingsError as exc:
-        fail(str(exc))
-    try:
-        swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=runner_repo(repo_root, branch) if push else None)
-    except (RequestError, GitError) as exc:
-        fail(str(exc))
+    settings = load_settings(repo_root).runner
+    if stale_after_minutes is not None:
+        settings = settings.model_copy(update={"stale_after_minutes": stale_after_minutes})
+    check_stale_after(repo_root, settings)
+    minutes = settings.stale_after_minutes
+    swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=runner_repo(repo_root, branch) if push else None)
     for rel in swept:
         typer.echo(f"PENDING\t{rel}")
     console.print(f"{len(swept)} stale request(s) requeued", highlight=False)
@@ -117,8 +105,5 @@ def matrix_plan(
     from shlepa.queue.matrix import matrix_json, runner_count
 
     repo_root = resolve_root(root)
-    try:
-        settings = load_settings(repo_root).runner
-    except SettingsError as exc:
-        fail(str(exc))
+    settings = load_settings(repo_root).runner
     typer.echo(f"runners={matrix_json(runner_count(repo_root, max(0, wanted), settings.max_runners))}")

@@ -51,9 +51,7 @@ def merge_split(
                 record_merge_failure(repo_root, rel, str(exc), runner or runner_name(), github_run_url(), repo, push)
             except (RequestError, GitError) as again:
                 console.print(f"could not record the failure: {again}", highlight=False)
-        fail(str(exc))
-    except GitError as exc:
-        fail(str(exc))
+        raise
     typer.echo(f"{outcome.status.value}\t{target.relative_to(repo_root)}\t{outcome.note}".rstrip())
 
 
@@ -67,10 +65,7 @@ def claim(
     """Claim one PENDING request (commit RUNNING, push) so no drain evaluates it while its splits run."""
     repo_root = resolve_root(root)
     rel = _rel(repo_root, request_file)
-    try:
-        won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
-    except (RequestError, GitError) as exc:
-        fail(str(exc))
+    won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
     if not won:
         fail(f"{rel}: field 'status': not PENDING (claimed by another runner?); nothing to split")
     typer.echo(f"RUNNING\t{rel}")

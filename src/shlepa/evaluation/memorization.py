@@ -39,7 +39,7 @@ def read_sample(path: Path) -> list[str]:
     try:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise MemorizationError(f"{path}: cannot read the training-data sample: {exc}") from None
+        raise MemorizationError(f"cannot read the training-data sample: {exc}", path=path) from None
     if path.suffix != ".jsonl":
         return [raw]
     docs = []
@@ -49,9 +49,9 @@ def read_sample(path: Path) -> list[str]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise MemorizationError(f"{path}: line {n}: not JSON: {exc.msg}") from None
+            raise MemorizationError(f"line {n}: not JSON: {exc.msg}", path=path) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise MemorizationError(f"{path}: line {n}: field 'text': missing or not a string")
+            raise MemorizationError(f"line {n}: field 'text': missing or not a string", path=path)
         docs.append(obj["text"])
     return docs
 

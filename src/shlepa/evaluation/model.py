@@ -68,7 +68,7 @@ def model_args_for(
 ) -> dict[str, Any]:
     """The keyword arguments lm-eval's HF model gets for this request."""
     if not MODEL_ID_RE.match(request.model) or not SHA_RE.match(request.revision):
-        raise ModelArgsError(f"{request.model}@{request.revision}: invalid model id or revision")
+        raise ModelArgsError("invalid model id or revision", path=f"{request.model}@{request.revision}")
     args: dict[str, Any] = {}
     local = model_path is not None
     if request.weight_type == WeightType.original:
@@ -161,7 +161,7 @@ def parse_backend_args(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not _ARG_KEY.match(key) or not _ARG_VALUE.match(text):
-            raise ValueError(f"--backend-arg {item!r}: expected KEY=VALUE with a plain key and value")
+            raise BackendError("expected KEY=VALUE with a plain key and value", path=f"--backend-arg {item!r}")
         value: Any = text
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"

@@ -405,7 +405,7 @@ def evaluate_request(
                 log.exception("could not record the failure in %s", rel_request)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        raise EvaluationError(f"{rel_request}: evaluation failed: {type(exc).__name__}: {exc}") from exc
+        raise EvaluationError(f"evaluation failed: {type(exc).__name__}: {exc}", path=rel_request) from exc
     _mark(request_path, request, Status.finished, f"results in {target.relative_to(root)}", root)
     say(f"done: {target.relative_to(root)}")
     return target

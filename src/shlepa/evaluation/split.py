@@ -259,15 +259,15 @@ def _load_split(path: Path) -> SplitFile:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SplitError(f"{path}: unreadable split file: {exc}") from None
+        raise SplitError(f"unreadable split file: {exc}", path=path) from None
     if not isinstance(data, dict) or data.get("schema") != SPLIT_SCHEMA:
-        raise SplitError(f"{path}: field 'schema': expected {SPLIT_SCHEMA!r} (not a split file)")
+        raise SplitError(f"expected {SPLIT_SCHEMA!r} (not a split file)", path=path, field='schema')
     for key in ("split", "structure", "run", "details_file"):
         if key not in data:
-            raise SplitError(f"{path}: field '{key}': missing")
+            raise SplitError("missing", path=path, field=key)
     for key in ("options", "lm_eval", "model_info", "started_at", "finished_at", "duration_s", "leaves", "names"):
         if not isinstance(data["run"], dict) or key not in data["run"]:
-            raise SplitError(f"{path}: field 'run.{key}': missing")
+            raise SplitError(f"field 'run.{key}': missing", path=path)
     return SplitFile(Path(path), data)
 
 
@@ -281,9 +281,9 @@ def find_split_files(paths: list[Path]) -> list[Path]:
         elif p.is_file():
             found.append(p)
         else:
-            raise SplitError(f"{p}: no such split file or folder")
+            raise SplitError("no such split file or folder", path=p)
     if not found:
-        raise SplitError(f"{', '.join(map(str, paths))}: no split_I_of_N.json files found")
+        raise SplitError("no split_I_of_N.json files found", path=', '.join(map(str, paths)))
     return found
 
 
@@ -306,22 +306,22 @@ def check_splits(splits: list[SplitFile]) -> list[SplitFile]:
         for field in ("key", "model", "revision", "precision", "suite", "settings", "count", "plan"):
             where = _diff(s.data["split"].get(field), first.data["split"].get(field), f"split.{field}")
             if where:
-                raise SplitError(f"{s.path}: field '{where}': differs from {first.path} "
-                                 "(splits of different requests, settings or plans cannot be merged)")
+                raise SplitError(f"differs from {first.path} (splits of different requests, settings or plans "
+                                 "cannot be merged)", path=s.path, field=where)
         if s.index in seen:
-            raise SplitError(f"{s.path}: duplicate split {s.index}/{s.count} (also {seen[s.index].path})")
+            raise SplitError(f"duplicate split {s.index}/{s.count} (also {seen[s.index].path})", path=s.path)
         if not 0 <= s.index < s.count:
-            raise SplitError(f"{s.path}: field 'split.index': {s.index} is not below count {s.count}")
+            raise SplitError(f"{s.index} is not below count {s.count}", path=s.path, field='split.index')
         seen[s.index] = s
         planned = set(s.data["split"]["plan"][s.index])
         have = set(s.lm_eval.get("results", {}))
         if have != planned:
-            raise SplitError(f"{s.path}: field 'run.lm_eval.results': has tasks {sorted(have)}, "
-                             f"its plan says {sorted(planned)}")
+            raise SplitError(f"has tasks {sorted(have)}, its plan says {sorted(planned)}", path=s.path,
+                             field="run.lm_eval.results")
     missing = [i for i in range(first.count) if i not in seen]
     if missing:
         names = ", ".join(split_name(i, first.count) for i in missing)
-        raise SplitError(f"{first.path.parent}: missing split(s) {names} of request {first.data['split']['key']}")
+        raise SplitError(f"missing split(s) {names} of request {first.data['split']['key']}", path=first.path.parent)
     return [seen[i] for i in range(first.count)]
 
 
@@ -369,7 +369,7 @@ def _read_details(split: SplitFile) -> list[dict[str, Any]]:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
     except (OSError, EOFError, json.JSONDecodeError) as exc:
-        raise SplitError(f"{path}: unreadable split details: {exc}") from None
+        raise SplitError(f"unreadable split details: {exc}", path=path) from None
 
 
 def merge_split(root: Path, paths: list[Path], request_path: Path | None = None,
@@ -388,14 +388,14 @@ def merge_split(root: Path, paths: list[Path], request_path: Path | None = None,
 
         rel = request_relpath(ident["model"], ident["revision"], ident["precision"], ident["suite"])
         if not (root / rel).is_file():
-            raise SplitError(f"{rel}: the splits' request file does not exist")
+            raise SplitError("the splits' request file does not exist", path=rel)
         request = load_request(root / rel)
     if request.key != ident["key"]:
-        raise SplitError(f"{splits[0].path}: field 'split.key': {ident['key']} is not the request {request.key}")
+        raise SplitError(f"{ident['key']} is not the request {request.key}", path=splits[0].path, field='split.key')
     infos = [s for s in splits if s.data["run"]["model_info"] is not None]
     for s in infos[1:]:
         if s.data["run"]["model_info"] != infos[0].data["run"]["model_info"]:
-            raise SplitError(f"{s.path}: field 'run.model_info': differs from {infos[0].path} (a different model?)")
+            raise SplitError(f"differs from {infos[0].path} (a different model?)", path=s.path, field='run.model_info')
     run = EvaluationRun.from_json(splits[0].data["run"], request, root)
     run.options = replace(run.options, runner=runner, run_url=run_url)
     run.model_info = infos[0].data["run"]["model_info"] if infos else {}

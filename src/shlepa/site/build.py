@@ -347,8 +347,8 @@ def build_site(
     try:
         return _build(root, final, work=work, progress=progress, workers=workers)
     except OSError as exc:
-        raise BuildError(f"{final}: could not write the site: {exc.strerror or exc}; "
-                         f"the previous site in {final} was left as it was") from exc
+        raise BuildError(f"could not write the site: {exc.strerror or exc}; the previous site was left as it was",
+                         path=final) from exc
 
 
 def _build(
