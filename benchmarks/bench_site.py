@@ -37,14 +37,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake result sets
 
 from shlepa.site.build import build_site  # noqa: E402
-from shlepa.site.fake_data import make_repo  # noqa: E402
-from shlepa.site.serve import serve_in_thread  # noqa: E402
+from support.result_sets import make_repo  # noqa: E402
+from support.serving import ARGS, CHROMIUM, serve_in_thread  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 PLAIN_TABLE = """<!doctype html><meta charset=utf-8><body><table id=t><thead><tr></tr></thead><tbody></tbody></table>
 <script>

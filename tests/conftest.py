@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+
 import pytest
 
 from shlepa.demo.tinymodels import make_tiny_model
+from support.gitboard import GIT_ENV, PROJECT, git
 
 # The fake Hub and fake GitHub servers live in tests/fakes.
 pytest_plugins = ["fakes.fixtures"]
@@ -46,3 +49,30 @@ def board_root(tmp_path: Path) -> Path:
     (root / "requests").mkdir()
     (root / "results").mkdir()
     return root
+
+
+@pytest.fixture
+def git_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    for key in ("GITHUB_RUN_ID", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "RUNNER_NAME", "SHLEPA_GIT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    return GIT_ENV
+
+
+@pytest.fixture
+def git_board(tmp_path: Path, git_env: dict[str, str]) -> tuple[Path, Path]:
+    """(remote, seed clone): a leaderboard repo with the bundled suite and no requests yet."""
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    shutil.copytree(PROJECT / "eval", seed / "eval")
+    git(seed, "init", "--quiet", "-b", "main")
+    git(seed, "add", "-A")
+    git(seed, "commit", "--quiet", "-m", "leaderboard")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(seed), str(remote))
+    git(seed, "remote", "remove", "origin") if "origin" in git(seed, "remote") else None
+    git(seed, "remote", "add", "origin", str(remote))
+    git(seed, "fetch", "--quiet", "origin")
+    git(seed, "branch", "--quiet", "--set-upstream-to=origin/main", "main")
+    return remote, seed

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from shlepa.evaluation.model import DEFAULT_BACKEND, parse_backend_args
+from shlepa.config import DEFAULT_BACKEND
+from shlepa.evaluation.model import parse_backend_args
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
 from shlepa.queue.git import GitRepo

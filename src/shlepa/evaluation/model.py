@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from shlepa.config import DEFAULT_BACKEND
 from shlepa.env import environment
 from shlepa.errors import ShlepaError
 from shlepa.evaluation import lm_eval_api

@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shlepa.evaluation.model import DEFAULT_BACKEND, lm_args_for, model_args_for
+from shlepa.config import DEFAULT_BACKEND
+from shlepa.evaluation.model import lm_args_for, model_args_for
 from shlepa.evaluation.tasks import BenchmarkPlan, plan
 from shlepa.records.request import Request
 from shlepa.records.scores import BenchmarkScore

@@ -174,7 +174,7 @@ def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]
     return [Path(p) for p in repo.dirty_paths(str(folder))]
 
 
-def _finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, push: bool) -> Outcome:
+def finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, push: bool) -> Outcome:
     """Commit the request's final state with its new results files in one commit, and push."""
     request = load_request(root / rel)
     if repo is None:
@@ -216,7 +216,6 @@ def _finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, 
 
 
 #: Public name for other publishers of results (``shlepa merge-split``).
-finalize = _finalize
 
 
 def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, push: bool = True) -> Outcome:
@@ -226,7 +225,7 @@ def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOpt
     if existing is not None:
         reason = f"results already in {existing.relative_to(root)}; not evaluated again"
         save_request(request.with_status(Status.finished, reason, runner=opts.runner, run_url=opts.run_url), root)
-        out = _finalize(repo, root, rel, opts, push)
+        out = finalize(repo, root, rel, opts, push)
         out.note = reason
         return out
     log_path = opts.log_dir / log_name(request) if opts.log_dir else None
@@ -234,7 +233,7 @@ def process_claimed(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOpt
         run_evaluation(root, rel, opts, log_path)
     except Exception as exc:  # the runner itself broke: still end in a clear state, never RUNNING
         _record_failure(root, rel, opts, exc, log_path)
-    return _finalize(repo, root, rel, opts, push)
+    return finalize(repo, root, rel, opts, push)
 
 
 def drain(repo: GitRepo, root: Path, opts: RunnerOptions, say: Callable[[str], None] = log.info) -> list[Outcome]:

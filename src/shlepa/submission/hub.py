@@ -152,9 +152,6 @@ class Hub:
             card_data=card,
         )
 
-    def resolve_revision(self, model_id: str, revision: str | None) -> str:
-        return self.model_facts(model_id, revision).sha
-
     def param_count(self, model_id: str, sha: str) -> tuple[int, dict[str, int]]:
         """Parameter count and count per dtype from the safetensors headers only."""
         try:

@@ -81,14 +81,3 @@ def write_series(root: Path, requests: list[Request], *, overwrite: bool = False
         if existing:
             raise SeriesError("a request for this checkpoint exists already", path=existing[0])
     return [save_request(r, root) for r in requests]
-
-
-def local_series(
-    model: str,
-    folders: dict[int, Path],
-    sha_of: Callable[[Path], str],
-    **kw: object,
-) -> list[Request]:
-    """A series from local checkpoint folders (tests, demos): each folder's content hash is its 'sha'."""
-    by_ref = {f"step_{step}": Path(folder) for step, folder in folders.items()}
-    return series_requests(model, [(s, f"step_{s}") for s in folders], lambda ref: sha_of(by_ref[ref]), **kw)  # type: ignore[arg-type]

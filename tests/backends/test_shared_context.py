@@ -1,0 +1,380 @@
+"""shlepa-hf must give the same numbers as lm-eval's plain HF backend, with less work.
+
+Tiny float32 Llama and GPT-2 models, built offline, run the bundled multiple-choice
+tasks through both backends; every per-request log-likelihood must agree within
+1e-4, every is-greedy flag and every accuracy metric exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import shlepa.backends  # noqa: F401  (registers shlepa-hf)
+from shlepa.backends.shared_context import (
+    SharedContextHFLM,
+    budget_batches,
+    cluster_by_prefix,
+    distinct_rows,
+    group_by_context,
+    pack_tries,
+    row_batches,
+)
+from shlepa.demo.tinymodels import make_tiny_model
+
+REPO = Path(__file__).resolve().parents[2]
+TASKS = [
+    "shlepa_arc_challenge",
+    "shlepa_hellaswag",
+    "shlepa_truthfulqa_mc2",
+    "shlepa_winogrande",
+    "shlepa_mmlu_abstract_algebra",
+    "shlepa_mmlu_world_religions",
+]
+TOL = 1e-4
+
+
+@pytest.fixture(scope="module", params=["llama", "gpt2"])
+def tiny_fp32(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # A few training steps make the model peaked enough that some continuations are greedy.
+    return make_tiny_model(tmp_path_factory.mktemp(request.param), arch=request.param, train_steps=30)
+
+
+def _lms(model_dir: Path, **extra: Any) -> tuple[Any, SharedContextHFLM]:
+    from lm_eval.models.huggingface import HFLM
+
+    common = dict(pretrained=str(model_dir), dtype="float32", device="cpu", batch_size=8)
+    return HFLM(**common), SharedContextHFLM(**common, **extra)
+
+
+def _evaluate(lm: Any) -> dict[str, Any]:
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    with contextlib.chdir(REPO):
+        return lm_eval.simple_evaluate(
+            model=lm,
+            tasks=TASKS,
+            limit=3,
+            log_samples=True,
+            task_manager=TaskManager(include_path="eval/tasks"),
+            bootstrap_iters=0,
+        )
+
+
+def _responses(out: dict[str, Any]) -> dict[tuple[str, int], list[tuple[float, bool]]]:
+    return {
+        (task, s["doc_id"]): [tuple(r[0]) for r in s["resps"]]
+        for task, samples in out["samples"].items()
+        for s in samples
+    }
+
+
+@pytest.fixture(scope="module")
+def both_runs(tiny_fp32: Path) -> tuple[dict[str, Any], dict[str, Any], SharedContextHFLM]:
+    plain, shared = _lms(tiny_fp32)
+    return _evaluate(plain), _evaluate(shared), shared
+
+
+def test_every_loglikelihood_matches_plain_hf_within_1e4(both_runs: Any) -> None:
+    plain, shared, _ = both_runs
+    a, b = _responses(plain), _responses(shared)
+    assert a.keys() == b.keys() and len(a) == 3 * len(TASKS)
+    diffs = [abs(x[0] - y[0]) for key in a for x, y in zip(a[key], b[key], strict=True)]
+    n_requests = len(diffs)
+    worst = max(diffs)
+    print(f"\n{n_requests} log-likelihood requests; largest |difference| vs plain hf: {worst:.3g}")
+    assert n_requests >= 70
+    assert all(math.isfinite(x[0]) for key in a for x in a[key])
+    assert worst < TOL
+
+
+def test_is_greedy_flags_are_equal(both_runs: Any) -> None:
+    plain, shared, _ = both_runs
+    a, b = _responses(plain), _responses(shared)
+    assert {k: [g for _, g in v] for k, v in a.items()} == {k: [g for _, g in v] for k, v in b.items()}
+
+
+def test_accuracy_metrics_are_equal(both_runs: Any) -> None:
+    plain, shared, _ = both_runs
+    for task in TASKS:
+        pa, pb = plain["results"][task], shared["results"][task]
+        metrics = [k for k in pa if k.startswith(("acc,", "acc_norm,"))]
+        assert metrics, task
+        # MC2's "acc" is a probability mass (continuous): equal up to the 1e-4 log-likelihood tolerance.
+        tol = 1e-4 if "truthfulqa_mc2" in task else 1e-12
+        for key in metrics:
+            assert pa[key] == pytest.approx(pb[key], abs=tol), (task, key)
+
+
+def test_shared_backend_reports_the_tokens_it_ran(both_runs: Any) -> None:
+    _, _, shared = both_runs
+    assert shared.tokens_processed > 0 and shared.model_calls > 0
+
+
+def test_the_packed_path_is_what_was_compared(both_runs: Any) -> None:
+    _, _, shared = both_runs
+    assert shared._packing is True  # the probe accepted tree attention masks for this model
+
+
+# ---------------------------------------------------------------- hand-made requests
+
+
+@pytest.fixture(scope="module")
+def llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("llama_small"), arch="llama", max_position_embeddings=48)
+
+
+def _instances(pairs: list[tuple[str, str]]) -> list[Any]:
+    from lm_eval.api.instance import Instance
+
+    return [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+
+
+def _compare(model_dir: Path, pairs: list[tuple[str, str]], **extra: Any) -> tuple[float, SharedContextHFLM]:
+    plain, shared = _lms(model_dir, **extra)
+    reqs = _instances(pairs)
+    a, b = plain.loglikelihood(reqs), shared.loglikelihood(reqs)
+    assert [g for _, g in a] == [g for _, g in b]
+    return max(abs(x[0] - y[0]) for x, y in zip(a, b, strict=True)), shared
+
+
+@pytest.mark.parametrize("pack_tokens", [1024, 8, 0], ids=["packed", "tiny-tries", "kv-cache"])
+def test_edge_cases_match_plain_hf(llama_dir: Path, pack_tokens: int) -> None:
+    long_ctx = "word " * 80  # longer than the 48-token window: HFLM left-truncates it
+    pairs = [
+        ("", " an empty context scores after the prefix token"),
+        ("", "<s> starts with the BOS token itself"),
+        ("Question: is the sky blue?\nAnswer:", " yes"),
+        ("Question: is the sky blue?\nAnswer:", " no, it is a very long and winding answer indeed"),
+        ("Question: is the sky blue?\nAnswer: ", "maybe"),  # trailing space moves to the continuation
+        ("Question: is grass green?\nAnswer:", " yes"),
+        (long_ctx, " truncated"),
+        ("short", " x"),
+    ]
+    worst, shared = _compare(llama_dir, pairs, max_batch_tokens=40, pack_tokens=pack_tokens)
+    assert worst < TOL
+    assert shared._packing is (pack_tokens > 0)
+
+
+def test_budget_smaller_than_a_request_falls_back_to_plain_path(llama_dir: Path) -> None:
+    pairs = [("A fairly long context sentence with many words", " and a long continuation too")] * 2
+    worst, shared = _compare(llama_dir, pairs, max_batch_tokens=4)
+    assert worst < TOL
+
+
+def test_greedy_continuation_is_flagged(llama_dir: Path) -> None:
+    _, shared = _lms(llama_dir)
+    ctx = "Question: what comes next?"
+    ids = shared.tok_encode(ctx)
+    with torch.no_grad():
+        best = int(shared.model(torch.tensor([ids])).logits[0, -1].argmax())
+    greedy_text = shared.tok_decode([best], skip_special_tokens=False)
+    whole = shared.tok_encode(ctx + greedy_text)
+    if whole[len(ids):] != [best]:
+        pytest.skip("decoded token does not re-encode to itself with this tokenizer")
+    worst, lm = _compare(llama_dir, [(ctx, greedy_text), (ctx, " zzzz")])
+    assert worst < TOL
+    (ll, greedy), (_, other) = lm.loglikelihood(_instances([(ctx, greedy_text), (ctx, " zzzz")]))
+    assert greedy is True and other is False
+
+
+def test_shared_context_runs_fewer_tokens_than_plain(llama_dir: Path) -> None:
+    ctx = "The same few-shot preamble. Question: pick one.\nAnswer:"
+    pairs = [(ctx, f" choice {i} is long") for i in range(4)]
+    worst, shared = _compare(llama_dir, pairs)
+    assert worst < TOL
+    plain_tokens = sum(
+        len(c) + len(x) - 1 for _, c, x in [(None, *shared._encode_pair(*p)) for p in pairs]
+    )
+    assert all(len(c) + len(x) <= 49 for c, x in (shared._encode_pair(*p) for p in pairs))  # no fallback
+    assert shared.tokens_processed < plain_tokens / 2
+
+
+# ---------------------------------------------------------------- grouping units
+
+
+def _req(ctx: list[int], cont: list[int]) -> tuple[None, list[int], list[int]]:
+    return (None, ctx, cont)
+
+
+def test_group_by_context_keeps_first_seen_order_and_splits_last_token() -> None:
+    reqs = [_req([1, 2, 3], [9]), _req([4], [5, 6]), _req([1, 2, 3], [7, 8])]
+    groups = group_by_context(reqs, range(3))
+    assert [(g.prefix, g.last, g.members) for g in groups] == [((1, 2), 3, [0, 2]), ((), 4, [1])]
+
+
+def test_cluster_shares_a_prefix_only_while_it_pays() -> None:
+    pre = list(range(100, 140))  # a 40-token preamble shared by three contexts
+    reqs = [
+        _req(pre + [1, 2, 3], [9]),
+        _req(pre + [1, 2, 4], [9]),
+        _req(pre + [5, 6], [9]),
+        _req([7, 8, 9, 10], [9]),
+    ]
+    clusters = cluster_by_prefix(group_by_context(reqs, range(4)), min_shared=16)
+    shapes = sorted((len(c.shared), len(c.groups)) for c in clusters)
+    assert shapes == [(3, 1), (40, 3)]
+    assert all(len(c.groups) == 1 for c in cluster_by_prefix(group_by_context(reqs, range(4)), min_shared=0))
+
+
+def test_cluster_does_not_shrink_a_long_shared_prefix_for_one_short_match() -> None:
+    long = list(range(200))
+    reqs = [_req(long + [1, 0], [9]), _req(long + [2, 0], [9]), _req(long[:20] + [3, 0], [9])]
+    clusters = cluster_by_prefix(group_by_context(reqs, range(3)), min_shared=16)
+    assert sorted(len(c.shared) for c in clusters) == [21, 200]
+
+
+def test_distinct_rows_reuses_rows_that_prefix_longer_ones() -> None:
+    rows = [(5,), (5, 1, 2), (5, 1), (5,), (6, 1)]
+    kept, cover = distinct_rows(rows)
+    assert sorted(kept) == [(5, 1, 2), (6, 1)]
+    assert [kept[k][: len(r)] for k, r in zip(cover, rows, strict=True)] == rows
+
+
+def _check_trie(packed: Any, seqs: list[tuple[int, ...]]) -> None:
+    for path, member in zip(packed.paths, packed.members, strict=True):
+        seq = seqs[member]
+        assert [packed.tokens[n] for n in path] == list(seq)
+        assert [packed.depth[n] for n in path] == list(range(len(seq)))
+        # every node sees its ancestors: their subtrees reach past it
+        assert all(a < b < packed.end[a] for a, b in zip(path, path[1:], strict=False))
+
+
+def test_pack_tries_run_each_shared_prefix_once() -> None:
+    seqs = sorted([(1, 2, 3, 4), (1, 2, 3, 5, 6), (1, 2, 7), (1, 2, 3, 4), (1, 2), (8, 9)])
+    (packed,) = pack_tries(seqs, list(range(len(seqs))), max_nodes=64)
+    assert len(packed.tokens) == 9  # trie nodes 1..9: 12 tokens shared away from 21
+    _check_trie(packed, seqs)
+    # siblings do not see each other: node "5" is outside the subtree of node "4"
+    four = packed.paths[seqs.index((1, 2, 3, 4))][3]
+    five = packed.paths[seqs.index((1, 2, 3, 5, 6))][3]
+    assert packed.end[four] <= five
+
+
+def test_pack_tries_split_where_sharing_stops_paying() -> None:
+    ctx = tuple(range(100, 160))  # one 60-token context, three continuations
+    other = tuple(range(200, 240))
+    seqs = sorted([ctx + (1, 2), ctx + (3,), ctx + (4, 5, 6), other + (7,)])
+    tries = list(pack_tries(seqs, list(range(4)), max_nodes=32, hard_max=1000))
+    # the context's continuations share 60 tokens and add few: one trie; the unrelated context: its own
+    assert sorted(len(t.tokens) for t in tries) == [41, 66]
+    for t in tries:
+        _check_trie(t, seqs)
+    assert sum(len(t.paths) for t in tries) == 4
+    # with a hard cap below the group, it is split (each part stays a correct trie)
+    capped = list(pack_tries(seqs, list(range(4)), max_nodes=32, hard_max=62))
+    assert len(capped) == 4  # a sequence longer than the cap still runs, alone
+    assert all(len(t.tokens) <= 62 or len(t.paths) == 1 for t in capped)
+    for t in capped:
+        _check_trie(t, seqs)
+
+
+def test_row_batches_bound_padded_tokens() -> None:
+    lengths = [10, 300, 40, 290, 5]
+    batches = list(row_batches(lengths, max_tokens=600))
+    assert sorted(i for b in batches for i in b) == list(range(5))
+    assert all(len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 600 for b in batches)
+    assert batches[0] == [1, 3]
+
+
+def test_budget_batches_bound_tokens_including_the_cached_context() -> None:
+    rows = [(1,) * n for n in (1, 30, 2, 3, 10)]
+    batches = list(budget_batches(rows, cached=10, max_tokens=45))
+    assert sorted(i for b in batches for i in b) == list(range(5))
+    for batch in batches:
+        width = 10 + max(len(rows[i]) for i in batch)
+        assert len(batch) == 1 or len(batch) * width <= 45
+    assert batches[0] == [1]  # the 30-token row alone: 40 tokens
+
+
+# ---------------------------------------------------------------- shlepa evaluate wiring
+
+
+def _request() -> Any:
+    from datetime import UTC, datetime
+
+    from shlepa.records.request import Request
+
+    return Request(
+        model="acme/tiny",
+        revision="a" * 40,
+        precision="float32",
+        model_type="pretrained",
+        license="mit",
+        submitter="someone",
+        submitted_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict[str, Any]:
+    from shlepa.evaluation.options import EvalOptions
+    from shlepa.evaluation.run import reproduction
+    from shlepa.records.suite import DataSource, load_suite
+
+    req = _request()
+    bench = load_suite("open_llm_v1", REPO).benchmarks[0]
+    opts = EvalOptions(source=DataSource.bundled, backend=backend, backend_args=backend_args or {}, batch_size=8)
+    model_args = {"pretrained": "acme/tiny", "revision": "a" * 40, "dtype": "float32"}
+    return reproduction(req, str(req.relpath), opts, model_args, [bench])
+
+
+def test_shlepa_hf_is_the_default_backend_and_registered_with_lm_eval() -> None:
+    import lm_eval.api.registry
+
+    from shlepa.config import DEFAULT_BACKEND
+    from shlepa.evaluation.options import EvalOptions
+
+    assert DEFAULT_BACKEND == EvalOptions().backend == "shlepa-hf"
+    assert lm_eval.api.registry.get_model("shlepa-hf") is SharedContextHFLM
+
+
+def test_reproduction_names_the_backend_settings_and_the_plain_lm_eval_command() -> None:
+    rep = _reproduce("shlepa-hf", {"max_batch_tokens": 16384})
+    assert "--backend shlepa-hf" in rep["shlepa"]
+    assert "--backend-arg max_batch_tokens=16384" in rep["shlepa"]
+    assert "--backend-arg share_prefix=True" in rep["shlepa"]
+    (cmd,) = rep["lm_eval"]
+    assert cmd.startswith("lm_eval --model hf ") and "max_batch_tokens" not in cmd
+    assert "--batch_size 8" in cmd and "--include_path eval/tasks" in cmd
+
+
+def test_plain_hf_backend_is_one_switch_away() -> None:
+    rep = _reproduce("hf")
+    assert "--backend hf" in rep["shlepa"] and "--backend-arg" not in rep["shlepa"]
+
+
+def test_vllm_gets_automatic_prefix_caching_by_default() -> None:
+    from shlepa.evaluation.model import effective_backend_args
+
+    assert effective_backend_args("vllm", {}) == {"enable_prefix_caching": True}
+    assert effective_backend_args("vllm", {"enable_prefix_caching": False}) == {"enable_prefix_caching": False}
+    (cmd,) = _reproduce("vllm")["lm_eval"]
+    assert cmd.startswith("lm_eval --model vllm ") and "enable_prefix_caching=True" in cmd
+
+
+def test_vllm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from shlepa.evaluation.model import BackendError, create_lm
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    with pytest.raises(BackendError, match=r"needs the vllm package; install it with: pip install 'shlepa\[vllm\]'"):
+        create_lm("vllm", {"pretrained": "x", "enable_prefix_caching": True}, 8, "cpu")
+
+
+def test_backend_args_from_the_command_line_are_typed_and_checked() -> None:
+    from shlepa.evaluation.model import parse_backend_args
+
+    assert parse_backend_args(["max_batch_tokens=4096", "share_prefix=false", "x=1.5", "n=abc"]) == {
+        "max_batch_tokens": 4096, "share_prefix": False, "x": 1.5, "n": "abc"
+    }
+    for bad in ["noequals", "a=b,c=d", "bad key=1", "k=$(rm -rf /)"]:
+        with pytest.raises(ValueError, match="--backend-arg"):
+            parse_backend_args([bad])

@@ -1,0 +1,111 @@
+"""``shlepa evaluate`` end to end with the real lm-eval on a tiny local model."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shlepa.cli import app
+from support.requests import submit
+from shlepa.records.request import Status, load_request
+from shlepa.records.suite import load_suite
+
+runner = CliRunner()
+BATCH = 4
+LIMIT = 2
+
+
+def evaluate(root: Path, request: Path, model_dir: Path, *extra: str):
+    args = ["evaluate", str(request), "--root", str(root), "--data", "bundled", "--model-path", str(model_dir),
+            "--batch-size", str(BATCH), "--device", "cpu", "--backend", "hf", *extra]
+    return runner.invoke(app, args)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_scores_equal_a_direct_lm_eval_call(board_root: Path, tiny_model_dir: Path) -> None:
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    request = submit(board_root, tiny_model_dir)
+    result = evaluate(board_root, request, tiny_model_dir, "--limit", str(LIMIT))
+    assert result.exit_code == 0, result.output
+    results_file = Path(result.stdout.strip().splitlines()[-1])
+    ours = json.loads(results_file.read_text())
+
+    suite = load_suite("open_llm_v1", board_root)
+    with contextlib.chdir(board_root):
+        direct = lm_eval.simple_evaluate(
+            model="hf",
+            model_args={"pretrained": str(tiny_model_dir), "dtype": "float32"},
+            tasks=[b.bundled_task for b in suite.benchmarks],
+            task_manager=TaskManager(include_path=str(board_root / "eval" / "tasks"), include_defaults=False),
+            batch_size=BATCH,
+            device="cpu",
+            limit=LIMIT,
+        )
+    # every lm-eval metric of every task and subject is identical
+    assert set(ours["lm_eval"]["results"]) == set(direct["results"])
+    for task, metrics in direct["results"].items():
+        for name, value in metrics.items():
+            if name != "alias":
+                assert ours["lm_eval"]["results"][task][name] == value, (task, name)
+    # and so are the leaderboard's numbers derived from them
+    assert ours["scores"]["arc"]["value"] == direct["results"]["shlepa_arc_challenge"]["acc_norm,none"] * 100
+    assert ours["scores"]["gsm8k"]["value"] == direct["results"]["shlepa_gsm8k"]["exact_match,strict-match"] * 100
+    subjects = [v["acc,none"] for k, v in direct["results"].items() if k.startswith("shlepa_mmlu_")]
+    assert len(subjects) == 57
+    assert ours["scores"]["mmlu"]["value"] == pytest.approx(sum(subjects) / 57 * 100, abs=1e-9)
+    assert ours["lm_eval"]["n-shot"]["shlepa_arc_challenge"] == 25
+    assert ours["lm_eval"]["n-shot"]["shlepa_hellaswag"] == 10
+    # the request went PENDING -> RUNNING -> FINISHED, details sit beside the results
+    req = load_request(request)
+    assert [h.status for h in req.history] == [Status.pending, Status.running, Status.finished]
+    assert (results_file.parent / ours["details_file"]).is_file()
+    assert "--data bundled" in ours["reproduce"]["shlepa"]
+    assert any("--tasks shlepa_arc_challenge --num_fewshot 25" in c for c in ours["reproduce"]["lm_eval"])
+
+    # a rerun of a FINISHED request is a no-op
+    again = evaluate(board_root, request, tiny_model_dir, "--limit", str(LIMIT))
+    assert again.exit_code == 0
+    assert len(list((board_root / "results").rglob("results_*.json"))) == 1
+
+
+def test_a_model_that_does_not_load_fails_the_request(board_root: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    request = submit(board_root, tiny_model_dir)
+    broken = tmp_path / "not-a-model"
+    broken.mkdir()
+    result = evaluate(board_root, request, broken, "--benchmark", "arc", "--limit", "1")
+    assert result.exit_code == 1
+    assert f"{request.relative_to(board_root)}: evaluation failed" in result.output
+    req = load_request(request)
+    assert req.status is Status.failed
+    assert req.failure is not None and req.failure.error_class and req.failure.log_tail
+    assert not list((board_root / "results").rglob("*"))
+
+
+def test_an_unknown_benchmark_changes_nothing(board_root: Path, tiny_model_dir: Path) -> None:
+    request = submit(board_root, tiny_model_dir)
+    before = snapshot(board_root / "requests")
+    result = evaluate(board_root, request, tiny_model_dir, "--benchmark", "nope")
+    assert result.exit_code == 1
+    assert "unknown benchmark(s) nope" in result.output
+    assert snapshot(board_root / "requests") == before
+    assert not list((board_root / "results").rglob("*"))
+
+
+def test_a_malformed_request_is_a_one_line_error(board_root: Path, tiny_model_dir: Path) -> None:
+    bad = board_root / "requests" / "acme" / "x" / "y.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("model: acme/x\nrevision: [\n")
+    result = evaluate(board_root, bad, tiny_model_dir)
+    assert result.exit_code == 1
+    assert str(bad) in result.output and "invalid YAML" in result.output
+    assert bad.read_text() == "model: acme/x\nrevision: [\n"

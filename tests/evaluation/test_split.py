@@ -1,0 +1,224 @@
+"""One request's tasks split over runners: splits + merge give the unsplit run's results file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shlepa.cli import app
+from shlepa.records.request import Status, load_request
+from shlepa.evaluation.split import SplitError, merge_split, parse_split, plan_split
+from support.gitboard import clone, git
+from support.requests import submit
+
+runner = CliRunner()
+# ARC (a task) and MMLU (a group of 57 subjects, split across runners).
+BENCHMARKS = ["--benchmark", "arc", "--benchmark", "mmlu"]
+LIMIT = "1"
+#: Batch size 1: every loglikelihood is computed alone, so even the per-sample details are
+#: bit-identical (other batch compositions change padding and float rounding at ~1e-6).
+BATCH = 1
+#: Fields that may differ between a merged and an unsplit results file: when and where it ran.
+TIMING = {"started_at", "finished_at", "duration_s", "runner", "run_url", "splits"}
+LM_EVAL_TIMING = {"date", "start_time", "end_time", "total_evaluation_time_seconds"}
+
+
+def run_cli(root: Path, model_dir: Path, request: Path, *extra: str):
+    args = ["evaluate", str(request), "--root", str(root), "--data", "bundled", "--model-path", str(model_dir),
+            "--batch-size", str(BATCH), "--device", "cpu", "--backend", "hf", "--limit", LIMIT, *BENCHMARKS, *extra]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def details(results_file: Path) -> list[dict]:
+    data = json.loads(results_file.read_text())
+    with gzip.open(results_file.parent / data["details_file"], "rt") as fh:
+        return [json.loads(line) for line in fh]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict[str, Path]:
+    """One unsplit run and two splits of the same request, merged."""
+    root = tmp_path_factory.mktemp("board")
+    (root / "eval").symlink_to(Path(__file__).resolve().parents[2] / "eval", target_is_directory=True)
+    request = submit(root, tiny_model_dir)
+    rel = request.relative_to(root)
+    plain = run_cli(root, tiny_model_dir, request)
+    split_dir = root / "split-out"
+    split_files = [run_cli(root, tiny_model_dir, request, "--split", f"{i}/2", "--split-dir", str(split_dir))
+                   for i in range(2)]
+    assert not list((root / "results").rglob("split_*")), "a split never lands under results/"
+    # the request was FINISHED by the plain run; put it back to RUNNING as the workflow's claim leaves it
+    req = load_request(request)
+    from shlepa.records.request import save_request
+
+    save_request(req.with_status(Status.running, "claimed", runner="split"), root)
+    merged = runner.invoke(app, ["merge-split", str(split_dir), "--root", str(root)])
+    assert merged.exit_code == 0, merged.output
+    status, merged_rel = merged.stdout.strip().split("\t")[:2]
+    return {"root": root, "request": rel, "plain": plain, "merged": root / merged_rel, "status": Path(status),
+            "split_dir": split_dir, "splits": split_files}
+
+
+@pytest.mark.slow
+def test_merged_splits_equal_an_unsplit_run(runs: dict[str, Path]) -> None:
+    plain, merged = json.loads(runs["plain"].read_text()), json.loads(runs["merged"].read_text())
+    assert runs["plain"] != runs["merged"]
+    assert set(plain) == set(merged)
+    for key in plain:
+        if key in ("evaluation", "lm_eval", "details_file"):
+            continue
+        assert merged[key] == plain[key], key
+    for key in set(plain["evaluation"]) | set(merged["evaluation"]):
+        if key not in TIMING:
+            assert merged["evaluation"].get(key) == plain["evaluation"].get(key), key
+    assert [s["index"] for s in merged["evaluation"]["splits"]] == [0, 1]
+    lm_plain, lm_merged = plain["lm_eval"], merged["lm_eval"]
+    for key in ("results", "groups", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better",
+                "n-samples"):
+        assert lm_merged[key] == lm_plain[key], key
+        assert list(lm_merged[key]) == list(lm_plain[key]), f"{key}: same order"
+    for key in set(lm_plain) | set(lm_merged):
+        if key not in LM_EVAL_TIMING:
+            assert lm_merged.get(key) == lm_plain.get(key), key
+    assert merged["scores"] == plain["scores"] and merged["average"] == plain["average"]
+    assert details(runs["merged"]) == details(runs["plain"])
+
+
+@pytest.mark.slow
+def test_the_plan_splits_mmlu_across_runners_and_the_request_is_finished(runs: dict[str, Path]) -> None:
+    plans = [json.loads(p.read_text())["split"]["plan"] for p in runs["splits"]]
+    assert plans[0] == plans[1]
+    holding_mmlu = [i for i, tasks in enumerate(plans[0]) if any(t.startswith("shlepa_mmlu_") for t in tasks)]
+    assert len(holding_mmlu) >= 2
+    assert sorted(t for tasks in plans[0] for t in tasks) == sorted(
+        ["shlepa_arc_challenge", *json.loads(runs["merged"].read_text())
+         ["lm_eval"]["group_subtasks"]["shlepa_mmlu"]])
+    req = load_request(runs["root"] / runs["request"])
+    assert req.status == Status.finished and "merged from 2 splits" in req.history[-1].reason
+
+
+@pytest.mark.slow
+def test_missing_duplicate_and_foreign_splits_are_errors_naming_the_file(runs: dict[str, Path], tmp_path: Path) -> None:
+    root = runs["root"]
+    s0, s1 = runs["splits"]
+
+    def copy(*files: Path) -> Path:
+        folder = tmp_path / f"set{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        for f in files:
+            shutil.copy(f, folder / f.name)
+            shutil.copy(f.parent / json.loads(f.read_text())["details_file"], folder)
+        return folder
+
+    with pytest.raises(SplitError, match=r"missing split\(s\) split_0_of_2.json"):
+        merge_split(root, [copy(s1)])
+
+    dup = copy(s0, s1)
+    (dup / "again").mkdir()
+    shutil.copy(s1, dup / "again" / s1.name)
+    with pytest.raises(SplitError, match=r"split_1_of_2.json: duplicate split 1/2 \(also .*split_1_of_2.json\)"):
+        merge_split(root, [dup])
+
+    foreign = copy(s0, s1)
+    data = json.loads((foreign / s1.name).read_text())
+    data["split"]["precision"] = "bfloat16"
+    (foreign / s1.name).write_text(json.dumps(data))
+    with pytest.raises(SplitError, match=r"split_1_of_2.json: field 'split.precision'"):
+        merge_split(root, [foreign])
+
+    other_limit = copy(s0, s1)
+    data = json.loads((other_limit / s1.name).read_text())
+    data["split"]["settings"]["limit"] = 2
+    (other_limit / s1.name).write_text(json.dumps(data))
+    with pytest.raises(SplitError, match=r"split_1_of_2.json: field 'split.settings.limit'"):
+        merge_split(root, [other_limit])
+
+    before = sorted((root / "results").rglob("*"))
+    result = runner.invoke(app, ["merge-split", str(copy(s0)), "--root", str(root)])
+    assert result.exit_code == 1 and "missing split(s)" in result.output
+    assert sorted((root / "results").rglob("*")) == before, "a failed merge writes nothing"
+
+
+def test_the_planner_balances_cost_and_keeps_the_suite_order() -> None:
+    costs = [("a", 10), ("b", 1), ("c", 6), ("d", 5), ("e", 1)]
+    plan = plan_split(costs, 2)
+    assert sorted(sum(plan, [])) == ["a", "b", "c", "d", "e"]
+    loads = sorted(sum(c for n, c in costs if n in part) for part in plan)
+    assert loads == [11, 12]
+    assert all(part == [n for n, _ in costs if n in part] for part in plan)
+    assert plan_split(costs, 2) == plan  # deterministic: every split job computes the same plan
+    assert plan_split([("a", 1)], 3) == [["a"], [], []]
+
+
+@pytest.mark.parametrize("text", ["3/3", "1", "-1/2", "a/b", "0/0", "0/999"])
+def test_a_bad_split_spec_is_a_clear_error(text: str) -> None:
+    with pytest.raises(SplitError, match="expected I/N"):
+        parse_split(text)
+    assert parse_split("2/4") == (2, 4)
+
+
+@pytest.mark.slow
+def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
+    runs: dict[str, Path], git_board, tmp_path: Path
+) -> None:
+    remote, seed = git_board
+    rel = runs["request"]
+    (seed / rel).parent.mkdir(parents=True)
+    _claim_on_remote(runs, seed)
+    work = clone(remote, tmp_path / "merge-job")
+    before = git(work, "rev-parse", "HEAD").strip()
+
+    result = runner.invoke(app, ["merge-split", str(runs["split_dir"]), "--request", str(rel), "--root", str(work),
+                                 "--commit", "--push"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("FINISHED\t")
+    log = git(work, "log", "--format=%s", f"{before}..origin/main").splitlines()
+    assert len(log) == 1, log
+    changed = git(work, "show", "--name-only", "--format=", "origin/main").split()
+    assert str(rel) in changed
+    assert sum(p.startswith("results/") and "/results_" in p for p in changed) == 1
+    assert sum(p.startswith("results/") and "/details_" in p for p in changed) == 1
+    assert not any("split" in p for p in changed)
+    assert load_request(work / rel).status == Status.finished
+
+
+def _claim_on_remote(runs: dict[str, Path], seed: Path) -> None:
+    """Commit the request as RUNNING on the remote, as the workflow's plan job does."""
+    from shlepa.records.request import save_request
+
+    req = load_request(runs["root"] / runs["request"])
+    save_request(req.with_status(Status.running, "claimed", runner="split-1"), seed)
+    git(seed, "add", "requests")
+    git(seed, "commit", "--quiet", "-m", "claim")
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+
+
+@pytest.mark.slow
+def test_a_merge_that_cannot_happen_fails_the_request_in_a_pushed_commit(
+    runs: dict[str, Path], git_board, tmp_path: Path
+) -> None:
+    remote, seed = git_board
+    rel = runs["request"]
+    _claim_on_remote(runs, seed)
+    work = clone(remote, tmp_path / "merge-job")
+    only_one = tmp_path / "partial"
+    only_one.mkdir()
+    s0 = runs["splits"][0]
+    shutil.copy(s0, only_one / s0.name)
+
+    result = runner.invoke(app, ["merge-split", str(only_one), "--request", str(rel), "--root", str(work),
+                                 "--commit", "--push"])
+    assert result.exit_code == 1 and "missing split(s) split_1_of_2.json" in result.output
+    git(work, "fetch", "--quiet", "origin")
+    failed = load_request(work / rel)
+    assert failed.status == Status.failed and failed.failure.error_class == "SplitMergeError"
+    assert "split_1_of_2.json" in failed.failure.message
+    assert git(work, "status", "--porcelain").strip() == ""
+    assert not list(work.glob("results/**/*.json")), "nothing half-merged is committed"

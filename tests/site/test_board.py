@@ -1,0 +1,69 @@
+"""The leaderboard table: rows from the newest results, whichever way the files are read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shlepa.site import board as leaderboard
+from shlepa.site.board import load_board
+from support.result_sets import make_repo
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_repo(tmp_path_factory.mktemp("repo"), 30, missing_every=4, queue=3)
+    # An older results file beside a newer one: only the newer may become a row.
+    newest = sorted(root.glob("results/*/*/results_*.json"))[0]
+    older = json.loads(newest.read_text())
+    older["scores"] = {k: {**v, "value": 1.0} for k, v in older["scores"].items()}
+    (newest.parent / "results_20000101T000000.000000Z.json").write_text(json.dumps(older))
+    bad = root / "results" / "zz-org" / "broken" / "results_20240101T000000.000000Z.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{not json")
+    bad_request = root / "requests" / "zz-org" / "broken" / f"{'a' * 40}_bfloat16.yaml"
+    bad_request.parent.mkdir(parents=True)
+    bad_request.write_text("model: [unclosed\n")
+    return root
+
+
+def test_the_newest_results_file_of_an_evaluation_is_its_row(repo: Path) -> None:
+    board = load_board(repo)
+    assert len(board.rows) == 30
+    assert (board.rows["scores"].map(lambda s: 1.0 in s.values())).sum() == 0
+    assert any("zz-org/broken/results_" in e and "unreadable" in e for e in board.errors)
+    assert any("zz-org/broken/" in e and "invalid YAML" in e for e in board.errors)
+
+
+def test_reading_in_two_processes_gives_the_same_board_as_one(repo: Path, monkeypatch) -> None:
+    monkeypatch.setattr(leaderboard, "PARALLEL_FROM", 10**9)
+    serial = load_board(repo)
+    monkeypatch.setattr(leaderboard, "PARALLEL_FROM", 1)
+    calls = []
+    real_fork = leaderboard._in_fork
+    monkeypatch.setattr(leaderboard, "_in_fork", lambda *a: calls.append(a) or real_fork(*a))
+    parallel = load_board(repo)
+    assert len(calls) == 1  # the requests were read in a forked process
+    pd.testing.assert_frame_equal(serial.rows.reset_index(drop=True), parallel.rows.reset_index(drop=True))
+    assert serial.requests == parallel.requests
+    assert sorted(serial.errors) == sorted(parallel.errors)
+    assert {k: p for k, (p, _r) in serial.results.items()} == {k: p for k, (p, _r) in parallel.results.items()}
+
+
+def test_only_the_part_of_lm_evals_output_the_site_reads_is_kept_in_memory(repo: Path) -> None:
+    board = load_board(repo)
+    assert all(set(res.lm_eval) <= leaderboard.LM_EVAL_KEYS for _p, res in board.results.values())
+    assert board.rows["architecture"].notna().all()
+
+
+def test_skipping_lm_evals_output_changes_no_row(repo: Path, monkeypatch) -> None:
+    from shlepa.records import results
+
+    fast = load_board(repo)
+    monkeypatch.setattr(results, "without_lm_eval", lambda raw: None)  # parse every file in full
+    full = load_board(repo)
+    pd.testing.assert_frame_equal(fast.rows, full.rows)
+    assert [res.scores for _p, res in fast.results.values()] == [res.scores for _p, res in full.results.values()]

@@ -1,0 +1,204 @@
+"""``shlepa build``: the data file, the pages and the per-model pages, from fake repositories."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from shlepa.cli import app
+from shlepa.records.request import MODEL_TYPE_SYMBOLS, Precision, WeightType
+from shlepa.records.suite import load_suite
+from shlepa.site.build import build_site
+from support.result_sets import add_hostile_model, make_repo
+from shlepa.site.meta import site_meta
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]:
+    root = make_repo(tmp_path_factory.mktemp("repo"), 6, details_every=3, missing_every=3, queue=3)
+    add_hostile_model(root)
+    broken = root / "results" / "broken-org" / "broken" / "results_20240101T000000.000000Z.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json", encoding="utf-8")
+    out = root / "_site"
+    report = build_site(root, out, workers=2)  # the parallel path big sites take
+    return root, out, report
+
+
+def test_build_reports_broken_file_by_path_and_builds_the_rest(built):
+    root, out, report = built
+    assert any("broken-org/broken/results_20240101T000000.000000Z.json" in s for s in report.skipped)
+    assert report.models == 7
+    assert (out / "index.html").is_file()
+
+
+def test_leaderboard_data_has_every_model_with_scores_and_ranks(built):
+    _root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    rows = [r for r in data["rows"] if r["suite"] == "open_llm_v1"]
+    assert len(rows) == 7
+    assert sorted(r["rank"] for r in rows) == list(range(1, 8))
+    keys = [b["key"] for b in data["suites"]["open_llm_v1"]["benchmarks"]]
+    assert keys == ["arc", "hellaswag", "mmlu", "truthfulqa", "winogrande", "gsm8k"]
+    full = next(r for r in rows if not r["missing"])
+    assert full["average"] == pytest.approx(sum(full["scores"].values()) / 6, abs=0.01)
+
+
+def test_missing_benchmarks_are_empty_and_left_out_of_the_average(built):
+    _root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    partial = [r for r in data["rows"] if r["missing"]]
+    assert partial, "the fake data has models with missing benchmarks"
+    for r in partial:
+        present = [v for v in r["scores"].values() if v is not None]
+        assert all(r["scores"][k] is None for k in r["missing"])
+        assert r["average"] == pytest.approx(sum(present) / len(present), abs=0.01)
+    page = (out / partial[0]["page"] / "index.html").read_text()
+    assert "missing" in page and "* (without" in page
+
+
+def test_model_page_has_scores_settings_reproduction_history_and_subjects(built):
+    _root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    row = next(r for r in data["rows"] if r["model"] != "evil-org/evil-model" and not r["missing"])
+    html = (out / row["page"] / "index.html").read_text()
+    assert row["page"] == f"models/{row['model']}/{row['sha'][:12]}_{row['precision']}_open_llm_v1/"
+    assert f"{row['scores']['arc']:.2f}" in html
+    assert "shlepa evaluate requests/" in html and "lm_eval --model hf" in html
+    assert 'class="md-header' in html  # rendered inside the theme's shell
+    assert 'data-md-component="search"' not in html and "md-sidebar" not in html  # a compact shell
+    # Long sections travel as JSON in the page; model.js draws them (tests/test_browser.py).
+    extra = json.loads(html.split('id="model-data">')[1].split("</script>")[0])
+    assert len(extra["subjects"]) == 57 and "high_school_physics" in extra["subjects"]  # MMLU breakdown
+    assert [h["status"] for h in extra["history"]] == ["PENDING", "RUNNING", "FINISHED"]  # request history
+    assert len(extra["lm_eval"]) == 6 and extra["settings"]["batch_size"] == "auto"
+
+
+def test_details_are_paged_only_for_models_with_details(built):
+    _root, out, report = built
+    assert 0 < report.details_models < report.models
+    pages = list(out.glob("models/*/*/*/details/arc-0.json"))
+    assert len(pages) == report.details_models
+    chunk = json.loads(pages[0].read_text())
+    assert {"prompt", "choices", "target", "metrics"} <= set(chunk[0])
+
+
+def test_untrusted_values_are_escaped_everywhere(built):
+    _root, out, _ = built
+    page = out / "models/evil-org/evil-model" / f"{'a' * 12}_float16_open_llm_v1" / "index.html"
+    html = page.read_text()
+    assert "<script>window.__xss" not in html and "<img src=x" not in html and "<svg onload" not in html
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html  # license, architecture, flag reason
+    index = json.loads(html.split('id="details-index">')[1].split("</script>")[0])
+    assert index["arc"]["rows"] == 1
+    for name in ("index.html", "queue/index.html", "about/index.html"):
+        assert "<script>window.__xss" not in (out / name).read_text()
+
+
+def test_queue_page_lists_pending_running_and_failed_with_logs(built):
+    _root, out, _ = built
+    html = (out / "queue" / "index.html").read_text()
+    for heading in ("Running (1)", "Pending (1)", "Failed (1)", "Finished (6)"):
+        assert heading in html
+    assert "OutOfMemoryError" in html and 'href="https://github.com/example/leaderboard/actions/runs/2"' in html
+
+
+def test_nav_holds_only_existing_pages_and_submit_has_a_placeholder(built):
+    _root, out, _ = built
+    html = (out / "about" / "index.html").read_text()
+    assert "Normalized scores" in html and "license: mit" in html
+    submit = (out / "submit" / "index.html").read_text()
+    if not (Path(__file__).resolve().parents[2] / "site" / "pages" / "submit.md").exists():
+        assert "is not part of this build yet" in submit
+    runners = Path(__file__).resolve().parents[2] / "site" / "pages" / "runners.md"
+    assert (out / "runners" / "index.html").exists() == runners.exists()
+    assert "/models/" not in html.split('class="md-nav__list"')[1].split("</nav>")[0]
+
+
+def test_zero_results_still_builds(tmp_path: Path):
+    root = make_repo(tmp_path, 0)
+    report = build_site(root, tmp_path / "out")
+    assert report.models == 0
+    assert json.loads((tmp_path / "out" / "data" / "leaderboard.json").read_text())["rows"] == []
+
+
+def test_one_result_via_cli(tmp_path: Path):
+    root = make_repo(tmp_path, 1, queue=0)
+    result = CliRunner().invoke(app, ["build", "--root", str(root), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "built 1 model(s)" in result.output
+    assert len(list((tmp_path / "o" / "models").glob("*/*/*/index.html"))) == 1
+
+
+def test_flag_links_must_be_http(tmp_path: Path):
+    root = make_repo(tmp_path, 1, queue=0)
+    (root / "flags.yaml").write_text(
+        yaml.safe_dump([{"model": "a/b", "reason": "x", "url": "javascript:alert(1)"}]), encoding="utf-8")
+    report = build_site(root, tmp_path / "o")
+    assert any("flags.yaml: field 'entry 1.url'" in s and "http" in s for s in report.skipped)
+
+
+DATA_SCRIPT_TYPES = frozenset({"application/json", "application/ld+json"})  # data, never run (an import map would be)
+
+
+class _ScriptScan(HTMLParser):
+    """Executable inline code in a page: <script> without src (JSON data blocks aside), on*= handlers, javascript: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and not a.get("src") and (a.get("type") or "").lower() not in DATA_SCRIPT_TYPES:
+            self.found.append(f"inline <script {a}>")
+        for name, value in attrs:
+            if name.lower().startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name.lower() in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+
+def test_no_page_has_inline_scripts_or_handlers_so_script_src_self_holds(built):
+    """Every generated page runs only same-origin script files (a CSP of script-src 'self')."""
+    _root, out, _ = built
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 10 and any("/models/" in p.as_posix() for p in pages)
+    bad = {}
+    for page in pages:
+        scan = _ScriptScan()
+        scan.feed(page.read_text(encoding="utf-8"))
+        if scan.found:
+            bad[page.relative_to(out).as_posix()] = scan.found
+    assert not bad, bad
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<script type="module" src="assets/js/leaderboard.js">' in index
+
+
+def test_the_data_file_carries_the_constants_the_javascript_reads(built):
+    """One source: the meta block is shlepa.site.meta's, and the page's filters are drawn from it."""
+    root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    meta = data["meta"]
+    assert meta == json.loads(json.dumps(site_meta(), ensure_ascii=False))
+    assert {t["key"]: t["symbol"] for t in meta["model_types"]} == MODEL_TYPE_SYMBOLS
+    assert set(meta["precisions"]) == {p.value for p in Precision}
+    assert meta["weight_types"] == [w.value for w in WeightType]
+    assert data["suites"]["open_llm_v1"]["average_keys"] == load_suite("open_llm_v1", root).average_keys
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for name, values in (("type", [t["key"] for t in meta["model_types"]]), ("precision", meta["precisions"]),
+                         ("weight", meta["weight_types"]),
+                         ("size", [b["key"] for b in meta["size_bands"]] + [meta["unknown_size"]["key"]]),
+                         ("show", [s["key"] for s in meta["show"]])):
+        assert re.findall(rf'name="{name}" value="([^"]+)"', html) == values
+    shown = re.findall(r'name="show" value="([^"]+)" checked', html)
+    assert shown == [s["key"] for s in meta["show"] if s["shown"]]
+    js = "".join(p.read_text(encoding="utf-8") for p in (out / "assets" / "js").rglob("*.js"))
+    for t in meta["model_types"]:
+        assert t["symbol"] not in js and f'"{t["key"]}"' not in js  # read from the data, not spelled again
+    assert '"bfloat16"' not in js and '"65+"' not in js

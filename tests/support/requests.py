@@ -1,0 +1,16 @@
+"""Request files for a local model folder (its content hash plays the commit sha)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from shlepa.records.request import new_request, save_request
+
+
+def model_sha(model_dir: Path) -> str:
+    return hashlib.sha1((model_dir / "model.safetensors").read_bytes()).hexdigest()
+
+
+def submit(root: Path, model_dir: Path, model: str = "acme/tiny-llama") -> Path:
+    return save_request(new_request(model, model_sha(model_dir), "float32", "pretrained", "mit", "alice"), root)

@@ -1,0 +1,22 @@
+"""Serve a built site from a background thread, for the browser tests and the site benchmark."""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from shlepa.site.serve import make_server
+
+#: Debian's Chromium, headless, with its background network traffic off (the machine has no network).
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def serve_in_thread(directory: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Start serving in a daemon thread; returns the server and its base URL."""
+    server = make_server(directory, port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, real_port = server.server_address[:2]
+    return server, f"http://{host}:{real_port}/"

@@ -1,0 +1,113 @@
+"""evaluate.yml / publish.yml: triggers, permissions, pins, and steps that are plain shlepa commands."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from support.gitboard import PROJECT, publish_requests
+from typer.testing import CliRunner
+
+from shlepa.cli import app
+from shlepa.config import SettingsError, load_settings
+
+WF = PROJECT / ".github" / "workflows"
+
+
+def _load(name: str) -> dict:
+    data = yaml.safe_load((WF / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def test_evaluate_never_runs_for_pull_requests_and_drains_without_cancelling():
+    wf = _load("evaluate.yml")
+    assert set(wf["on"]) == {"push", "workflow_dispatch", "schedule"}
+    assert wf["on"]["push"]["paths"] == ["requests/**"]
+    assert wf["permissions"] == {}
+    assert wf["concurrency"]["cancel-in-progress"] is False
+    gpu = wf["jobs"]["evaluate"]
+    assert gpu["runs-on"] == ["self-hosted", "gpu"] and gpu["permissions"] == {"contents": "write"}
+    assert all("timeout-minutes" in job for job in wf["jobs"].values() if "steps" in job)
+
+
+def test_publish_has_only_the_pages_permissions():
+    wf = _load("publish.yml")
+    assert "workflow_call" in wf["on"] and "pull_request" not in wf["on"]
+    assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write", "contents": "read"}
+    assert wf["jobs"]["build"]["permissions"] == {"contents": "read"}
+
+
+@pytest.mark.parametrize("name", ["evaluate.yml", "publish.yml", "ci.yml"])
+def test_actions_are_pinned_by_sha_and_checkouts_keep_no_credentials(name):
+    wf = _load(name)
+    for job in wf["jobs"].values():
+        for step in job.get("steps", []):
+            if step.get("uses", "").endswith("/.github/actions/setup"):  # this repository's action
+                assert step["uses"] in {"$/.github/actions/setup", "./.github/actions/setup"}, step["uses"]
+            elif "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            assert "${{" not in step.get("run", ""), f"{name}: expression inside run: {step['run']}"
+
+
+# actionlint and zizmor run over every workflow in tests/test_workflows.py.
+
+
+def test_matrix_plan_is_empty_without_pending_and_capped_by_settings(git_board):
+    _, seed = git_board
+    result = CliRunner().invoke(app, ["matrix-plan", "--root", str(seed)])
+    assert result.output.strip() == "runners=[]"
+    publish_requests(seed, 5)
+    (seed / "leaderboard.yaml").write_text("runner:\n  max_runners: 3\n")
+    assert CliRunner().invoke(app, ["matrix-plan", "--root", str(seed)]).output.strip() == "runners=[0,1,2]"
+    assert CliRunner().invoke(app, ["matrix-plan", "--wanted", "2", "--root", str(seed)]).output.strip() \
+        == "runners=[0,1]"
+
+
+def test_runner_settings_default_without_file_and_name_the_bad_field(tmp_path):
+    assert load_settings(tmp_path).runner.stale_after_minutes == 720
+    (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: soon\n")
+    with pytest.raises(SettingsError, match=r"leaderboard.yaml: field 'runner.stale_after_minutes'"):
+        load_settings(tmp_path).runner
+
+
+def test_the_sweep_threshold_is_above_every_gpu_job_timeout():
+    from shlepa.config import RunnerSettings, check_stale_after, gpu_job_timeouts
+
+    timeouts = gpu_job_timeouts(PROJECT)
+    assert set(timeouts) == {"evaluate", "split"}
+    assert load_settings(PROJECT).runner.stale_after_minutes > max(timeouts.values())
+    check_stale_after(PROJECT)  # the repository's own settings pass
+    with pytest.raises(SettingsError, match=r"field 'runner.stale_after_minutes': 600 must be above the "
+                                                  r"'evaluate' job's timeout-minutes \(600"):
+        check_stale_after(PROJECT, RunnerSettings(stale_after_minutes=600))
+
+
+def test_sweep_refuses_a_threshold_that_could_requeue_a_live_job(tmp_path: Path):
+    (tmp_path / "eval" / "suites").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(WF / "evaluate.yml", tmp_path / ".github" / "workflows" / "evaluate.yml")
+    (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: 300\n")
+    result = CliRunner().invoke(app, ["sweep", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "leaderboard.yaml: field 'runner.stale_after_minutes': 300 must be above" in result.output
+    ok = CliRunner().invoke(app, ["sweep", "--root", str(tmp_path), "--stale-after-minutes", "601"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_the_split_path_evaluates_on_gpus_and_merges_without_a_gpu():
+    wf = _load("evaluate.yml")
+    assert "split" in wf["on"]["workflow_dispatch"]["inputs"]
+    split, merge = wf["jobs"]["split"], wf["jobs"]["merge"]
+    assert split["runs-on"] == ["self-hosted", "gpu"] and split["permissions"] == {"contents": "read"}
+    assert merge["runs-on"] == "ubuntu-latest" and merge["permissions"] == {"contents": "write"}
+    assert merge["needs"] == ["plan", "split"]
+    runs = "\n".join(step.get("run", "") for job in (split, merge) for step in job["steps"])
+    assert "--split \"$PART/$SPLIT\"" in runs and "shlepa merge-split" in runs
+    assert "${{" not in runs
+    assert "merge" in wf["jobs"]["publish"]["needs"]
