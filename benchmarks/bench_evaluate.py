@@ -38,12 +38,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from shlepa.demo.tinymodels import make_tiny_model  # noqa: E402
+from shlepa.evaluation.model import model_args_for  # noqa: E402
 from shlepa.evaluation.options import EvalOptions  # noqa: E402
 from shlepa.evaluation.run import evaluate_request  # noqa: E402
-from shlepa.evaluation.model import model_args_for  # noqa: E402
 from shlepa.records.request import load_request, new_request, save_request  # noqa: E402
 from shlepa.records.suite import DataSource, load_suite  # noqa: E402
-from shlepa.demo.tinymodels import make_tiny_model  # noqa: E402
 
 
 def _tasks(root: Path) -> list[tuple[str, int]]:
@@ -93,10 +93,33 @@ def run_old(root: Path, model_args: dict, limit: int) -> dict[str, float]:
     for name, shots in _tasks(root):
         dest = Path(tempfile.mkdtemp(prefix="old-", dir=root))
         subprocess.run(
-            [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", args, "--tasks", name,
-             "--num_fewshot", str(shots), "--batch_size", "1", "--device", "cpu", "--limit", str(limit),
-             "--include_path", "eval/tasks", "--output_path", str(dest)],
-            cwd=root, check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "lm_eval",
+                "--model",
+                "hf",
+                "--model_args",
+                args,
+                "--tasks",
+                name,
+                "--num_fewshot",
+                str(shots),
+                "--batch_size",
+                "1",
+                "--device",
+                "cpu",
+                "--limit",
+                str(limit),
+                "--include_path",
+                "eval/tasks",
+                "--output_path",
+                str(dest),
+            ],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         (results_file,) = dest.rglob("results_*.json")
         out.update(_metrics(json.loads(results_file.read_text())["results"]))
@@ -117,7 +140,7 @@ def main() -> None:
         req = new_request("bench/tiny-llama", "0" * 40, "float32", "pretrained", "apache-2.0", "bench")
         save_request(req, work)
         rel = req.relpath
-        model_args = {k: v for k, v in model_args_for(load_request(work / rel), model_path=model_dir).items()}
+        model_args = dict(model_args_for(load_request(work / rel), model_path=model_dir).items())
         times: dict[str, float] = {}
 
         with contextlib.chdir(work):
@@ -125,9 +148,16 @@ def main() -> None:
             # difference is shlepa's own overhead (task building, results, details, status).
             t = time.perf_counter()
             target = evaluate_request(
-                work / rel, work,
-                EvalOptions(source=DataSource.bundled, model_path=model_dir, batch_size=args.batch_size,
-                            device="cpu", limit=args.limit, backend="hf"),
+                work / rel,
+                work,
+                EvalOptions(
+                    source=DataSource.bundled,
+                    model_path=model_dir,
+                    batch_size=args.batch_size,
+                    device="cpu",
+                    limit=args.limit,
+                    backend="hf",
+                ),
             )
             times["shlepa evaluate"] = time.perf_counter() - t
             shlepa_scores = _metrics(json.loads(Path(target).read_text())["lm_eval"]["results"])
@@ -135,9 +165,16 @@ def main() -> None:
             # The default backend, shlepa-hf: each shared context computed once.
             t = time.perf_counter()
             evaluate_request(
-                work / rel, work,
-                EvalOptions(source=DataSource.bundled, model_path=model_dir, batch_size=args.batch_size,
-                            device="cpu", limit=args.limit, force=True),
+                work / rel,
+                work,
+                EvalOptions(
+                    source=DataSource.bundled,
+                    model_path=model_dir,
+                    batch_size=args.batch_size,
+                    device="cpu",
+                    limit=args.limit,
+                    force=True,
+                ),
             )
             times["shlepa evaluate (shlepa-hf)"] = time.perf_counter() - t
 
@@ -158,8 +195,10 @@ def main() -> None:
         diffs = [abs(a[k] - b[k]) for k in keys if k in a and k in b and not (math.isnan(a[k]) and math.isnan(b[k]))]
         return set(a) == set(b) and all(d == 0 for d in diffs), max(diffs, default=0.0)
 
-    print(f"\nbundled open_llm_v1 suite (6 benchmarks), tiny Llama on CPU, limit={args.limit}, "
-          f"batch_size={args.batch_size}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\nbundled open_llm_v1 suite (6 benchmarks), tiny Llama on CPU, limit={args.limit}, "
+        f"batch_size={args.batch_size}, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'run':<30} {'wall s':>8}")
     for name, secs in times.items():
         print(f"{name:<30} {secs:>8.1f}")

@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(pretrained=str(model), dtype=args.dtype, device=args.device, batch_size=args.batch_size)
     backends: dict[str, Any] = {
         "hf": counting_hflm()(**common),
-        "shlepa-hf": SharedContextHFLM(**common, max_batch_tokens=args.max_batch_tokens,
-                                       pack_tokens=args.pack_tokens),
+        "shlepa-hf": SharedContextHFLM(**common, max_batch_tokens=args.max_batch_tokens, pack_tokens=args.pack_tokens),
     }
     if args.vllm:
         from lm_eval.models.vllm_causallms import VLLM
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             tokens_of: dict[str, int] = {}
             accs: dict[str, Any] = {}
             names = list(backends)
-            for rep in range(args.repeats):
+            for _ in range(args.repeats):
                 for name in names + names[::-1]:  # A/B/B/A: a load trend hits both alike
                     lm = backends[name]
                     wall, tokens, results = run_task(lm, bench, task_names(bench, args.mmlu_subjects), args.limit)
@@ -168,18 +167,28 @@ def main(argv: list[str] | None = None) -> int:
             per = {n: (statistics.median(walls[n]), tokens_of[n]) for n in names}
             diff = max(abs((a[t] or 0) - (accs["hf"][t] or 0)) for a in accs.values() for t in a)
             rows.append((bench.key, per))
-            print(f"{bench.key}: done ({', '.join(f'{n} {w:.1f}s' for n, (w, _) in per.items())}); "
-                  f"largest score difference across backends: {diff:.2g}", file=sys.stderr)
+            print(
+                f"{bench.key}: done ({', '.join(f'{n} {w:.1f}s' for n, (w, _) in per.items())}); "
+                f"largest score difference across backends: {diff:.2g}",
+                file=sys.stderr,
+            )
 
-    info = (f"model {model} ({args.arch}, hidden {args.hidden}, {args.layers} layers)" if not args.model
-            else f"model {model}")
-    print(f"\n{info}; {args.dtype} on {args.device}; torch threads {torch.get_num_threads()}; "
-          f"batch size {args.batch_size}; limit {args.limit}/task"
-          + (f" ({args.mmlu_subjects} MMLU subjects)" if args.mmlu_subjects else "")
-          + f"; shlepa-hf max_batch_tokens {args.max_batch_tokens}, pack_tokens {args.pack_tokens}"
-          + f"; {2 * args.repeats} interleaved runs per backend and task (median wall)")
-    print(f"load average (1/5/15 min) before {_load(load_before)}, after {_load(os.getloadavg())}; "
-          f"{os.cpu_count()} CPUs\n")
+    info = (
+        f"model {model} ({args.arch}, hidden {args.hidden}, {args.layers} layers)"
+        if not args.model
+        else f"model {model}"
+    )
+    print(
+        f"\n{info}; {args.dtype} on {args.device}; torch threads {torch.get_num_threads()}; "
+        f"batch size {args.batch_size}; limit {args.limit}/task"
+        + (f" ({args.mmlu_subjects} MMLU subjects)" if args.mmlu_subjects else "")
+        + f"; shlepa-hf max_batch_tokens {args.max_batch_tokens}, pack_tokens {args.pack_tokens}"
+        + f"; {2 * args.repeats} interleaved runs per backend and task (median wall)"
+    )
+    print(
+        f"load average (1/5/15 min) before {_load(load_before)}, after {_load(os.getloadavg())}; "
+        f"{os.cpu_count()} CPUs\n"
+    )
     names = list(backends)
     head = f"{'benchmark':<11} {'hf tokens':>10} {'shlepa tok':>10} {'tok ratio':>9} {'hf s':>8} {'shlepa s':>8} {'speedup':>7}"
     extra = [n for n in names if n not in ("hf", "shlepa-hf")]

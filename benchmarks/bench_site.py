@@ -39,10 +39,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake result sets
 
-from shlepa.site.build import build_site  # noqa: E402
-from support.result_sets import make_repo  # noqa: E402
-from support.serving import ARGS, CHROMIUM, serve_in_thread  # noqa: E402
+from shlepa.site.build import build_site
 
+from support.result_sets import make_repo
+from support.serving import ARGS, CHROMIUM, serve_in_thread
 
 PLAIN_TABLE = """<!doctype html><meta charset=utf-8><body><table id=t><thead><tr></tr></thead><tbody></tbody></table>
 <script>
@@ -169,10 +169,15 @@ def browser_figures(site: Path) -> dict[str, float]:
         samples: dict[str, list[float]] = {}
         for _ in range(REPEATS):
             for kind, arg, label in [
-                ("sort", "b_arc", "sort ARC"), ("sort", "model", "sort model name"), ("sort", "avg", "sort average"),
-                ("search", "llama", "search 'llama'"), ("search", "mistral; qwen; license: mit", "search 3 terms"),
-                ("search", "", "search cleared"), ("filter", "chat", "filter chat off"),
-                ("filter", "chat", "filter chat on"), ("filter", "merge", "filter merge off"),
+                ("sort", "b_arc", "sort ARC"),
+                ("sort", "model", "sort model name"),
+                ("sort", "avg", "sort average"),
+                ("search", "llama", "search 'llama'"),
+                ("search", "mistral; qwen; license: mit", "search 3 terms"),
+                ("search", "", "search cleared"),
+                ("filter", "chat", "filter chat off"),
+                ("filter", "chat", "filter chat on"),
+                ("filter", "merge", "filter merge off"),
                 ("filter", "merge", "filter merge on"),
             ]:
                 samples.setdefault(label, []).append(page.evaluate(MEASURE, [kind, arg]))
@@ -198,22 +203,31 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cores available: {len(os.sched_getaffinity(0))}; {load()}", flush=True)
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"disk: 10,000 folders with a 10 KB file each: {fs_calibration(args.work):.2f} s"
-          f" (a fast SSD: ~0.5 s; model pages need ~2.6 folders each)", flush=True)
+    print(
+        f"disk: 10,000 folders with a 10 KB file each: {fs_calibration(args.work):.2f} s"
+        f" (a fast SSD: ~0.5 s; model pages need ~2.6 folders each)",
+        flush=True,
+    )
     times: dict[int, float] = {}
     for n in args.sizes:
         root = args.work / f"r{n}"
         if not (root / "results").is_dir():
             t, cpu = time.perf_counter(), cpu_seconds()
             make_repo(root, n, details_every=100)
-            print(f"generate {n:>6} models: {time.perf_counter() - t:6.1f} s  cpu {cpu_seconds() - cpu:5.1f} s"
-                  f"  ({load()}; not part of the build time)", flush=True)
+            print(
+                f"generate {n:>6} models: {time.perf_counter() - t:6.1f} s  cpu {cpu_seconds() - cpu:5.1f} s"
+                f"  ({load()}; not part of the build time)",
+                flush=True,
+            )
         else:
             print(f"generate {n:>6} models: reused {root}", flush=True)
         seconds, cpu, size, timings = build_once(root, root / "_site")
         parts = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
-        print(f"build_site {n:>6} models: {seconds:6.1f} s  cpu {cpu:5.1f} s  output {size / 1e6:6.1f} MB"
-              f"  ({parts}; {load()})", flush=True)
+        print(
+            f"build_site {n:>6} models: {seconds:6.1f} s  cpu {cpu:5.1f} s  output {size / 1e6:6.1f} MB"
+            f"  ({parts}; {load()})",
+            flush=True,
+        )
         times[n] = build_command(root, root / "_site")
         print(f"shlepa build {n:>6} models: {times[n]:6.1f} s wall, the command as run ({load()})", flush=True)
     for n in args.sizes:

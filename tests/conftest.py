@@ -7,13 +7,13 @@ demo), without network access or a Hub cache.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import shutil
+from pathlib import Path
 
 import pytest
 
 from shlepa.demo.tinymodels import make_tiny_model
+
 from support.gitboard import GIT_ENV, PROJECT, git
 
 # The fake Hub and fake GitHub servers live in tests/fakes.

@@ -13,8 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_imports_follow_the_layers_of_the_pipeline() -> None:
     lint = Path(sys.executable).parent / "lint-imports"
-    run = subprocess.run([str(lint), "--config", str(REPO / ".importlinter"), "--no-cache"],
-                         cwd=REPO, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [str(lint), "--config", str(REPO / ".importlinter"), "--no-cache"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
 
 

@@ -13,8 +13,12 @@ RESTORES = {("src/shlepa/evaluation/run.py", "HF_ALLOW_CODE_EVAL")}
 
 
 def _is_environ(node: ast.AST) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name) \
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "environ"
+        and isinstance(node.value, ast.Name)
         and node.value.id == "os"
+    )
 
 
 def _reads(tree: ast.AST) -> list[tuple[int, str]]:
@@ -22,8 +26,9 @@ def _reads(tree: ast.AST) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             f = node.func
-            if (f.attr == "get" and _is_environ(f.value)) or (f.attr == "getenv" and isinstance(f.value, ast.Name)
-                                                                and f.value.id == "os"):
+            if (f.attr == "get" and _is_environ(f.value)) or (
+                f.attr == "getenv" and isinstance(f.value, ast.Name) and f.value.id == "os"
+            ):
                 arg = node.args[0] if node.args else None
                 found.append((node.lineno, arg.value if isinstance(arg, ast.Constant) else "?"))
         elif isinstance(node, ast.Subscript) and _is_environ(node.value) and isinstance(node.ctx, ast.Load):
@@ -70,8 +75,13 @@ def test_names_are_exact_and_tokens_stay_out_of_reprs(monkeypatch):
 def test_the_run_url_and_runner_name_follow_the_actions_variables(monkeypatch):
     from shlepa.queue.runner import github_run_url, runner_name
 
-    for key, value in {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "7",
-                       "GITHUB_RUN_ATTEMPT": "2", "RUNNER_NAME": "gpu-1"}.items():
+    for key, value in {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "7",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "RUNNER_NAME": "gpu-1",
+    }.items():
         monkeypatch.setenv(key, value)
     assert github_run_url() == "https://github.com/o/r/actions/runs/7/attempts/2" and runner_name() == "gpu-1"
     monkeypatch.setenv("GITHUB_RUN_ID", "")

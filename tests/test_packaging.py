@@ -28,8 +28,19 @@ DISTRIBUTION = {
 }
 # Never imported when the CLI starts (extras, or heavy): importing any of them at
 # module level of a CLI path would break the core-only installs of the PR workflows.
-HEAVY = {"torch", "lm_eval", "transformers", "tokenizers", "safetensors", "accelerate", "pandas", "mkdocs",
-         "wandb", "vllm", "bitsandbytes"}
+HEAVY = {
+    "torch",
+    "lm_eval",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "accelerate",
+    "pandas",
+    "mkdocs",
+    "wandb",
+    "vllm",
+    "bitsandbytes",
+}
 
 
 def _name(requirement: str) -> str:
@@ -71,8 +82,9 @@ def test_every_imported_package_is_declared():
     declared = _declared()
     imports = _third_party_imports()
     assert {"pydantic", "yaml", "httpx2", "lm_eval", "torch"} <= set(imports)  # the walk sees lazy imports too
-    missing = {mod: sorted(files) for mod, files in imports.items()
-               if _name(DISTRIBUTION.get(mod, mod)) not in declared}
+    missing = {
+        mod: sorted(files) for mod, files in imports.items() if _name(DISTRIBUTION.get(mod, mod)) not in declared
+    }
     assert not missing, f"imported by src/ but not declared in pyproject.toml: {missing}"
 
 
@@ -84,8 +96,11 @@ def test_the_core_needs_no_evaluation_stack():
 
 
 def test_lm_eval_is_pinned_and_majors_are_bounded():
-    reqs = [r for group in (PYPROJECT["project"]["dependencies"], *PYPROJECT["project"]["optional-dependencies"].values())
-            for r in group]
+    reqs = [
+        r
+        for group in (PYPROJECT["project"]["dependencies"], *PYPROJECT["project"]["optional-dependencies"].values())
+        for r in group
+    ]
     by_name = {_name(r): r.replace(" ", "") for r in reqs}
     assert re.fullmatch(r"lm-eval==\d+(\.\d+)+", by_name["lm-eval"]), by_name["lm-eval"]
     assert "<" in by_name["transformers"] and "<2" in by_name["mkdocs"]
@@ -97,7 +112,9 @@ def test_package_data_names_only_files_that_exist():
     for package, patterns in package_data.items():
         base = SRC.joinpath(*package.split("."))
         for pattern in patterns:
-            assert [p for p in base.glob(pattern) if p.is_file()], f"package-data {package}: {pattern!r} matches no file"
+            assert [p for p in base.glob(pattern) if p.is_file()], (
+                f"package-data {package}: {pattern!r} matches no file"
+            )
     templates = SRC / "shlepa" / "site" / "templates"
     shipped = {p for pattern in package_data["shlepa"] for p in (SRC / "shlepa").glob(pattern)}
     assert set(templates.glob("*.j2")) <= shipped  # every template is in the wheel
@@ -124,12 +141,21 @@ except SystemExit as exc:
 """
 
 
-@pytest.mark.parametrize("command", [[], ["validate", "--help"], ["build", "--help"], ["pr-comment", "--help"],
-                                     ["sweep", "--help"]], ids=lambda c: " ".join(c) or "import")
+@pytest.mark.parametrize(
+    "command",
+    [[], ["validate", "--help"], ["build", "--help"], ["pr-comment", "--help"], ["sweep", "--help"]],
+    ids=lambda c: " ".join(c) or "import",
+)
 def test_the_cli_starts_without_the_heavy_libraries(command):
     args = command or ["--help"]
     path = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-c", _PROBE, ",".join(sorted(HEAVY)), *args], check=False,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, ",".join(sorted(HEAVY)), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path},
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Usage" in proc.stdout

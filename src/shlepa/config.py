@@ -9,14 +9,12 @@ never set any of this.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 from pathlib import Path
-
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shlepa.errors import ShlepaError
 from shlepa.io.yaml import YamlError, load_yaml
 
 SETTINGS_FILE = "leaderboard.yaml"
@@ -112,7 +110,8 @@ class RunnerSettings(BaseModel):
     push_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     push_backoff_s: Annotated[float, Field(ge=0, le=600)] = 1.0
     max_runners: Annotated[int, Field(ge=1, le=256)] = Field(
-        default=1, description="Most GPU runners one evaluate run spreads the queue over (the matrix size)")
+        default=1, description="Most GPU runners one evaluate run spreads the queue over (the matrix size)"
+    )
     launcher: list[str] = Field(
         default_factory=list,
         description="Command prefix that starts `-m shlepa evaluate` in a child process, "

@@ -8,6 +8,7 @@ tasks through both backends; every per-request log-likelihood must agree within
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,7 @@ def test_edge_cases_match_plain_hf(llama_dir: Path, pack_tokens: int) -> None:
 
 def test_budget_smaller_than_a_request_falls_back_to_plain_path(llama_dir: Path) -> None:
     pairs = [("A fairly long context sentence with many words", " and a long continuation too")] * 2
-    worst, shared = _compare(llama_dir, pairs, max_batch_tokens=4)
+    worst, _shared = _compare(llama_dir, pairs, max_batch_tokens=4)
     assert worst < TOL
 
 
@@ -176,11 +177,11 @@ def test_greedy_continuation_is_flagged(llama_dir: Path) -> None:
         best = int(shared.model(torch.tensor([ids])).logits[0, -1].argmax())
     greedy_text = shared.tok_decode([best], skip_special_tokens=False)
     whole = shared.tok_encode(ctx + greedy_text)
-    if whole[len(ids):] != [best]:
+    if whole[len(ids) :] != [best]:
         pytest.skip("decoded token does not re-encode to itself with this tokenizer")
     worst, lm = _compare(llama_dir, [(ctx, greedy_text), (ctx, " zzzz")])
     assert worst < TOL
-    (ll, greedy), (_, other) = lm.loglikelihood(_instances([(ctx, greedy_text), (ctx, " zzzz")]))
+    (_ll, greedy), (_, other) = lm.loglikelihood(_instances([(ctx, greedy_text), (ctx, " zzzz")]))
     assert greedy is True and other is False
 
 
@@ -189,9 +190,7 @@ def test_shared_context_runs_fewer_tokens_than_plain(llama_dir: Path) -> None:
     pairs = [(ctx, f" choice {i} is long") for i in range(4)]
     worst, shared = _compare(llama_dir, pairs)
     assert worst < TOL
-    plain_tokens = sum(
-        len(c) + len(x) - 1 for _, c, x in [(None, *shared._encode_pair(*p)) for p in pairs]
-    )
+    plain_tokens = sum(len(c) + len(x) - 1 for _, c, x in [(None, *shared._encode_pair(*p)) for p in pairs])
     assert all(len(c) + len(x) <= 49 for c, x in (shared._encode_pair(*p) for p in pairs))  # no fallback
     assert shared.tokens_processed < plain_tokens / 2
 
@@ -243,7 +242,7 @@ def _check_trie(packed: Any, seqs: list[tuple[int, ...]]) -> None:
         assert [packed.tokens[n] for n in path] == list(seq)
         assert [packed.depth[n] for n in path] == list(range(len(seq)))
         # every node sees its ancestors: their subtrees reach past it
-        assert all(a < b < packed.end[a] for a, b in zip(path, path[1:], strict=False))
+        assert all(a < b < packed.end[a] for a, b in itertools.pairwise(path))
 
 
 def test_pack_tries_run_each_shared_prefix_once() -> None:
@@ -373,7 +372,10 @@ def test_backend_args_from_the_command_line_are_typed_and_checked() -> None:
     from shlepa.evaluation.model import parse_backend_args
 
     assert parse_backend_args(["max_batch_tokens=4096", "share_prefix=false", "x=1.5", "n=abc"]) == {
-        "max_batch_tokens": 4096, "share_prefix": False, "x": 1.5, "n": "abc"
+        "max_batch_tokens": 4096,
+        "share_prefix": False,
+        "x": 1.5,
+        "n": "abc",
     }
     for bad in ["noequals", "a=b,c=d", "bad key=1", "k=$(rm -rf /)"]:
         with pytest.raises(ValueError, match="--backend-arg"):

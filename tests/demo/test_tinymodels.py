@@ -39,8 +39,13 @@ def series(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 def test_directory_is_a_standard_safetensors_model(fixture: str, request: pytest.FixtureRequest) -> None:
     model_dir: Path = request.getfixturevalue(fixture)
     names = {p.name for p in model_dir.iterdir()}
-    assert {"model.safetensors", "config.json", "generation_config.json",
-            "tokenizer.json", "tokenizer_config.json"} <= names
+    assert {
+        "model.safetensors",
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    } <= names
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl", ".py"))]
     config = json.loads((model_dir / "config.json").read_text())
     assert "auto_map" not in config
@@ -71,16 +76,16 @@ def test_loads_with_auto_classes_without_remote_code(fixture: str, request: pyte
 
 def test_tokenizer_round_trips_text(tiny_model_dir: Path) -> None:
     tok = tm.load_tokenizer(tiny_model_dir)
-    for text in ["Question: What is two plus three?\nAnswer: five",
-                 "  leading spaces, tabs\tand ünïcödé 🙂 survive\n\n"]:
+    for text in [
+        "Question: What is two plus three?\nAnswer: five",
+        "  leading spaces, tabs\tand ünïcödé 🙂 survive\n\n",
+    ]:
         ids = tok(text, add_special_tokens=False)["input_ids"]
         assert tok.unk_token_id not in ids
         assert tok.decode(ids) == text
 
 
-def test_same_seed_same_weights_and_series_matches_single_build(
-    series: dict[int, Path], tmp_path: Path
-) -> None:
+def test_same_seed_same_weights_and_series_matches_single_build(series: dict[int, Path], tmp_path: Path) -> None:
     tokenizer_dir = series[0].parent / "tokenizer"
     single = tm.make_tiny_model(
         tmp_path / "single", seed=3, train_steps=10, tokenizer_dir=tokenizer_dir, texts=TRAIN_TEXTS
@@ -108,11 +113,11 @@ def test_checkpoint_series_dirs_differ_and_training_lowers_loss(series: dict[int
 def test_chat_template_and_half_precision(tmp_path: Path, tiny_model_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    out = tm.make_tiny_model(tmp_path / "chat", tokenizer_dir=tiny_model_dir,
-                             chat_template=tm.SIMPLE_CHAT_TEMPLATE, dtype="bfloat16")
+    out = tm.make_tiny_model(
+        tmp_path / "chat", tokenizer_dir=tiny_model_dir, chat_template=tm.SIMPLE_CHAT_TEMPLATE, dtype="bfloat16"
+    )
     tok = AutoTokenizer.from_pretrained(str(out))
-    prompt = tok.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False,
-                                     add_generation_prompt=True)
+    prompt = tok.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True)
     assert prompt == "<s><|user|>\nHi</s>\n<|assistant|>\n"
     assert json.loads((out / "config.json").read_text())["dtype"] == "bfloat16"
     assert AutoModelForCausalLM.from_pretrained(str(out), dtype="auto").dtype == torch.bfloat16
@@ -143,11 +148,19 @@ def test_lm_eval_hflm_loads_scores_and_generates(fixture: str, request: pytest.F
     assert len(results) == 3
     for logprob, is_greedy in results:
         assert math.isfinite(logprob) and logprob < 0 and isinstance(is_greedy, bool)
-    gen = lm.generate_until([
-        Instance("generate_until", {},
-                 ("Question: Which season follows winter?\nAnswer:",
-                  {"until": ["\n\n"], "max_gen_toks": 16, "do_sample": False}), 0)
-    ])
+    gen = lm.generate_until(
+        [
+            Instance(
+                "generate_until",
+                {},
+                (
+                    "Question: Which season follows winter?\nAnswer:",
+                    {"until": ["\n\n"], "max_gen_toks": 16, "do_sample": False},
+                ),
+                0,
+            )
+        ]
+    )
     assert len(gen) == 1 and isinstance(gen[0], str)
     assert "\n\n" not in gen[0]  # stopped at the stop sequence
     assert len(lm.tok_encode(gen[0])) <= 16  # and within max_gen_toks

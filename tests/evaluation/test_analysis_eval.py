@@ -32,8 +32,16 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
     work = prepare_workspace(REPO, tmp_path_factory.mktemp("lb"))
     sample = work / "train.jsonl"
     sample.write_text("".join(json.dumps({"text": " ".join(["the cat sat on the mat"] * 20)}) + "\n" for _ in range(3)))
-    request = new_request("local/tiny", content_sha(tiny_model_dir), "float32", "pretrained", "mit", "tester",
-                          suite="analysis360", checkpoint={"series": "s", "step": 20, "ref": "step_20"})
+    request = new_request(
+        "local/tiny",
+        content_sha(tiny_model_dir),
+        "float32",
+        "pretrained",
+        "mit",
+        "tester",
+        suite="analysis360",
+        checkpoint={"series": "s", "step": 20, "ref": "step_20"},
+    )
     path = save_request(request, work)
     wandb_dir = tmp_path_factory.mktemp("wandb")
     mp = pytest.MonkeyPatch()
@@ -41,9 +49,20 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
     mp.setenv("WANDB_DIR", str(wandb_dir))
     mp.setenv("WANDB_SILENT", "true")
     try:
-        target = evaluate_request(path, work, EvalOptions(
-            source=DataSource.bundled, benchmarks=BENCHES, model_path=tiny_model_dir, batch_size=4, device="cpu",
-            limit=LIMIT, memorization_data=sample, wandb_project="shlepa-test"))
+        target = evaluate_request(
+            path,
+            work,
+            EvalOptions(
+                source=DataSource.bundled,
+                benchmarks=BENCHES,
+                model_path=tiny_model_dir,
+                batch_size=4,
+                device="cpu",
+                limit=LIMIT,
+                memorization_data=sample,
+                wandb_project="shlepa-test",
+            ),
+        )
     finally:
         mp.undo()
     return work, path, json.loads(target.read_text()), target, wandb_dir
@@ -74,7 +93,7 @@ def test_perplexity_matches_a_hand_computation(evaluated, tiny_model_dir):
     """word/byte perplexity and bits per byte from the model's own rolling log-likelihoods."""
     import sys
 
-    work, _, res, _, _ = evaluated
+    _work, _, res, _, _ = evaluated
     sys.path.insert(0, str(REPO / "eval/tasks/wikitext"))
     try:
         from preprocess_wikitext import wikitext_detokenizer
@@ -121,7 +140,7 @@ def test_multiple_choice_accuracy_matches_hand_log_likelihoods(evaluated, tiny_m
         scores = []
         for choice in [" no", " yes"]:
             c_ids = tok(ctx, add_special_tokens=False)["input_ids"]
-            a_ids = tok(ctx + choice, add_special_tokens=False)["input_ids"][len(c_ids):]
+            a_ids = tok(ctx + choice, add_special_tokens=False)["input_ids"][len(c_ids) :]
             with torch.no_grad():
                 logp = torch.log_softmax(model(torch.tensor([c_ids + a_ids])).logits[0].float(), dim=-1)
             scores.append(float(sum(logp[len(c_ids) - 1 + i, t] for i, t in enumerate(a_ids))))

@@ -113,8 +113,19 @@ def test_suite_lists_the_six_benchmarks(suite):
     assert keys == ["arc", "hellaswag", "mmlu", "truthfulqa", "winogrande", "gsm8k"]
     assert {b["bundled_task"] for b in suite["benchmarks"]} == set(DATA)
     for b in suite["benchmarks"]:
-        for field in ("title", "description", "task", "num_fewshot", "metric", "filter",
-                      "aggregate", "baseline", "baseline_note", "url", "citation"):
+        for field in (
+            "title",
+            "description",
+            "task",
+            "num_fewshot",
+            "metric",
+            "filter",
+            "aggregate",
+            "baseline",
+            "baseline_note",
+            "url",
+            "citation",
+        ):
             assert b.get(field) not in (None, ""), (b["key"], field)
         assert b["aggregate"] in ("task", "subtask_mean")
         assert b["citation"].lstrip().startswith("@")
@@ -159,8 +170,7 @@ def test_mmlu_has_57_subtasks_with_cross_subject_pool(loaded):
         assert len(pool) == dev_lines - len(task.eval_docs) == 224
         assert all(d not in pool for d in task.eval_docs)
         assert task.config.description == (
-            f"The following are multiple choice questions (with answers) about "
-            f"{subject.replace('_', ' ')}.\n\n"
+            f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
         )
 
 
@@ -189,9 +199,7 @@ def test_arc_first_test_doc_renders_like_stock_arc_challenge(tm, loaded):
 
     task = loaded["tasks"]["shlepa_arc_challenge"]
     doc = task.eval_docs[0]
-    first_line = json.loads(
-        (DATA_DIR / "arc_challenge" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    )
+    first_line = json.loads((DATA_DIR / "arc_challenge" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert doc["id"] == first_line["id"]
     stock = _stock_cfg(STOCK["shlepa_arc_challenge"])
     assert task.doc_to_text(doc) == apply_template(stock["doc_to_text"], doc)
@@ -202,9 +210,7 @@ def test_arc_first_test_doc_renders_like_stock_arc_challenge(tm, loaded):
 
 def test_hellaswag_query_is_activity_label_and_ctx(loaded):
     task = loaded["tasks"]["shlepa_hellaswag"]
-    raw = json.loads(
-        (DATA_DIR / "hellaswag" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    )
+    raw = json.loads((DATA_DIR / "hellaswag" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0])
     doc = task.eval_docs[0]
     assert task.doc_to_text(doc) == f"{raw['activity_label']}: {raw['ctx']}"
     assert task.doc_to_choice(doc) == raw["endings"]

@@ -12,13 +12,16 @@ from shlepa.evaluation.codeeval import CodeEvalDisabled, compute_code_eval, esti
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("n", "c", "k", "expected"), [
-    (10, 3, 1, 0.3),            # pass@1 = c / n
-    (5, 2, 2, 1 - 3 / 10),      # 1 - C(3,2)/C(5,2)
-    (10, 1, 10, 1.0),           # one correct among all 10 draws
-    (10, 0, 10, 0.0),
-    (20, 4, 10, 1 - 8008 / 184756),  # 1 - C(16,10)/C(20,10)
-])
+@pytest.mark.parametrize(
+    ("n", "c", "k", "expected"),
+    [
+        (10, 3, 1, 0.3),  # pass@1 = c / n
+        (5, 2, 2, 1 - 3 / 10),  # 1 - C(3,2)/C(5,2)
+        (10, 1, 10, 1.0),  # one correct among all 10 draws
+        (10, 0, 10, 0.0),
+        (20, 4, 10, 1 - 8008 / 184756),  # 1 - C(16,10)/C(20,10)
+    ],
+)
 def test_unbiased_pass_at_k_matches_hand_values(n, c, k, expected):
     assert estimate_pass_at_k(n, c, k) == pytest.approx(expected)
 
@@ -33,7 +36,7 @@ def test_pass_at_k_on_hand_made_candidates(monkeypatch):
     monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
     refs = ["assert add(2, 3) == 5", "assert sq(3) == 9"]
     preds = [
-        ["def add(a, b): return a + b", "def add(a, b): return a * b"],        # 1 of 2 right
+        ["def add(a, b): return a + b", "def add(a, b): return a * b"],  # 1 of 2 right
         ["def sq(x):\n    while True: pass", "import os\ndef sq(x): return x*x"],  # timeout, right
     ]
     scores, outcome = compute_code_eval(refs, preds, k=[1, 2], timeout=2.0)
@@ -55,10 +58,13 @@ def test_bundled_humaneval_scores_the_canonical_solution(monkeypatch):
 
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
-    task = TaskManager(include_path=str(REPO / "eval/tasks"), include_defaults=False).load(["shlepa_humaneval"])["tasks"]["shlepa_humaneval"]
+    task = TaskManager(include_path=str(REPO / "eval/tasks"), include_defaults=False).load(["shlepa_humaneval"])[
+        "tasks"
+    ]["shlepa_humaneval"]
     doc = json.loads((REPO / "eval/data/humaneval/test.jsonl").read_text().splitlines()[0])
-    from importlib import import_module
     import sys
+    from importlib import import_module
+
     sys.path.insert(0, str(REPO / "eval/tasks/humaneval"))
     try:
         utils = import_module("utils")

@@ -15,12 +15,29 @@ from shlepa.evaluation.model import ModelArgsError, model_args_for
 from shlepa.records.request import Request, RequestError, new_request, parse_request
 
 HOSTILE = [
-    "main,trust_remote_code=True", "a" * 40 + ",trust_remote_code=True", "a" * 40 + ",pretrained=evil/model",
-    "trust_remote_code=True", "a" * 39 + "=", "a" * 40 + " ", "a" * 40 + "\n,device=cuda", "main",
-    "A" * 40, "a" * 40 + ",", "${{ github.token }}", "$(id)", "a" * 20 + "," + "b" * 19,
+    "main,trust_remote_code=True",
+    "a" * 40 + ",trust_remote_code=True",
+    "a" * 40 + ",pretrained=evil/model",
+    "trust_remote_code=True",
+    "a" * 39 + "=",
+    "a" * 40 + " ",
+    "a" * 40 + "\n,device=cuda",
+    "main",
+    "A" * 40,
+    "a" * 40 + ",",
+    "${{ github.token }}",
+    "$(id)",
+    "a" * 20 + "," + "b" * 19,
 ]
-HOSTILE_MODELS = ["org/m,trust_remote_code=True", "org/m=1", "org/m dtype=float64", "org/../m", "org/m;id",
-                  "org/m\n", "org/m,peft=evil/adapter"]
+HOSTILE_MODELS = [
+    "org/m,trust_remote_code=True",
+    "org/m=1",
+    "org/m dtype=float64",
+    "org/../m",
+    "org/m;id",
+    "org/m\n",
+    "org/m,peft=evil/adapter",
+]
 
 
 def _data(**kw) -> dict:
@@ -46,8 +63,9 @@ def test_hostile_model_and_base_model_are_rejected(model):
 @pytest.mark.parametrize("revision", HOSTILE)
 def test_model_args_refuse_hostile_values_even_past_the_schema(revision):
     # model_construct skips validation: the second check in model_args_for must still refuse.
-    req = Request.model_construct(**{**new_request("org/model", "a" * 40, "float16", "pretrained", "mit",
-                                                   "alice").__dict__, "revision": revision})
+    req = Request.model_construct(
+        **{**new_request("org/model", "a" * 40, "float16", "pretrained", "mit", "alice").__dict__, "revision": revision}
+    )
     with pytest.raises(ModelArgsError):
         model_args_for(req)
 
@@ -55,8 +73,13 @@ def test_model_args_refuse_hostile_values_even_past_the_schema(revision):
 def test_model_is_created_from_a_dict_with_remote_code_off(monkeypatch, tmp_path):
     req = new_request("org/model", "b" * 40, "bfloat16", "pretrained", "mit", "alice")
     args = model_args_for(req)
-    assert args == {"pretrained": "org/model", "revision": "b" * 40, "dtype": "bfloat16",
-                    "trust_remote_code": False, "use_safetensors": True}
+    assert args == {
+        "pretrained": "org/model",
+        "revision": "b" * 40,
+        "dtype": "bfloat16",
+        "trust_remote_code": False,
+        "use_safetensors": True,
+    }
     seen = {}
 
     class FakeModel:

@@ -20,8 +20,22 @@ INSTALLED = lm_eval_api.installed_version()
 
 #: (module, attribute path, parameter names the adapter passes, in order)
 SIGNATURES = [
-    ("lm_eval", "simple_evaluate", ["model", "tasks", "batch_size", "device", "use_cache", "limit", "log_samples",
-                                    "apply_chat_template", "task_manager", "confirm_run_unsafe_code"]),
+    (
+        "lm_eval",
+        "simple_evaluate",
+        [
+            "model",
+            "tasks",
+            "batch_size",
+            "device",
+            "use_cache",
+            "limit",
+            "log_samples",
+            "apply_chat_template",
+            "task_manager",
+            "confirm_run_unsafe_code",
+        ],
+    ),
     ("lm_eval.tasks", "TaskManager.__init__", ["self", "verbosity", "include_path", "include_defaults"]),
     ("lm_eval.tasks", "TaskManager.load", ["self", "task_list"]),
     ("lm_eval.api.registry", "get_model", ["model_name"]),
@@ -42,8 +56,10 @@ GROUP_PROPERTIES = ["child_names", "version", "has_aggregation"]
 
 
 def broken(what: str) -> str:
-    return (f"lm-eval {INSTALLED} (shlepa.evaluation.lm_eval_api was checked against "
-            f"{lm_eval_api.LM_EVAL_VERSION}): {what}; adapt lm_eval_api.py to this lm-eval or pin it back")
+    return (
+        f"lm-eval {INSTALLED} (shlepa.evaluation.lm_eval_api was checked against "
+        f"{lm_eval_api.LM_EVAL_VERSION}): {what}; adapt lm_eval_api.py to this lm-eval or pin it back"
+    )
 
 
 def _resolve(module: str, path: str):
@@ -82,8 +98,11 @@ def test_group_internals_the_merge_reads_are_properties() -> None:
 
 
 def _group(name: str, children: list[str], leaves: list[str]):
-    config = {"group": name, "task": children,
-              "aggregate_metric_list": [{"metric": "acc", "aggregation": "mean", "weight_by_size": True}]}
+    config = {
+        "group": name,
+        "task": children,
+        "aggregate_metric_list": [{"metric": "acc", "aggregation": "mean", "weight_by_size": True}],
+    }
     return lm_eval_api.named_leaves_group(config, leaves, children)
 
 

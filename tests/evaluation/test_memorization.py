@@ -9,14 +9,23 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from shlepa.evaluation.memorization import MemorizationError, greedy_continuations, measure, measure_file, read_sample, sequences
 from shlepa.demo.tinymodels import load_tokenizer, make_tiny_model
+from shlepa.evaluation.memorization import (
+    MemorizationError,
+    greedy_continuations,
+    measure,
+    measure_file,
+    read_sample,
+    sequences,
+)
 
 TRAINING_TEXTS = [
     "The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat near the old wooden door of the house by the river bank.",
     "Seven silver ships sailed slowly south, seeking shelter from the storm that swept across the sea from the northern mountains every winter evening.",
 ]
-UNSEEN = ["A completely different sentence about nothing in particular, written for the memorization test, with more words here so it is long enough."]
+UNSEEN = [
+    "A completely different sentence about nothing in particular, written for the memorization test, with more words here so it is long enough."
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +39,9 @@ def test_greedy_continuation_matches_transformers_generate(tiny):
     model, _ = tiny
     prefixes = [[5, 17, 42, 99, 7, 300, 12, 8], [1, 2, 3, 4, 5, 6, 7, 8]]
     ours = greedy_continuations(model, prefixes, k=8)
-    ref = model.generate(torch.tensor(prefixes), do_sample=False, max_new_tokens=8, min_new_tokens=8,
-                         pad_token_id=0, eos_token_id=None)[:, 8:].tolist()
+    ref = model.generate(
+        torch.tensor(prefixes), do_sample=False, max_new_tokens=8, min_new_tokens=8, pad_token_id=0, eos_token_id=None
+    )[:, 8:].tolist()
     assert ours == ref
 
 

@@ -18,8 +18,13 @@ def _hf_args(precision: str = "bfloat16") -> dict:
 
 def test_hf_gets_the_request_args_unchanged_with_remote_code_off_and_safetensors_only():
     args = backend_model_args("hf", _hf_args())
-    assert args == {"pretrained": "org/model", "revision": SHA, "dtype": "bfloat16",
-                    "trust_remote_code": False, "use_safetensors": True}
+    assert args == {
+        "pretrained": "org/model",
+        "revision": SHA,
+        "dtype": "bfloat16",
+        "trust_remote_code": False,
+        "use_safetensors": True,
+    }
 
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
@@ -32,8 +37,14 @@ def test_vllm_args_keep_prefix_caching_on_and_remote_code_off():
     from shlepa.evaluation.model import effective_backend_args
 
     args = {**backend_model_args("vllm", _hf_args("float16")), **effective_backend_args("vllm", {})}
-    assert args == {"pretrained": "org/model", "revision": SHA, "dtype": "float16", "trust_remote_code": False,
-                    "load_format": "safetensors", "enable_prefix_caching": True}
+    assert args == {
+        "pretrained": "org/model",
+        "revision": SHA,
+        "dtype": "float16",
+        "trust_remote_code": False,
+        "load_format": "safetensors",
+        "enable_prefix_caching": True,
+    }
 
 
 def test_unknown_backend_is_a_clear_error():
@@ -53,6 +64,7 @@ def test_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
     import shutil
 
     from queue_helpers import PROJECT, add_requests
+
     from shlepa.evaluation import run as evaluation
     from shlepa.evaluation.options import EvalOptions
     from shlepa.evaluation.run import evaluate_request

@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from support.requests import submit
 from shlepa.records.request import Status, load_request
 from shlepa.records.suite import load_suite
+
+from support.requests import submit
 
 runner = CliRunner()
 BATCH = 4
@@ -20,8 +21,23 @@ LIMIT = 2
 
 
 def evaluate(root: Path, request: Path, model_dir: Path, *extra: str):
-    args = ["evaluate", str(request), "--root", str(root), "--data", "bundled", "--model-path", str(model_dir),
-            "--batch-size", str(BATCH), "--device", "cpu", "--backend", "hf", *extra]
+    args = [
+        "evaluate",
+        str(request),
+        "--root",
+        str(root),
+        "--data",
+        "bundled",
+        "--model-path",
+        str(model_dir),
+        "--batch-size",
+        str(BATCH),
+        "--device",
+        "cpu",
+        "--backend",
+        "hf",
+        *extra,
+    ]
     return runner.invoke(app, args)
 
 

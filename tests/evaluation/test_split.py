@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
+import operator
 import shutil
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from shlepa.cli import app
-from shlepa.records.request import Status, load_request
 from shlepa.evaluation.split import SplitError, merge_split, parse_split, plan_split
+from shlepa.records.request import Status, load_request
+
 from support.gitboard import clone, git
 from support.requests import submit
 
@@ -29,8 +32,26 @@ LM_EVAL_TIMING = {"date", "start_time", "end_time", "total_evaluation_time_secon
 
 
 def run_cli(root: Path, model_dir: Path, request: Path, *extra: str):
-    args = ["evaluate", str(request), "--root", str(root), "--data", "bundled", "--model-path", str(model_dir),
-            "--batch-size", str(BATCH), "--device", "cpu", "--backend", "hf", "--limit", LIMIT, *BENCHMARKS, *extra]
+    args = [
+        "evaluate",
+        str(request),
+        "--root",
+        str(root),
+        "--data",
+        "bundled",
+        "--model-path",
+        str(model_dir),
+        "--batch-size",
+        str(BATCH),
+        "--device",
+        "cpu",
+        "--backend",
+        "hf",
+        "--limit",
+        LIMIT,
+        *BENCHMARKS,
+        *extra,
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return Path(result.stdout.strip().splitlines()[-1])
@@ -51,8 +72,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict
     rel = request.relative_to(root)
     plain = run_cli(root, tiny_model_dir, request)
     split_dir = root / "split-out"
-    split_files = [run_cli(root, tiny_model_dir, request, "--split", f"{i}/2", "--split-dir", str(split_dir))
-                   for i in range(2)]
+    split_files = [
+        run_cli(root, tiny_model_dir, request, "--split", f"{i}/2", "--split-dir", str(split_dir)) for i in range(2)
+    ]
     assert not list((root / "results").rglob("split_*")), "a split never lands under results/"
     # the request was FINISHED by the plain run; put it back to RUNNING as the workflow's claim leaves it
     req = load_request(request)
@@ -62,8 +84,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict
     merged = runner.invoke(app, ["merge-split", str(split_dir), "--root", str(root)])
     assert merged.exit_code == 0, merged.output
     status, merged_rel = merged.stdout.strip().split("\t")[:2]
-    return {"root": root, "request": rel, "plain": plain, "merged": root / merged_rel, "status": Path(status),
-            "split_dir": split_dir, "splits": split_files}
+    return {
+        "root": root,
+        "request": rel,
+        "plain": plain,
+        "merged": root / merged_rel,
+        "status": Path(status),
+        "split_dir": split_dir,
+        "splits": split_files,
+    }
 
 
 @pytest.mark.slow
@@ -80,8 +109,16 @@ def test_merged_splits_equal_an_unsplit_run(runs: dict[str, Path]) -> None:
             assert merged["evaluation"].get(key) == plain["evaluation"].get(key), key
     assert [s["index"] for s in merged["evaluation"]["splits"]] == [0, 1]
     lm_plain, lm_merged = plain["lm_eval"], merged["lm_eval"]
-    for key in ("results", "groups", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better",
-                "n-samples"):
+    for key in (
+        "results",
+        "groups",
+        "group_subtasks",
+        "configs",
+        "versions",
+        "n-shot",
+        "higher_is_better",
+        "n-samples",
+    ):
         assert lm_merged[key] == lm_plain[key], key
         assert list(lm_merged[key]) == list(lm_plain[key]), f"{key}: same order"
     for key in set(lm_plain) | set(lm_merged):
@@ -98,8 +135,8 @@ def test_the_plan_splits_mmlu_across_runners_and_the_request_is_finished(runs: d
     holding_mmlu = [i for i, tasks in enumerate(plans[0]) if any(t.startswith("shlepa_mmlu_") for t in tasks)]
     assert len(holding_mmlu) >= 2
     assert sorted(t for tasks in plans[0] for t in tasks) == sorted(
-        ["shlepa_arc_challenge", *json.loads(runs["merged"].read_text())
-         ["lm_eval"]["group_subtasks"]["shlepa_mmlu"]])
+        ["shlepa_arc_challenge", *json.loads(runs["merged"].read_text())["lm_eval"]["group_subtasks"]["shlepa_mmlu"]]
+    )
     req = load_request(runs["root"] / runs["request"])
     assert req.status == Status.finished and "merged from 2 splits" in req.history[-1].reason
 
@@ -149,7 +186,7 @@ def test_missing_duplicate_and_foreign_splits_are_errors_naming_the_file(runs: d
 def test_the_planner_balances_cost_and_keeps_the_suite_order() -> None:
     costs = [("a", 10), ("b", 1), ("c", 6), ("d", 5), ("e", 1)]
     plan = plan_split(costs, 2)
-    assert sorted(sum(plan, [])) == ["a", "b", "c", "d", "e"]
+    assert sorted(functools.reduce(operator.iadd, plan, [])) == ["a", "b", "c", "d", "e"]
     loads = sorted(sum(c for n, c in costs if n in part) for part in plan)
     assert loads == [11, 12]
     assert all(part == [n for n, _ in costs if n in part] for part in plan)
@@ -175,8 +212,9 @@ def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
     work = clone(remote, tmp_path / "merge-job")
     before = git(work, "rev-parse", "HEAD").strip()
 
-    result = runner.invoke(app, ["merge-split", str(runs["split_dir"]), "--request", str(rel), "--root", str(work),
-                                 "--commit", "--push"])
+    result = runner.invoke(
+        app, ["merge-split", str(runs["split_dir"]), "--request", str(rel), "--root", str(work), "--commit", "--push"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("FINISHED\t")
     log = git(work, "log", "--format=%s", f"{before}..origin/main").splitlines()
@@ -213,8 +251,9 @@ def test_a_merge_that_cannot_happen_fails_the_request_in_a_pushed_commit(
     s0 = runs["splits"][0]
     shutil.copy(s0, only_one / s0.name)
 
-    result = runner.invoke(app, ["merge-split", str(only_one), "--request", str(rel), "--root", str(work),
-                                 "--commit", "--push"])
+    result = runner.invoke(
+        app, ["merge-split", str(only_one), "--request", str(rel), "--root", str(work), "--commit", "--push"]
+    )
     assert result.exit_code == 1 and "missing split(s) split_1_of_2.json" in result.output
     git(work, "fetch", "--quiet", "origin")
     failed = load_request(work / rel)

@@ -15,8 +15,25 @@ from shlepa.records.suite import DataSource, SuiteError, load_suite
 REPO = Path(__file__).resolve().parents[2]
 STOCK = Path(lm_eval.tasks.__file__).parent
 # The stock task folders the two suites name (the whole index takes minutes to read).
-STOCK_DIRS = ["mmlu", "race", "arc", "super_glue", "hellaswag", "openbookqa", "piqa", "siqa", "winogrande",
-              "crows_pairs", "truthfulqa", "toxigen", "gsm8k", "drop", "humaneval", "mbpp", "wikitext"]
+STOCK_DIRS = [
+    "mmlu",
+    "race",
+    "arc",
+    "super_glue",
+    "hellaswag",
+    "openbookqa",
+    "piqa",
+    "siqa",
+    "winogrande",
+    "crows_pairs",
+    "truthfulqa",
+    "toxigen",
+    "gsm8k",
+    "drop",
+    "humaneval",
+    "mbpp",
+    "wikitext",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +56,26 @@ def test_default_suite_is_still_the_open_llm_six():
 def test_analysis360_lists_every_analysis360_metric():
     suite = load_suite("analysis360", REPO)
     tasks = {b.task for b in suite.benchmarks}
-    for stock in ["mmlu", "race", "arc_challenge", "boolq", "hellaswag", "openbookqa", "piqa", "social_iqa",
-                  "winogrande", "crows_pairs_english", "truthfulqa_mc2", "gsm8k", "copa", "toxigen", "drop",
-                  "humaneval", "mbpp", "wikitext"]:
+    for stock in [
+        "mmlu",
+        "race",
+        "arc_challenge",
+        "boolq",
+        "hellaswag",
+        "openbookqa",
+        "piqa",
+        "social_iqa",
+        "winogrande",
+        "crows_pairs_english",
+        "truthfulqa_mc2",
+        "gsm8k",
+        "copa",
+        "toxigen",
+        "drop",
+        "humaneval",
+        "mbpp",
+        "wikitext",
+    ]:
         assert stock in tasks, stock
     metrics = {b.metric for b in suite.benchmarks}
     assert {"pass@1", "pass@10", "word_perplexity", "byte_perplexity", "bits_per_byte", "memorized"} <= metrics
@@ -87,12 +121,26 @@ def _suite_copy(tmp_path: Path, edit: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("edit", "new", "expected"),
     [
-        ("task: boolq\n", "task: boolq_nonexistent\n", "field 'benchmarks.3.task': unknown lm-eval task 'boolq_nonexistent'"),
-        ("bundled_task: shlepa_boolq\n", "bundled_task: shlepa_nope\n",
-         "field 'benchmarks.3.bundled_task': 'shlepa_nope' is not a task in eval/tasks"),
-        ("metric: word_perplexity\n", "metric: acc\n",
-         "field 'benchmarks.18.metric': task 'wikitext' does not report 'acc' (it reports: bits_per_byte, byte_perplexity, word_perplexity)"),
-        ("filter: create_test\n", "filter: none\n", "field 'benchmarks.15.filter': task 'humaneval' has no filter 'none'"),
+        (
+            "task: boolq\n",
+            "task: boolq_nonexistent\n",
+            "field 'benchmarks.3.task': unknown lm-eval task 'boolq_nonexistent'",
+        ),
+        (
+            "bundled_task: shlepa_boolq\n",
+            "bundled_task: shlepa_nope\n",
+            "field 'benchmarks.3.bundled_task': 'shlepa_nope' is not a task in eval/tasks",
+        ),
+        (
+            "metric: word_perplexity\n",
+            "metric: acc\n",
+            "field 'benchmarks.18.metric': task 'wikitext' does not report 'acc' (it reports: bits_per_byte, byte_perplexity, word_perplexity)",
+        ),
+        (
+            "filter: create_test\n",
+            "filter: none\n",
+            "field 'benchmarks.15.filter': task 'humaneval' has no filter 'none'",
+        ),
     ],
 )
 def test_wrong_task_or_metric_is_a_clear_error(tmp_path, index, edit, new, expected):
@@ -114,8 +162,8 @@ def test_schema_errors_name_file_and_field(tmp_path):
 def test_cli_suites_check_reports_problems(tmp_path, monkeypatch, index):
     from typer.testing import CliRunner
 
-    from shlepa.cli import app
     import shlepa.cli.analysis as cli_analysis
+    from shlepa.cli import app
 
     root = _suite_copy(tmp_path, "task: boolq\n", "task: boolq_nonexistent\n")
     shutil.copy(REPO / "eval/suites/open_llm_v1.yaml", root / "eval/suites/open_llm_v1.yaml")

@@ -127,9 +127,17 @@ class FakeGitHub:
                     return self._json(200, gh._repo_json())
                 if m := re.fullmatch(r"/issues/(\d+)", rest):
                     n = int(m.group(1))
-                    return self._json(200, {"number": n, "id": n, "title": "PR", "state": "open",
-                                            "url": f"{gh.base_url}{prefix}/issues/{n}",
-                                            "comments_url": f"{gh.base_url}{prefix}/issues/{n}/comments"})
+                    return self._json(
+                        200,
+                        {
+                            "number": n,
+                            "id": n,
+                            "title": "PR",
+                            "state": "open",
+                            "url": f"{gh.base_url}{prefix}/issues/{n}",
+                            "comments_url": f"{gh.base_url}{prefix}/issues/{n}/comments",
+                        },
+                    )
                 if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
                     n = int(m.group(1))
                     if method == "GET":
@@ -152,16 +160,27 @@ class FakeGitHub:
                     if branch in gh.branches:
                         return self._json(422, {"message": "Reference already exists"})
                     gh.branches[branch] = data["sha"]
-                    return self._json(201, {"ref": data["ref"], "url": f"{gh.base_url}{prefix}/git/{data['ref']}",
-                                            "object": {"sha": data["sha"], "type": "commit", "url": ""}})
+                    return self._json(
+                        201,
+                        {
+                            "ref": data["ref"],
+                            "url": f"{gh.base_url}{prefix}/git/{data['ref']}",
+                            "object": {"sha": data["sha"], "type": "commit", "url": ""},
+                        },
+                    )
                 if (m := re.fullmatch(r"/contents/(.+)", rest)) and method == "PUT":
                     branch = data.get("branch", gh.default_branch)
                     content = base64.b64decode(data["content"]).decode()
                     gh.files[(branch, m.group(1))] = content
                     sha = hashlib.sha1(content.encode()).hexdigest()
                     gh.branches[branch] = sha
-                    return self._json(201, {"content": {"path": m.group(1), "sha": sha, "name": m.group(1).rsplit("/", 1)[-1]},
-                                            "commit": {"sha": sha, "message": data["message"]}})
+                    return self._json(
+                        201,
+                        {
+                            "content": {"path": m.group(1), "sha": sha, "name": m.group(1).rsplit("/", 1)[-1]},
+                            "commit": {"sha": sha, "message": data["message"]},
+                        },
+                    )
                 if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
                     n = int(m.group(1))
                     pr = next((p for p in gh.pulls if p["number"] == n), None)
@@ -170,10 +189,17 @@ class FakeGitHub:
                     return self._json(200, pr)
                 if rest == "/pulls" and method == "POST":
                     number = len(gh.pulls) + 1
-                    pr = {"number": number, "id": number, "title": data["title"], "body": data.get("body"),
-                          "head": {"ref": data["head"], "sha": gh.branches.get(data["head"], "0" * 40)}, "base": {"ref": data["base"]}, "state": "open",
-                          "url": f"{gh.base_url}{prefix}/pulls/{number}",
-                          "html_url": f"https://github.com/{gh.repo}/pull/{number}"}
+                    pr = {
+                        "number": number,
+                        "id": number,
+                        "title": data["title"],
+                        "body": data.get("body"),
+                        "head": {"ref": data["head"], "sha": gh.branches.get(data["head"], "0" * 40)},
+                        "base": {"ref": data["base"]},
+                        "state": "open",
+                        "url": f"{gh.base_url}{prefix}/pulls/{number}",
+                        "html_url": f"https://github.com/{gh.repo}/pull/{number}",
+                    }
                     gh.pulls.append(pr)
                     return self._json(201, pr)
                 return self._json(404, {"message": f"fake GitHub has no route {method} {rest}"})

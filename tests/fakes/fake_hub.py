@@ -140,7 +140,9 @@ class FakeHub:
             def do_GET(self) -> None:
                 self._serve(head=False)
 
-            def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False) -> None:
+            def _send(
+                self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False
+            ) -> None:
                 self.send_response(status)
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -226,7 +228,7 @@ class FakeHub:
                 at = self._at(repo_id, rev, head, for_file=True)
                 if at is None:
                     return
-                repo, sha, files = at
+                _repo, sha, files = at
                 if filename not in files:
                     return self._error(404, "EntryNotFound", head)
                 data = files[filename]

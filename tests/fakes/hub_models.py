@@ -51,7 +51,9 @@ def card(license: str | None, name: str, body: str | None = None) -> bytes:
 
 def weights(n_params_dtype: str = "BF16", big: bool = False) -> bytes:
     if big:  # 200B parameters declared in the header; no data is ever read
-        return safetensors_header({"model.embed_tokens.weight": (n_params_dtype, [200_000, 1_000_000])}, with_data=False)
+        return safetensors_header(
+            {"model.embed_tokens.weight": (n_params_dtype, [200_000, 1_000_000])}, with_data=False
+        )
     return safetensors_header(
         {
             "model.embed_tokens.weight": (n_params_dtype, [32, 16]),
@@ -93,7 +95,14 @@ def populate(hub: FakeHub) -> None:
     closed = good_files("closed", license="other")
     hub.add("org/closed-license", closed, card_data={"license": "other"})
     hub.add("org/too-big", dict(good, **{"model.safetensors": weights(big=True)}), card_data={"license": "apache-2.0"})
-    unknown = dict(good, **{"config.json": json.dumps(dict(LLAMA_CONFIG, architectures=["FrobnicatorForCausalLM"], model_type="llama")).encode()})
+    unknown = dict(
+        good,
+        **{
+            "config.json": json.dumps(
+                dict(LLAMA_CONFIG, architectures=["FrobnicatorForCausalLM"], model_type="llama")
+            ).encode()
+        },
+    )
     hub.add("org/unknown-arch", unknown, card_data={"license": "apache-2.0"})
     hub.add("org/no-chat", good_files("no-chat", chat=False), card_data={"license": "apache-2.0"})
     hub.add("org/fp32", dict(good, **{"model.safetensors": weights("F32")}), card_data={"license": "apache-2.0"})

@@ -29,7 +29,7 @@ def test_a_failed_write_leaves_the_old_content_and_no_temporary_file(tmp_path: P
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", no_space)
-    with pytest.raises(atomic.WriteError, match="results.json: No space left on device"):
+    with pytest.raises(atomic.WriteError, match=r"results\.json: No space left on device"):
         atomic.write_json(target, {"v": 2})
     assert target.read_text() == '{\n  "v": 1\n}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]

@@ -23,14 +23,18 @@ from shlepa.io import atomic
 from shlepa.records.request import Status, load_request, new_request, save_request
 from shlepa.records.results import write_results
 from shlepa.site.build import BuildError, build_site
+
 from support.result_sets import make_repo
 
 SIZE = 32 * 1024 * 1024
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -38,11 +42,16 @@ def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     """(folder, fill): a folder on a tiny filesystem, and a function that fills it up."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(mnt)],
-                             capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+        == 0
+    )
     budget = {"left": None}
 
     if mounted:
+
         def fill() -> None:
             # Big writes first, then small ones for the last few bytes tmpfs keeps.
             for name, chunk in (("filler", 65536), ("filler2", 512)):
@@ -67,6 +76,7 @@ def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
 
         def fill() -> None:
             budget["left"] = 0
+
     with capsys.disabled():
         print(f"\n[hardening] disk full: {'real tmpfs of 32 MiB' if mounted else 'simulated ENOSPC (mount refused)'}")
     yield mnt, fill, mounted
@@ -79,7 +89,7 @@ def _no_temp_files(folder: Path) -> list[str]:
 
 
 def test_results_requests_and_site_survive_a_full_disk(small_disk, tmp_path, capsys):
-    mnt, fill, mounted = small_disk
+    mnt, fill, _mounted = small_disk
     root = make_repo(mnt / "board", 6, details_every=2, missing_every=0, queue=2)
     site = mnt / "board" / "_site"
     report = build_site(root, site, work=tmp_path / "work")  # the build's scratch folder on the big disk
@@ -94,9 +104,23 @@ def test_results_requests_and_site_survive_a_full_disk(small_disk, tmp_path, cap
     # 1. results: a new results file and its details.
     payload_src = sorted((root / "results").rglob("results_*.json"))[0]
     import json
+
     payload = json.loads(payload_src.read_text())
-    details = [{"benchmark": "arc", "task": "t", "doc_id": i, "prompt": "p" * 2000, "choices": [], "target": 0,
-                "response": None, "filter": "none", "metrics": {}, "doc": {}} for i in range(500)]
+    details = [
+        {
+            "benchmark": "arc",
+            "task": "t",
+            "doc_id": i,
+            "prompt": "p" * 2000,
+            "choices": [],
+            "target": 0,
+            "response": None,
+            "filter": "none",
+            "metrics": {},
+            "doc": {},
+        }
+        for i in range(500)
+    ]
     with pytest.raises(atomic.WriteError) as exc:
         write_results(root, payload, details, datetime(2030, 1, 1, tzinfo=UTC))
     outcomes["write_results"] = str(exc.value)
@@ -122,9 +146,11 @@ def test_results_requests_and_site_survive_a_full_disk(small_disk, tmp_path, cap
     with capsys.disabled():
         for name, message in outcomes.items():
             print(f"[hardening] disk full: {name}: {message[:150]}")
-        print(f"[hardening] disk full: previous data intact: site {len(before_site)} files, results "
-              f"{len(before_results)} files, requests {len(before_requests)} files; temporary files left 0; "
-              f"site was {report.bytes / 1e6:.1f} MB")
+        print(
+            f"[hardening] disk full: previous data intact: site {len(before_site)} files, results "
+            f"{len(before_results)} files, requests {len(before_requests)} files; temporary files left 0; "
+            f"site was {report.bytes / 1e6:.1f} MB"
+        )
 
 
 def test_permission_denied_on_rename_keeps_the_old_file(tmp_path, monkeypatch):
@@ -154,7 +180,7 @@ def test_site_build_that_cannot_write_keeps_the_previous_site(tmp_path, monkeypa
         raise PermissionError(errno.EACCES, "Permission denied", str(args[1]))
 
     monkeypatch.setattr(shutil, "copyfile", denied)
-    with pytest.raises(BuildError, match="Permission denied.*previous site"):
+    with pytest.raises(BuildError, match=r"Permission denied.*previous site"):
         build_site(root, site)
     monkeypatch.setattr(shutil, "copyfile", real)
     assert _snapshot(site) == before

@@ -17,7 +17,7 @@ DOCUMENTS = [
     "- a\n- - b\n  - c\n",
     "just a string\n",
     "",
-    "quoted: \"line\\nbreak\"\nfolded: >\n  one\n  two\nliteral: |\n  keep\n  lines\n",
+    'quoted: "line\\nbreak"\nfolded: >\n  one\n  two\nliteral: |\n  keep\n  lines\n',
 ]
 
 
@@ -33,15 +33,18 @@ def test_an_alias_is_built_once_so_alias_bombs_stay_small() -> None:
     assert data["a8"][0] is data["a8"][9] is data["a7"]
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("status: PENDING\nstatus: FINISHED\n", "duplicate key 'status'"),
-    ("base: &b {model: a}\nrequest:\n  <<: *b\n  model: b\n", "duplicate key 'model'"),
-    ("loop: &l [1, *l]\n", "recursive alias"),
-    ("data: !!binary aGVsbG8=\n", "tag:yaml.org,2002:binary"),
-    ("data: !!set {a: null}\n", "tag:yaml.org,2002:set"),
-    ("data: !!python/object:os.system {}\n", "python/object"),
-    ("? [a, b]\n: value\n", "unhashable key"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("status: PENDING\nstatus: FINISHED\n", "duplicate key 'status'"),
+        ("base: &b {model: a}\nrequest:\n  <<: *b\n  model: b\n", "duplicate key 'model'"),
+        ("loop: &l [1, *l]\n", "recursive alias"),
+        ("data: !!binary aGVsbG8=\n", "tag:yaml.org,2002:binary"),
+        ("data: !!set {a: null}\n", "tag:yaml.org,2002:set"),
+        ("data: !!python/object:os.system {}\n", "python/object"),
+        ("? [a, b]\n: value\n", "unhashable key"),
+    ],
+)
 def test_refuses_what_a_request_must_not_hold(text: str, problem: str) -> None:
     with pytest.raises(YamlError, match=r"^r\.yaml: invalid YAML \(line \d+, column \d+\): ") as info:
         load_yaml_text(text, "r.yaml")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.gitboard import clone, git
-
 from shlepa.io import atomic
 from shlepa.queue.git import Change, GitRepo
+
+from support.gitboard import clone, git
 
 
 def _repo(path: Path) -> GitRepo:
@@ -41,6 +41,7 @@ def test_rejected_push_is_rebased_and_retried_keeping_history_linear(git_board, 
         def apply():
             atomic.write_text(repo_dir / "results" / name, name)
             return Change([Path("results") / name])
+
         return apply
 
     assert ra.publish(write(a, "one.json"), "one", sync_first=False).sha
@@ -57,8 +58,9 @@ def test_conflicting_change_is_applied_again_on_the_newest_state(git_board, tmp_
     ra, rb = _repo(a), _repo(b)
     ra.sync()
     rb.sync()
-    assert ra.publish(lambda: atomic.write_text(a / "counter", "1\n") or Change(["counter"]), "a: 1",
-                      sync_first=False).sha
+    assert ra.publish(
+        lambda: atomic.write_text(a / "counter", "1\n") or Change(["counter"]), "a: 1", sync_first=False
+    ).sha
 
     seen: list[str] = []
 

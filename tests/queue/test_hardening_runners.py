@@ -21,26 +21,47 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
 
+from shlepa.io.yaml import load_yaml_text
 from shlepa.queue.git import GitRepo
 from shlepa.queue.store import sweep
 from shlepa.records.request import Status, parse_request
 from shlepa.records.results import load_results
-from shlepa.io.yaml import load_yaml_text
+
+from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
 
 FAST = ["--data", "bundled", "--backend", "dummy", "--benchmark", "arc", "--limit", "1"]
 pytestmark = pytest.mark.slow
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT / "src"), "HF_HUB_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        **os.environ,
+        **GIT_ENV,
+        "PYTHONPATH": str(PROJECT / "src"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 def _worker(work: Path, runner: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "shlepa", "evaluate", "--next", "--commit", "--push", *FAST,
-            "--runner", runner, "--root", str(work), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "shlepa",
+        "evaluate",
+        "--next",
+        "--commit",
+        "--push",
+        *FAST,
+        "--runner",
+        runner,
+        "--root",
+        str(work),
+        *extra,
+    ]
 
 
 def remote_state(remote: Path, rels: list[Path]) -> tuple[dict[Path, object], list[str], list[str]]:
@@ -58,8 +79,9 @@ def check_results_on_main(remote: Path, tmp: Path, results: list[str], details: 
     for f in results:
         path = export / f
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(subprocess.run(["git", "show", f"main:{f}"], cwd=remote, capture_output=True,
-                                        check=True).stdout)
+        path.write_bytes(
+            subprocess.run(["git", "show", f"main:{f}"], cwd=remote, capture_output=True, check=True).stdout
+        )
         res = load_results(path)  # raises on a partial or broken file
         keys[res.key] += 1
         assert str(Path(f).parent / res.details_file) in details, f"{f}: its details file is missing"
@@ -74,11 +96,19 @@ def test_four_workers_push_sixteen_results_concurrently(git_board, tmp_path, cap
     procs = []
     for i in range(4):
         work = clone(remote, tmp_path / f"runner{i}")
-        procs.append(subprocess.Popen(_worker(work, f"runner{i}"), cwd=work, env=_env(), stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                _worker(work, f"runner{i}"),
+                cwd=work,
+                env=_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=900) for p in procs]
     wall = time.perf_counter() - t0
-    for p, (_out, err) in zip(procs, outputs):
+    for p, (_out, err) in zip(procs, outputs, strict=False):
         assert p.returncode == 0, err[-3000:]
 
     per_worker = [sum(line.startswith("FINISHED\t") for line in out.splitlines()) for out, _ in outputs]
@@ -92,9 +122,11 @@ def test_four_workers_push_sixteen_results_concurrently(git_board, tmp_path, cap
         assert [h.status for h in req.history] == [Status.pending, Status.running, Status.finished]
     assert git(remote, "log", "--merges", "--format=%H", "main").strip() == ""
     with capsys.disabled():
-        print(f"\n[hardening] concurrency: 4 workers, 16 requests: results on main {len(results)}, lost 0, "
-              f"duplicated 0, final FINISHED {finals[Status.finished]}/16, per worker {per_worker}, "
-              f"wall {wall:.1f} s")
+        print(
+            f"\n[hardening] concurrency: 4 workers, 16 requests: results on main {len(results)}, lost 0, "
+            f"duplicated 0, final FINISHED {finals[Status.finished]}/16, per worker {per_worker}, "
+            f"wall {wall:.1f} s"
+        )
 
 
 def _rows(db: Path) -> int:
@@ -135,10 +167,19 @@ def test_twenty_evaluations_killed_with_sigkill_then_sweep_and_rerun(git_board, 
         attempts += 1
         # Each job gets a fresh checkout, as actions/checkout gives a self-hosted runner.
         work = clone(remote, tmp_path / f"job{attempts}")
-        cmd = _worker(work, f"doomed{attempts}", "--max-requests", "1", "--cache-dir", str(cache),
-                      "--log-dir", str(tmp_path / "logs-killed"))
-        proc = subprocess.Popen(cmd, cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        cmd = _worker(
+            work,
+            f"doomed{attempts}",
+            "--max-requests",
+            "1",
+            "--cache-dir",
+            str(cache),
+            "--log-dir",
+            str(tmp_path / "logs-killed"),
+        )
+        proc = subprocess.Popen(
+            cmd, cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         if attempts % 4 == 0:
             # Every fourth job dies mid-evaluation, once its cache holds rows, whatever the
             # machine's load: the rerun must then answer those rows from the cache.
@@ -162,9 +203,14 @@ def test_twenty_evaluations_killed_with_sigkill_then_sweep_and_rerun(git_board, 
     swept = sweep(sweeper, timedelta(0), repo=GitRepo(sweeper, backoff_s=0.0, sleep=lambda s: None))
     assert sorted(map(str, swept)) == sorted(map(str, stuck))
     work = clone(remote, tmp_path / "rerun")
-    rerun = subprocess.run(_worker(work, "survivor", "--cache-dir", str(cache), "--log-dir",
-                                   str(tmp_path / "logs-rerun")), cwd=work, env=_env(), capture_output=True,
-                           text=True, timeout=900)
+    rerun = subprocess.run(
+        _worker(work, "survivor", "--cache-dir", str(cache), "--log-dir", str(tmp_path / "logs-rerun")),
+        cwd=work,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     wall = time.perf_counter() - t0
 
@@ -187,10 +233,14 @@ def test_twenty_evaluations_killed_with_sigkill_then_sweep_and_rerun(git_board, 
             reused += 1
     assert reused > 0, "no killed run had written its cache: the kills came too early"
     with capsys.disabled():
-        print(f"\n[hardening] SIGKILL: {len(kills)} evaluations killed at random moments "
-              f"({min(kills):.1f}-{max(kills):.1f} s after start; {finished_before_kill} other runs finished before "
-              f"their kill time), {len(stuck)} left RUNNING, swept {len(swept)}, one rerun drained the rest")
-        print(f"[hardening] SIGKILL: final FINISHED {finals[Status.finished]}, FAILED {finals[Status.failed]}, "
-              f"other 0 of {len(rels)}; results on main {len(results)} (all complete, none partial, none duplicated); "
-              f"killed runs resumed from their lm-eval cache {reused} (of {sum(1 for n in cached_before.values() if n)}"
-              f" caches with rows); wall {wall:.0f} s")
+        print(
+            f"\n[hardening] SIGKILL: {len(kills)} evaluations killed at random moments "
+            f"({min(kills):.1f}-{max(kills):.1f} s after start; {finished_before_kill} other runs finished before "
+            f"their kill time), {len(stuck)} left RUNNING, swept {len(swept)}, one rerun drained the rest"
+        )
+        print(
+            f"[hardening] SIGKILL: final FINISHED {finals[Status.finished]}, FAILED {finals[Status.failed]}, "
+            f"other 0 of {len(rels)}; results on main {len(results)} (all complete, none partial, none duplicated); "
+            f"killed runs resumed from their lm-eval cache {reused} (of {sum(1 for n in cached_before.values() if n)}"
+            f" caches with rows); wall {wall:.0f} s"
+        )

@@ -16,17 +16,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
 
-from shlepa.io import atomic
 from shlepa.evaluation import run as evaluation
 from shlepa.evaluation.options import EvalOptions
+from shlepa.io import atomic
+from shlepa.io.yaml import load_yaml_text
 from shlepa.queue.git import GitRepo
+from shlepa.queue.runner import RunnerOptions, drain, evaluate_one
 from shlepa.queue.store import requeue
 from shlepa.records.request import Status, load_request, parse_request
-from shlepa.queue.runner import RunnerOptions, drain, evaluate_one
 from shlepa.records.suite import DataSource
-from shlepa.io.yaml import load_yaml_text
+
+from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
 
 FAST = ["--data", "bundled", "--backend", "dummy", "--benchmark", "arc", "--limit", "1"]
 
@@ -43,8 +44,13 @@ def _repo(path: Path) -> GitRepo:
 
 def _opts(runner: str = "gpu-test", **kw) -> RunnerOptions:
     eval_opts = EvalOptions(source=DataSource.bundled, backend="dummy", benchmarks=["arc"], limit=1)
-    return RunnerOptions(eval=eval_opts, runner=runner, run_url="https://ci.example/runs/1",
-                         log_url="https://ci.example/runs/1#artifacts", **kw)
+    return RunnerOptions(
+        eval=eval_opts,
+        runner=runner,
+        run_url="https://ci.example/runs/1",
+        log_url="https://ci.example/runs/1#artifacts",
+        **kw,
+    )
 
 
 def remote_request(remote: Path, rel: Path):
@@ -56,25 +62,45 @@ def remote_files(remote: Path, under: str) -> list[str]:
 
 
 def remote_results(remote: Path) -> list[dict]:
-    return [json.loads(git(remote, "show", f"main:{f}")) for f in remote_files(remote, "results")
-            if f.endswith(".json")]
+    return [
+        json.loads(git(remote, "show", f"main:{f}")) for f in remote_files(remote, "results") if f.endswith(".json")
+    ]
 
 
 @pytest.mark.slow
 def test_concurrent_workers_lose_nothing_duplicate_nothing_and_keep_history_linear(git_board, tmp_path):
     remote, seed = git_board
     rels = publish_requests(seed, 6)
-    env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT / "src"), "HF_HUB_OFFLINE": "1",
-           "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "PYTHONPATH": str(PROJECT / "src"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     procs = []
     for i in range(3):
         work = clone(remote, tmp_path / f"runner{i}")
-        cmd = [sys.executable, "-m", "shlepa", "evaluate", "--next", "--commit", "--push", *FAST,
-               "--runner", f"runner{i}", "--root", str(work)]
-        procs.append(subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True))
+        cmd = [
+            sys.executable,
+            "-m",
+            "shlepa",
+            "evaluate",
+            "--next",
+            "--commit",
+            "--push",
+            *FAST,
+            "--runner",
+            f"runner{i}",
+            "--root",
+            str(work),
+        ]
+        procs.append(
+            subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_out, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err[-3000:]
 
     handled = [line.split("\t")[1] for out, _ in outputs for line in out.splitlines() if line.startswith("FINISHED")]
@@ -144,8 +170,11 @@ def test_disk_full_while_writing_results_leaves_nothing_half_written(git_board, 
 def test_killed_evaluation_process_is_recorded_as_failed(git_board, tmp_path):
     remote, seed = git_board
     rels = publish_requests(seed, 1)
-    killer = [sys.executable, "-c", "import os, signal; print('loading model', flush=True); "
-              "os.kill(os.getpid(), signal.SIGKILL)"]
+    killer = [
+        sys.executable,
+        "-c",
+        "import os, signal; print('loading model', flush=True); os.kill(os.getpid(), signal.SIGKILL)",
+    ]
     work = clone(remote, tmp_path / "w")
     drain(_repo(work), work, _opts(launcher=killer, log_dir=tmp_path / "logs"))
     req = remote_request(remote, rels[0])
@@ -185,6 +214,7 @@ def test_pending_request_whose_results_already_exist_is_not_evaluated_twice(git_
     req = load_request(work / rels[0])
     history = [h for h in req.history if h.status == Status.pending]
     from shlepa.records.request import save_request
+
     save_request(req.model_copy(update={"status": Status.pending, "history": history}), work)
     git(work, "commit", "-qam", "hand edit")
     git(work, "push", "-q", "origin", "HEAD:main")
@@ -198,6 +228,7 @@ def test_pending_request_whose_results_already_exist_is_not_evaluated_twice(git_
 
 def test_cli_runner_step_exits_nonzero_when_a_request_failed(git_board, tmp_path, monkeypatch):
     from typer.testing import CliRunner
+
     from shlepa.cli import app
 
     remote, seed = git_board

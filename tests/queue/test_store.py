@@ -6,16 +6,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.gitboard import clone, git, publish_requests
 from typer.testing import CliRunner
 
-from shlepa.records.request import format_age
 from shlepa.cli import app
 from shlepa.queue.git import GitRepo
 from shlepa.queue.store import (
-    QueueError, claim, claim_next, list_queue, requeue, results_since_queued, sweep,
+    QueueError,
+    claim,
+    claim_next,
+    list_queue,
+    requeue,
+    results_since_queued,
+    sweep,
 )
-from shlepa.records.request import Status, load_request, save_request
+from shlepa.records.request import Status, format_age, load_request, save_request
+
+from support.gitboard import clone, git, publish_requests
 
 
 def _repo(path: Path) -> GitRepo:
@@ -23,8 +29,9 @@ def _repo(path: Path) -> GitRepo:
 
 
 def _remote_request(remote: Path, rel: Path):
-    from shlepa.records.request import parse_request
     from shlepa.io.yaml import load_yaml_text
+    from shlepa.records.request import parse_request
+
     return parse_request(load_yaml_text(git(remote, "show", f"main:{rel}"), str(rel)), rel)
 
 
@@ -119,6 +126,7 @@ def test_requeue_moves_failed_to_pending_and_refuses_running(git_board):
 
 def test_results_since_queued_sees_only_results_newer_than_the_last_queueing(tmp_path):
     from queue_helpers import add_requests
+
     from shlepa.records.results import write_results
 
     rel = add_requests(tmp_path, 1)[0]
@@ -127,10 +135,20 @@ def test_results_since_queued_sees_only_results_newer_than_the_last_queueing(tmp
     finished = datetime(2026, 1, 2, tzinfo=UTC)
     payload = {
         "request": req.model_dump(mode="json", exclude={"history", "status", "failure"}),
-        "request_file": str(rel), "suite": req.suite,
-        "evaluation": {"started_at": finished.isoformat(), "finished_at": finished.isoformat(), "duration_s": 1,
-                       "data": "bundled", "backend": "dummy", "model_args": {}},
-        "scores": {}, "average": None, "reproduce": {}, "lm_eval": {},
+        "request_file": str(rel),
+        "suite": req.suite,
+        "evaluation": {
+            "started_at": finished.isoformat(),
+            "finished_at": finished.isoformat(),
+            "duration_s": 1,
+            "data": "bundled",
+            "backend": "dummy",
+            "model_args": {},
+        },
+        "scores": {},
+        "average": None,
+        "reproduce": {},
+        "lm_eval": {},
     }
     path = write_results(tmp_path, payload, [], finished)
     assert results_since_queued(tmp_path, req) == path

@@ -15,13 +15,27 @@ import sys
 import time
 from pathlib import Path
 
-from shlepa.submission.checklist import Outcome
-from shlepa.records.request import iter_request_files, load_all_requests
 from shlepa.config import ValidationSettings
+from shlepa.records.request import iter_request_files, load_all_requests
+from shlepa.submission.checklist import Outcome
 from shlepa.submission.validate import Options, validate_paths
 
-WRITE_EVENTS = {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.truncate",
-                "os.chmod", "os.chown", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move", "os.mkfifo"}
+WRITE_EVENTS = {
+    "os.rename",
+    "os.remove",
+    "os.rmdir",
+    "os.mkdir",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "os.chmod",
+    "os.chown",
+    "os.utime",
+    "shutil.rmtree",
+    "shutil.copyfile",
+    "shutil.move",
+    "os.mkfifo",
+}
 
 
 def main() -> None:
@@ -34,15 +48,21 @@ def main() -> None:
             if isinstance(path, int) or path is None:
                 return
             writes = bool(mode and any(c in str(mode) for c in "wax+")) or bool(
-                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+            )
             events.append(("write" if writes else "read", os.fsdecode(path), event))
         elif event in ("os.scandir", "os.listdir"):
             path = args[0] if args else "."
             if isinstance(path, (str, bytes, os.PathLike)):
                 events.append(("list", os.fsdecode(path), event))
         elif event in WRITE_EVENTS:
-            events.append(("write", os.fsdecode(args[0]) if args and isinstance(args[0], (str, bytes, os.PathLike))
-                           else str(args), event))
+            events.append(
+                (
+                    "write",
+                    os.fsdecode(args[0]) if args and isinstance(args[0], (str, bytes, os.PathLike)) else str(args),
+                    event,
+                )
+            )
 
     sys.addaudithook(hook)
     t0 = time.perf_counter()
@@ -61,9 +81,13 @@ def main() -> None:
         "load_errors": [str(e) for e in bad],
         "checks": len(checklist.checks),
         "seconds": seconds,
-        "events": [(kind, path, ev) for kind, path, ev in events
-                   if kind == "write" or Path(path).resolve().is_relative_to(world)
-                   or path.startswith(("/etc", "/proc", "/root", "/home"))],
+        "events": [
+            (kind, path, ev)
+            for kind, path, ev in events
+            if kind == "write"
+            or Path(path).resolve().is_relative_to(world)
+            or path.startswith(("/etc", "/proc", "/root", "/home"))
+        ],
     }
     Path(out).write_text(json.dumps(report))
 

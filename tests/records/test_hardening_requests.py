@@ -41,18 +41,56 @@ TAGS = [
     "!!omap [a: 1]",
 ]
 STRANGE_TEXT = [
-    "\u202eevil\u202c", "zero\u200bwidth", "emoji 🤖🔥", "Ünïcödé", "\ufeffbom", "a\u0085b", "\u2028line",
-    "../../etc/passwd", "..\\..\\windows", "$(rm -rf /)", "`id`", "; ls", "|| true", "%00", "\\x00",
-    "<script>alert(1)</script>", "' OR 1=1 --", "${{ secrets.GITHUB_TOKEN }}", "{{7*7}}", "a" * 5000,
+    "\u202eevil\u202c",
+    "zero\u200bwidth",
+    "emoji 🤖🔥",
+    "Ünïcödé",
+    "\ufeffbom",
+    "a\u0085b",
+    "\u2028line",
+    "../../etc/passwd",
+    "..\\..\\windows",
+    "$(rm -rf /)",
+    "`id`",
+    "; ls",
+    "|| true",
+    "%00",
+    "\\x00",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "${{ secrets.GITHUB_TOKEN }}",
+    "{{7*7}}",
+    "a" * 5000,
 ]
-BAD_NAMES = ["..yaml", "....yaml", "..%2f..%2fetc.yaml", "..\\..\\x.yaml", "-rf.yaml", " .yaml",
-             "\u202egnp.yaml", "名前.yaml", "emoji🤖.yaml", "$(id).yaml", "a;b.yaml", "x" * 250 + ".yaml",
-             "new\nline.yaml", "tab\tname.yaml", ".hidden.yaml", "UPPER.YAML.yaml"]
+BAD_NAMES = [
+    "..yaml",
+    "....yaml",
+    "..%2f..%2fetc.yaml",
+    "..\\..\\x.yaml",
+    "-rf.yaml",
+    " .yaml",
+    "\u202egnp.yaml",
+    "名前.yaml",
+    "emoji🤖.yaml",
+    "$(id).yaml",
+    "a;b.yaml",
+    "x" * 250 + ".yaml",
+    "new\nline.yaml",
+    "tab\tname.yaml",
+    ".hidden.yaml",
+    "UPPER.YAML.yaml",
+]
 
 
 def _valid(rng: random.Random, i: int) -> dict:
-    req = new_request(f"org{i % 50}/model-{i}", f"{rng.getrandbits(160):040x}", rng.choice(["float16", "bfloat16"]),
-                      "pretrained", "apache-2.0", f"user{i}")
+    req = new_request(
+        f"org{i % 50}/model-{i}",
+        f"{rng.getrandbits(160):040x}",
+        rng.choice(["float16", "bfloat16"]),
+        "pretrained",
+        "apache-2.0",
+        f"user{i}",
+    )
     return req.model_dump(mode="json", exclude_none=True)
 
 
@@ -81,13 +119,21 @@ def generate(repo: Path, world: Path, rng: random.Random) -> dict[str, list[str]
         def deco(fn):
             makers.extend([fn] * weight)
             return fn
+
         return deco
 
     @maker(20)
     def valid(i):
         data = _valid(rng, i)
-        put("valid", canonical(data), _dump(data) if rng.random() < 0.5 else new_request(**{
-            k: data[k] for k in ("model", "revision", "precision", "model_type", "license", "submitter")}).to_yaml())
+        put(
+            "valid",
+            canonical(data),
+            _dump(data)
+            if rng.random() < 0.5
+            else new_request(
+                **{k: data[k] for k in ("model", "revision", "precision", "model_type", "license", "submitter")}
+            ).to_yaml(),
+        )
 
     @maker(8)
     def misplaced(i):
@@ -97,27 +143,51 @@ def generate(repo: Path, world: Path, rng: random.Random) -> dict[str, list[str]
     @maker(12)
     def broken_yaml(i):
         text = _dump(_valid(rng, i))
-        cut = rng.choice([
-            lambda t: t[: rng.randrange(1, len(t))],
-            lambda t: t.replace(",", "\n\t", 3),
-            lambda t: "{" * rng.randrange(1, 50) + t,
-            lambda t: t.replace('"', "", 5),
-            lambda t: "key: [unclosed\n  - x: y: z",
-            lambda t: "- a\nb: c\n",
-            lambda t: "%YAML 9.9\n---\n" + t,
-            lambda t: "&a [*a]",
-            lambda t: "\t" + t,
-        ])
+        cut = rng.choice(
+            [
+                lambda t: t[: rng.randrange(1, len(t))],
+                lambda t: t.replace(",", "\n\t", 3),
+                lambda t: "{" * rng.randrange(1, 50) + t,
+                lambda t: t.replace('"', "", 5),
+                lambda t: "key: [unclosed\n  - x: y: z",
+                lambda t: "- a\nb: c\n",
+                lambda t: "%YAML 9.9\n---\n" + t,
+                lambda t: "&a [*a]",
+                lambda t: "\t" + t,
+            ]
+        )
         put("broken_yaml", f"requests/broken/m{i}/{i}.yaml", cut(text))
 
     @maker(12)
     def wrong_types(i):
         data = _valid(rng, i)
         rel = canonical(data)
-        field = rng.choice(["model", "revision", "precision", "model_type", "license", "submitter", "params",
-                            "history", "status", "submitted_at", "use_chat_template", "checkpoint", "failure"])
-        data[field] = rng.choice([[1, 2], {"x": {"y": 1}}, -1e309 if field == "params" else [None],
-                                  "definitely not valid ✗", {"nested": [[[]]]}])
+        field = rng.choice(
+            [
+                "model",
+                "revision",
+                "precision",
+                "model_type",
+                "license",
+                "submitter",
+                "params",
+                "history",
+                "status",
+                "submitted_at",
+                "use_chat_template",
+                "checkpoint",
+                "failure",
+            ]
+        )
+        data[field] = rng.choice(
+            [
+                [1, 2],
+                {"x": {"y": 1}},
+                -1e309 if field == "params" else [None],
+                "definitely not valid ✗",
+                {"nested": [[[]]]},
+            ]
+        )
         if field == "params":
             data[field] = rng.choice([-1, 1e300, "seven", [7]])
         if field in ("license", "submitter"):
@@ -144,7 +214,7 @@ def generate(repo: Path, world: Path, rng: random.Random) -> dict[str, list[str]
             return
         else:  # an alias bomb: 9**9 leaves if expanded
             lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-            lines += [f"a{k}: &a{k} [{', '.join([f'*a{k-1}'] * 9)}]" for k in range(1, 9)]
+            lines += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, 9)]
             lines.append("license: *a8")
             put("huge", f"requests/huge/m{i}/{i}.yaml", "\n".join(lines))
             return
@@ -167,15 +237,29 @@ def generate(repo: Path, world: Path, rng: random.Random) -> dict[str, list[str]
     @maker(8)
     def traversal(i):
         data = _valid(rng, i)
-        data["model"] = rng.choice(["../../etc", "..//..", "org/../../x", "/etc/passwd", "org/..", "./org/m",
-                                    "org\\..\\..\\x", "org/m/../../../../tmp", "~root/.ssh"])
+        data["model"] = rng.choice(
+            [
+                "../../etc",
+                "..//..",
+                "org/../../x",
+                "/etc/passwd",
+                "org/..",
+                "./org/m",
+                "org\\..\\..\\x",
+                "org/m/../../../../tmp",
+                "~root/.ssh",
+            ]
+        )
         put("traversal", f"requests/trav/m{i}/{rng.choice(['..', '...', '.'])}{i}.yaml", _dump(data))
 
     @maker(8)
     def duplicate_keys(i):
         text = new_request(f"dup/m{i}", "b" * 40, "float16", "pretrained", "mit", "eve").to_yaml()
-        put("duplicate_keys", f"requests/dup/m{i}/{'b' * 40}_float16.yaml",
-            text + rng.choice(["status: FINISHED\n", "model: other/model\n", "license: mit\n"]))
+        put(
+            "duplicate_keys",
+            f"requests/dup/m{i}/{'b' * 40}_float16.yaml",
+            text + rng.choice(["status: FINISHED\n", "model: other/model\n", "license: mit\n"]),
+        )
 
     @maker(8)
     def yaml_tags(i):
@@ -200,10 +284,15 @@ def generate(repo: Path, world: Path, rng: random.Random) -> dict[str, list[str]
     secret.write_text(f"{SECRET}: 1\nmodel: secret/secret\n", encoding="utf-8")
     links = repo / "requests" / "links" / "model"
     links.mkdir(parents=True)
-    for name, target in [("abs_secret.yaml", secret), ("rel_secret.yaml", Path("../../../../secret/secret.yaml")),
-                         ("passwd.yaml", Path("/etc/passwd")), ("dangling.yaml", world / "missing.yaml"),
-                         ("loop_a.yaml", Path("loop_b.yaml")), ("loop_b.yaml", Path("loop_a.yaml")),
-                         ("proc.yaml", Path("/proc/self/environ"))]:
+    for name, target in [
+        ("abs_secret.yaml", secret),
+        ("rel_secret.yaml", Path("../../../../secret/secret.yaml")),
+        ("passwd.yaml", Path("/etc/passwd")),
+        ("dangling.yaml", world / "missing.yaml"),
+        ("loop_a.yaml", Path("loop_b.yaml")),
+        ("loop_b.yaml", Path("loop_a.yaml")),
+        ("proc.yaml", Path("/proc/self/environ")),
+    ]:
         (links / name).symlink_to(target)
         kinds.setdefault("symlink", []).append(str((links / name).relative_to(repo)))
     (repo / "requests" / "evil-dir").symlink_to(secret.parent, target_is_directory=True)
@@ -226,8 +315,13 @@ def test_ten_thousand_hostile_request_files(tmp_path, capsys):
     out = tmp_path / "report.json"
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(WORKER), str(world), str(repo), str(out)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(world), str(repo), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wall = time.perf_counter() - t0
     assert proc.returncode == 0, f"uncaught exception:\n{proc.stderr[-5000:]}"
     report = json.loads(out.read_text())
@@ -250,8 +344,11 @@ def test_ten_thousand_hostile_request_files(tmp_path, capsys):
 
     # Nothing outside requests/ read or listed, nothing written anywhere, the secret never opened.
     base = os.path.normpath(repo / "requests")
-    outside = [(k, p, e) for k, p, e in report["events"]
-               if os.path.normpath(p) != base and not os.path.normpath(p).startswith(base + os.sep)]
+    outside = [
+        (k, p, e)
+        for k, p, e in report["events"]
+        if os.path.normpath(p) != base and not os.path.normpath(p).startswith(base + os.sep)
+    ]
     writes = [(k, p, e) for k, p, e in report["events"] if k == "write"]
     assert outside == [], outside[:5]
     assert writes == [], writes[:5]
@@ -262,8 +359,12 @@ def test_ten_thousand_hostile_request_files(tmp_path, capsys):
     counts = Counter({k: len(v) for k, v in kinds.items()})
     with capsys.disabled():
         print(f"\n[hardening] request fuzz: {total} files ({', '.join(f'{k} {n}' for k, n in counts.most_common())})")
-        print(f"[hardening] request fuzz: uncaught exceptions 0; failed (file named) {len(failed)}, "
-              f"parsed {len(ok)}, unnamed errors 0; {len(report['events'])} file events audited, "
-              f"outside requests/ 0, writes 0")
-        print(f"[hardening] request fuzz: validation {report['seconds']:.1f} s "
-              f"({total / report['seconds']:.0f} files/s), process wall {wall:.1f} s, {report['checks']} checks")
+        print(
+            f"[hardening] request fuzz: uncaught exceptions 0; failed (file named) {len(failed)}, "
+            f"parsed {len(ok)}, unnamed errors 0; {len(report['events'])} file events audited, "
+            f"outside requests/ 0, writes 0"
+        )
+        print(
+            f"[hardening] request fuzz: validation {report['seconds']:.1f} s "
+            f"({total / report['seconds']:.0f} files/s), process wall {wall:.1f} s, {report['checks']} checks"
+        )

@@ -10,12 +10,38 @@ from hypothesis import strategies as st
 from shlepa.records.request import RequestError, check_placement, collect_request_problems, load_request, new_request
 
 FILE = "requests/org/model/x_bfloat16.yaml"
-FIELDS = ["model", "revision", "precision", "model_type", "weight_type", "base_model", "use_chat_template",
-          "license", "params", "submitter", "submitted_at", "suite", "checkpoint", "status", "history", "failure"]
+FIELDS = [
+    "model",
+    "revision",
+    "precision",
+    "model_type",
+    "weight_type",
+    "base_model",
+    "use_chat_template",
+    "license",
+    "params",
+    "submitter",
+    "submitted_at",
+    "suite",
+    "checkpoint",
+    "status",
+    "history",
+    "failure",
+]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=50),
-                    st.sampled_from(["org/m", "a" * 40, "bfloat16", "adapter", "PENDING", "2024-01-01T00:00:00Z"]))
-values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=8), c, max_size=3)), max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=50),
+    st.sampled_from(["org/m", "a" * 40, "bfloat16", "adapter", "PENDING", "2024-01-01T00:00:00Z"]),
+)
+values = st.recursive(
+    scalars,
+    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=8), c, max_size=3)),
+    max_leaves=8,
+)
 keys = st.one_of(st.sampled_from(FIELDS), st.text(max_size=12), st.integers(), st.none())
 requests = st.dictionaries(keys, values, max_size=12)
 fast = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,7 +79,9 @@ def test_load_request_on_arbitrary_bytes(tmp_path_factory, raw):
         assert str(exc).startswith(f"{path}: ")
 
 
-segments = st.one_of(st.sampled_from(["..", ".", "requests", "org", "model", "", "/", "~"]), st.text(min_size=1, max_size=10))
+segments = st.one_of(
+    st.sampled_from(["..", ".", "requests", "org", "model", "", "/", "~"]), st.text(min_size=1, max_size=10)
+)
 
 
 @fast

@@ -35,7 +35,13 @@ def payload(model: str = "acme/tiny", value: float = 40.0) -> dict:
             "model_args": {"pretrained": model},
         },
         "scores": {
-            "arc": {"value": value, "stderr": 1.0, "task": "arc_challenge", "metric": "acc_norm,none", "num_fewshot": 25}
+            "arc": {
+                "value": value,
+                "stderr": 1.0,
+                "task": "arc_challenge",
+                "metric": "acc_norm,none",
+                "num_fewshot": 25,
+            }
         },
         "average": value,
         "reproduce": {"shlepa": "shlepa evaluate x", "lm_eval": []},
@@ -113,8 +119,11 @@ def _indented(payload: dict) -> bytes:
 def test_the_site_reads_a_results_file_without_parsing_lm_evals_output(tmp_path, lm_eval_last) -> None:
     from shlepa.records.results import read_results_data, without_lm_eval
 
-    lm_eval = {"results": {"t": {"acc,none": 0.5, "note": "a \"quoted\"\n  \"lm_eval\": line"}},
-               "configs": {"t": {"doc_to_text": "{{question}}\n  \"schema\": x"}}, "config": {"model": "hf"}}
+    lm_eval = {
+        "results": {"t": {"acc,none": 0.5, "note": 'a "quoted"\n  "lm_eval": line'}},
+        "configs": {"t": {"doc_to_text": '{{question}}\n  "schema": x'}},
+        "config": {"model": "hf"},
+    }
     head = {"request": {"model": "org/m"}, "model_info": {"architecture": "LlamaForCausalLM"}, "scores": {}}
     tail = {"schema": SCHEMA, "details_file": "details_x.jsonl.gz"}
     payload = {**head, **tail, "lm_eval": lm_eval} if lm_eval_last else {**head, "lm_eval": lm_eval, **tail}

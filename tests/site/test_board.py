@@ -10,6 +10,7 @@ import pytest
 
 from shlepa.site import board as leaderboard
 from shlepa.site.board import load_board
+
 from support.result_sets import make_repo
 
 

@@ -11,10 +11,9 @@ import pytest
 
 from shlepa.records.request import MODEL_TYPE_SYMBOLS
 from shlepa.site.build import build_site
-from support.result_sets import make_repo
-from support.serving import ARGS, CHROMIUM, serve_in_thread
 
-from support.result_sets import XSS, add_hostile_model
+from support.result_sets import XSS, add_hostile_model, make_repo
+from support.serving import ARGS, CHROMIUM, serve_in_thread
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "leaderboard.png"
@@ -123,8 +122,10 @@ def search(page, text: str) -> list[dict]:
 
 
 def benchmark_fields(page) -> list[str]:
-    return page.eval_on_selector_all('#lb-table .tabulator-col[tabulator-field^="b_"]',
-                                     "cols => cols.filter(c => c.offsetParent).map(c => c.getAttribute('tabulator-field'))")
+    return page.eval_on_selector_all(
+        '#lb-table .tabulator-col[tabulator-field^="b_"]',
+        "cols => cols.filter(c => c.offsetParent).map(c => c.getAttribute('tabulator-field'))",
+    )
 
 
 def test_leaderboard_loads_sorted_by_average_and_saves_the_readme_screenshot(page, site):
@@ -165,7 +166,7 @@ def test_missing_scores_sort_last_in_both_directions_and_names_sort_ignoring_cas
         page.click(f'.tabulator-col[tabulator-field="{field}"] .tabulator-col-title')
         values = [r[field] for r in visible(page)]
         present = [v for v in values if v is not None]
-        assert values[len(present):] == [None] * counts[field]  # missing last, ascending or descending
+        assert values[len(present) :] == [None] * counts[field]  # missing last, ascending or descending
         assert present in (sorted(present), sorted(present, reverse=True))
     page.click('.tabulator-col[tabulator-field="model"] .tabulator-col-title')
     names = [r["model"] for r in visible(page)]
@@ -298,7 +299,9 @@ def test_model_page_and_its_details_browser(page, site):
     page.wait_for_function("() => document.querySelector('#details-page').textContent === 'page 2 of 2'")
     page.wait_for_function("t => (document.querySelector('.details-meta') || {}).textContent !== t", arg=first)
     page.select_option("#details-bench", "gsm8k")
-    page.wait_for_function("() => ((document.querySelector('.details-meta') || {}).textContent || '').includes('gsm8k')")
+    page.wait_for_function(
+        "() => ((document.querySelector('.details-meta') || {}).textContent || '').includes('gsm8k')"
+    )
     page.click("#citations-show")
     page.wait_for_selector("#citations pre")
     assert "@misc{eval-harness" in page.inner_text("#citations")
@@ -317,7 +320,7 @@ def test_injection_payloads_show_as_text_and_run_nothing(page, site):
     page.wait_for_selector("#details-rows .details-row")
     assert page.evaluate("window.__xss") is None
     assert XSS in page.inner_text(".md-content")
-    assert 'shlepa evaluate ' + XSS in page.inner_text(".md-content")
+    assert "shlepa evaluate " + XSS in page.inner_text(".md-content")
     assert page.locator("img[src=x], svg[onload]").count() == 0
     open_board(page, url, "?show=merged,moe,flagged&hidden=submitted,weight_type")
     search(page, "evil")
@@ -333,7 +336,6 @@ def test_charts_render_from_the_data_file(page, site):
     page.wait_for_selector("#charts-app[data-ready]")
     page.wait_for_selector("#chart-pareto svg, #chart-pareto canvas")
     page.wait_for_selector("#chart-dist svg, #chart-dist canvas")
-
 
 
 def test_pages_run_under_a_strict_content_security_policy(page, site):

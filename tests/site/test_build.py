@@ -15,8 +15,10 @@ from shlepa.cli import app
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Precision, WeightType
 from shlepa.records.suite import load_suite
 from shlepa.site.build import build_site
-from support.result_sets import add_hostile_model, make_repo
 from shlepa.site.meta import site_meta
+
+from support.result_sets import add_hostile_model, make_repo
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]:
@@ -31,7 +33,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]
 
 
 def test_build_reports_broken_file_by_path_and_builds_the_rest(built):
-    root, out, report = built
+    _root, out, report = built
     assert any("broken-org/broken/results_20240101T000000.000000Z.json" in s for s in report.skipped)
     assert report.models == 7
     assert (out / "index.html").is_file()
@@ -138,7 +140,8 @@ def test_one_result_via_cli(tmp_path: Path):
 def test_flag_links_must_be_http(tmp_path: Path):
     root = make_repo(tmp_path, 1, queue=0)
     (root / "flags.yaml").write_text(
-        yaml.safe_dump([{"model": "a/b", "reason": "x", "url": "javascript:alert(1)"}]), encoding="utf-8")
+        yaml.safe_dump([{"model": "a/b", "reason": "x", "url": "javascript:alert(1)"}]), encoding="utf-8"
+    )
     report = build_site(root, tmp_path / "o")
     assert any("flags.yaml: field 'entry 1.url'" in s and "http" in s for s in report.skipped)
 
@@ -160,7 +163,9 @@ class _ScriptScan(HTMLParser):
         for name, value in attrs:
             if name.lower().startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")
-            if name.lower() in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+            if name.lower() in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 self.found.append(f"<{tag} {name}={value!r}>")
 
 
@@ -191,10 +196,13 @@ def test_the_data_file_carries_the_constants_the_javascript_reads(built):
     assert meta["weight_types"] == [w.value for w in WeightType]
     assert data["suites"]["open_llm_v1"]["average_keys"] == load_suite("open_llm_v1", root).average_keys
     html = (out / "index.html").read_text(encoding="utf-8")
-    for name, values in (("type", [t["key"] for t in meta["model_types"]]), ("precision", meta["precisions"]),
-                         ("weight", meta["weight_types"]),
-                         ("size", [b["key"] for b in meta["size_bands"]] + [meta["unknown_size"]["key"]]),
-                         ("show", [s["key"] for s in meta["show"]])):
+    for name, values in (
+        ("type", [t["key"] for t in meta["model_types"]]),
+        ("precision", meta["precisions"]),
+        ("weight", meta["weight_types"]),
+        ("size", [b["key"] for b in meta["size_bands"]] + [meta["unknown_size"]["key"]]),
+        ("show", [s["key"] for s in meta["show"]]),
+    ):
         assert re.findall(rf'name="{name}" value="([^"]+)"', html) == values
     shown = re.findall(r'name="show" value="([^"]+)" checked', html)
     assert shown == [s["key"] for s in meta["show"] if s["shown"]]

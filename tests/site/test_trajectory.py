@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from shlepa.site.board import load_board
 from shlepa.records.results import write_results
 from shlepa.records.suite import load_suite
-from shlepa.site.trajectory import series_slug, trajectories
+from shlepa.site.board import load_board
 from shlepa.site.build import build_site
+from shlepa.site.trajectory import series_slug, trajectories
+
 from support.result_sets import make_repo, request_data, results_payload
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def test_series_names_are_escaped(tmp_path):
     """Results files are data from runners: a hostile series name reaches pages only escaped."""
     root = make_repo(tmp_path, 0)
     shutil.copyfile(REPO / "eval/suites/analysis360.yaml", root / "eval/suites/analysis360.yaml")
-    add_series(root, series='run<script>alert(1)</script>')
+    add_series(root, series="run<script>alert(1)</script>")
     out = tmp_path / "out"
     build_site(root, out)
     html = next((out / "models" / "lab" / "run-7b").glob("*/index.html")).read_text()

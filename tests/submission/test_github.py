@@ -36,8 +36,13 @@ def test_comments_on_other_prs_are_not_touched(fake_github):
 def test_open_pull_request_creates_branch_commit_and_pr(fake_github):
     gh = client("x", fake_github.base_url)
     pr = open_pull_request(
-        gh, fake_github.repo, branch="submit/org-m", path="requests/org/m/a_bfloat16.yaml",
-        content="model: org/m\n", title="Submit org/m", body="request",
+        gh,
+        fake_github.repo,
+        branch="submit/org-m",
+        path="requests/org/m/a_bfloat16.yaml",
+        content="model: org/m\n",
+        title="Submit org/m",
+        body="request",
     )
     assert pr.number == 1 and pr.branch == "submit/org-m"
     assert fake_github.files[("submit/org-m", "requests/org/m/a_bfloat16.yaml")] == "model: org/m\n"
@@ -45,8 +50,15 @@ def test_open_pull_request_creates_branch_commit_and_pr(fake_github):
 
 
 def _pr(fake_github) -> tuple[int, str]:
-    pr = open_pull_request(client("x", fake_github.base_url), fake_github.repo, branch="b", path="requests/a/b/c.yaml",
-                           content="x: 1\n", title="t", body="b")
+    pr = open_pull_request(
+        client("x", fake_github.base_url),
+        fake_github.repo,
+        branch="b",
+        path="requests/a/b/c.yaml",
+        content="x: 1\n",
+        title="t",
+        body="b",
+    )
     return pr.number, fake_github.pulls[0]["head"]["sha"]
 
 
@@ -60,8 +72,16 @@ def test_pr_comment_command_reads_untrusted_number_and_checks_head(fake_github, 
     md.write_text(_checklist(Outcome.failed))
     (tmp_path / "pr_number").write_text(f"{number}\n")
     monkeypatch.setenv("GITHUB_TOKEN", "x")
-    base = ["pr-comment", str(md), "--repo", fake_github.repo, "--github-api", fake_github.base_url,
-            "--pr-file", str(tmp_path / "pr_number")]
+    base = [
+        "pr-comment",
+        str(md),
+        "--repo",
+        fake_github.repo,
+        "--github-api",
+        fake_github.base_url,
+        "--pr-file",
+        str(tmp_path / "pr_number"),
+    ]
     runner = CliRunner()
     wrong = runner.invoke(app, [*base, "--expect-head-sha", "c" * 40])
     assert wrong.exit_code == 1 and not fake_github.comments_on(number)

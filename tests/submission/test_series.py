@@ -10,11 +10,13 @@ from typer.testing import CliRunner
 from shlepa.cli import app
 from shlepa.demo.run import content_sha
 from shlepa.records.request import load_request
-from support.series import local_series
 from shlepa.submission.series import SeriesError, parse_checkpoint, series_requests, write_series
 
-KW = dict(series="run-a", precision="float32", model_type="pretrained", license="mit", submitter="alice",
-          suite="analysis360")
+from support.series import local_series
+
+KW = dict(
+    series="run-a", precision="float32", model_type="pretrained", license="mit", submitter="alice", suite="analysis360"
+)
 
 
 def _checkpoints(tmp_path: Path, steps: list[int]) -> dict[int, Path]:
@@ -43,18 +45,29 @@ def test_local_series_writes_one_request_per_checkpoint(tmp_path):
 
 def test_branches_and_tags_are_pinned_to_their_shas():
     shas = {"step_1000": "a" * 40, "step_2000": "b" * 40, "c" * 40: "c" * 40}
-    requests = series_requests("org/run", [(2000, "step_2000"), (1000, "step_1000"), (3000, "c" * 40)],
-                               shas.__getitem__, **KW)
+    requests = series_requests(
+        "org/run", [(2000, "step_2000"), (1000, "step_1000"), (3000, "c" * 40)], shas.__getitem__, **KW
+    )
     assert [(r.checkpoint.step, r.revision, r.checkpoint.ref) for r in requests] == [
-        (1000, "a" * 40, "step_1000"), (2000, "b" * 40, "step_2000"), (3000, "c" * 40, "c" * 40)]
+        (1000, "a" * 40, "step_1000"),
+        (2000, "b" * 40, "step_2000"),
+        (3000, "c" * 40, "c" * 40),
+    ]
 
 
-@pytest.mark.parametrize(("checkpoints", "resolve", "message"), [
-    ([(1, "x"), (1, "y")], {"x": "a" * 40, "y": "b" * 40}, "checkpoint step 1: listed twice"),
-    ([(1, "x"), (2, "y")], {"x": "a" * 40, "y": "a" * 40}, "checkpoint step 2: revision 'y' is the same commit as step 1"),
-    ([(1, "x")], {"x": "main"}, "checkpoint step 1: revision 'x' did not resolve to a commit sha"),
-    ([], {}, "no checkpoints given"),
-])
+@pytest.mark.parametrize(
+    ("checkpoints", "resolve", "message"),
+    [
+        ([(1, "x"), (1, "y")], {"x": "a" * 40, "y": "b" * 40}, "checkpoint step 1: listed twice"),
+        (
+            [(1, "x"), (2, "y")],
+            {"x": "a" * 40, "y": "a" * 40},
+            "checkpoint step 2: revision 'y' is the same commit as step 1",
+        ),
+        ([(1, "x")], {"x": "main"}, "checkpoint step 1: revision 'x' did not resolve to a commit sha"),
+        ([], {}, "no checkpoints given"),
+    ],
+)
 def test_bad_series_is_a_clear_error(checkpoints, resolve, message):
     with pytest.raises(SeriesError, match=message):
         series_requests("org/run", checkpoints, resolve.__getitem__, **KW)
@@ -77,7 +90,8 @@ def test_parse_checkpoint():
 
 def test_cli_rejects_a_malformed_checkpoint(tmp_path):
     (tmp_path / "eval" / "suites").mkdir(parents=True)
-    result = CliRunner().invoke(app, ["submit-series", "org/run", "-c", "oops", "--series", "r", "--submitter", "a",
-                                      "--root", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["submit-series", "org/run", "-c", "oops", "--series", "r", "--submitter", "a", "--root", str(tmp_path)]
+    )
     assert result.exit_code == 1
     assert "expected STEP=REVISION" in result.output

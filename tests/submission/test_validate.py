@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from shlepa.config import HubRetry, ValidationSettings
+from shlepa.records.request import new_request, save_request
 from shlepa.submission.checklist import Outcome
 from shlepa.submission.hub import Hub
-from shlepa.records.request import new_request, save_request
-from shlepa.config import HubRetry, ValidationSettings
 from shlepa.submission.validate import Options, validate_changes, validate_paths
 
 
@@ -20,7 +20,9 @@ def _hub(fake_hub) -> Hub:
 
 def _request(fake_hub, board: Path, model: str, *, precision="bfloat16", submitter="alice", **kw) -> Path:
     sha = fake_hub.repos[model].sha
-    req = new_request(model, sha, precision, kw.pop("model_type", "pretrained"), kw.pop("license", "apache-2.0"), submitter, **kw)
+    req = new_request(
+        model, sha, precision, kw.pop("model_type", "pretrained"), kw.pop("license", "apache-2.0"), submitter, **kw
+    )
     return save_request(req, board)
 
 
@@ -38,8 +40,22 @@ def test_good_model_passes_every_check(fake_hub, board):
     cl = _run(fake_hub, board, [path])
     assert cl.ok, [c.line() for c in cl.problems()]
     names = {c.name for c in cl.checks}
-    for expected in ["schema", "placement", "model on the Hub", "revision", "safetensors", "no remote code",
-                     "config", "architecture", "tokenizer", "chat template", "model card", "license", "parameters", "precision"]:
+    for expected in [
+        "schema",
+        "placement",
+        "model on the Hub",
+        "revision",
+        "safetensors",
+        "no remote code",
+        "config",
+        "architecture",
+        "tokenizer",
+        "chat template",
+        "model card",
+        "license",
+        "parameters",
+        "precision",
+    ]:
         assert expected in names
     assert all(c.file == str(path.relative_to(board)) for c in cl.checks)
 
@@ -120,7 +136,9 @@ def test_hub_outage_is_could_not_verify_not_the_authors_fault(fake_hub, board, k
     path = _request(fake_hub, board, "org/good")
     fake_hub.slow_s = 1.5
     fake_hub.set_outage(kind)
-    cl = _run(fake_hub, board, [path], ValidationSettings(hub_retry=HubRetry(attempts=2, base_delay_s=0, timeout_s=0.5)))
+    cl = _run(
+        fake_hub, board, [path], ValidationSettings(hub_retry=HubRetry(attempts=2, base_delay_s=0, timeout_s=0.5))
+    )
     assert not cl.ok
     assert not any(c.status == Outcome.failed for c in cl.checks)
     unverified = cl.by(Outcome.unverified)
@@ -192,7 +210,9 @@ def test_editing_someone_elses_request_fails(fake_hub, git_board):
     _commit(git_board, "resubmit")
     ok = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
     assert ok.ok and any(c.name == "duplicate" and "resubmission" in c.message for c in ok.checks)
-    other = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="mallory"))
+    other = validate_changes(
+        git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="mallory")
+    )
     assert "other people's requests" in _failed(other)
 
 
@@ -225,7 +245,9 @@ def test_cli_validate_writes_markdown_and_exits_1_on_failure(fake_hub, board, tm
 
     _request(fake_hub, board, "org/pickle-only")
     md = tmp_path / "out" / "checklist.md"
-    res = CliRunner().invoke(app, ["validate", "--root", str(board), "--hub-endpoint", fake_hub.endpoint, "--markdown", str(md)])
+    res = CliRunner().invoke(
+        app, ["validate", "--root", str(board), "--hub-endpoint", fake_hub.endpoint, "--markdown", str(md)]
+    )
     assert res.exit_code == 1 and "pickle" in res.output
     assert "❌" in md.read_text() and "safetensors" in md.read_text()
 
@@ -238,5 +260,7 @@ def test_a_tokenizer_over_the_size_limit_is_refused_before_parsing(fake_hub, boa
     path = _request(fake_hub, board, "org/good")
     failed = _failed(_run(fake_hub, board, [path], ValidationSettings(max_tokenizer_mb=0.0001)))
     assert "config and tokenizer" in failed
-    assert "tokenizer.json" in failed["config and tokenizer"] and "larger than 0.0001 MB" in failed["config and tokenizer"]
+    assert (
+        "tokenizer.json" in failed["config and tokenizer"] and "larger than 0.0001 MB" in failed["config and tokenizer"]
+    )
     assert parsed == []  # refused before any parsing

@@ -23,12 +23,11 @@ from typing import Any
 import orjson
 import yaml
 
+from shlepa.io.yaml import load_yaml_text
 from shlepa.records.keys import request_relpath
 from shlepa.records.request import Request
 from shlepa.records.results import SCHEMA, ResultsFile, results_dir, timestamp, write_results
 from shlepa.records.suite import Suite, load_suite
-from shlepa.io.yaml import load_yaml_text
-
 
 
 def _yaml(data: dict[str, Any], indent: str = "") -> str:
@@ -40,31 +39,102 @@ def _yaml(data: dict[str, Any], indent: str = "") -> str:
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             lines.append(f"{indent}{key}:")
             for item in value:
-                lines.append(indent + "- " + _yaml(item, indent + "  ")[len(indent) + 2:])
+                lines.append(indent + "- " + _yaml(item, indent + "  ")[len(indent) + 2 :])
         else:
             lines.append(f"{indent}{key}: {json.dumps(value, ensure_ascii=False)}")
     return "\n".join(line.rstrip("\n") for line in lines) + "\n"
 
-MMLU_SUBJECTS = (
-    "abstract_algebra anatomy astronomy business_ethics clinical_knowledge college_biology "
-    "college_chemistry college_computer_science college_mathematics college_medicine college_physics "
-    "computer_security conceptual_physics econometrics electrical_engineering elementary_mathematics "
-    "formal_logic global_facts high_school_biology high_school_chemistry high_school_computer_science "
-    "high_school_european_history high_school_geography high_school_government_and_politics "
-    "high_school_macroeconomics high_school_mathematics high_school_microeconomics high_school_physics "
-    "high_school_psychology high_school_statistics high_school_us_history high_school_world_history "
-    "human_aging human_sexuality international_law jurisprudence logical_fallacies machine_learning "
-    "management marketing medical_genetics miscellaneous moral_disputes moral_scenarios nutrition "
-    "philosophy prehistory professional_accounting professional_law professional_medicine "
-    "professional_psychology public_relations security_studies sociology us_foreign_policy virology "
-    "world_religions"
-).split()
+
+MMLU_SUBJECTS = [
+    "abstract_algebra",
+    "anatomy",
+    "astronomy",
+    "business_ethics",
+    "clinical_knowledge",
+    "college_biology",
+    "college_chemistry",
+    "college_computer_science",
+    "college_mathematics",
+    "college_medicine",
+    "college_physics",
+    "computer_security",
+    "conceptual_physics",
+    "econometrics",
+    "electrical_engineering",
+    "elementary_mathematics",
+    "formal_logic",
+    "global_facts",
+    "high_school_biology",
+    "high_school_chemistry",
+    "high_school_computer_science",
+    "high_school_european_history",
+    "high_school_geography",
+    "high_school_government_and_politics",
+    "high_school_macroeconomics",
+    "high_school_mathematics",
+    "high_school_microeconomics",
+    "high_school_physics",
+    "high_school_psychology",
+    "high_school_statistics",
+    "high_school_us_history",
+    "high_school_world_history",
+    "human_aging",
+    "human_sexuality",
+    "international_law",
+    "jurisprudence",
+    "logical_fallacies",
+    "machine_learning",
+    "management",
+    "marketing",
+    "medical_genetics",
+    "miscellaneous",
+    "moral_disputes",
+    "moral_scenarios",
+    "nutrition",
+    "philosophy",
+    "prehistory",
+    "professional_accounting",
+    "professional_law",
+    "professional_medicine",
+    "professional_psychology",
+    "public_relations",
+    "security_studies",
+    "sociology",
+    "us_foreign_policy",
+    "virology",
+    "world_religions",
+]
 
 ORGS = [
-    "meta-llama", "mistralai", "Qwen", "google", "microsoft", "tiiuae", "EleutherAI", "01-ai",
-    "deepseek-ai", "allenai", "stabilityai", "NousResearch", "teknium", "openchat", "HuggingFaceH4",
-    "lmsys", "upstage", "internlm", "bigscience", "cognitivecomputations", "mlabonne", "jondurbin",
-    "garage-bAInd", "WizardLMTeam", "OpenAssistant", "Intel", "abacusai", "CohereForAI", "nvidia",
+    "meta-llama",
+    "mistralai",
+    "Qwen",
+    "google",
+    "microsoft",
+    "tiiuae",
+    "EleutherAI",
+    "01-ai",
+    "deepseek-ai",
+    "allenai",
+    "stabilityai",
+    "NousResearch",
+    "teknium",
+    "openchat",
+    "HuggingFaceH4",
+    "lmsys",
+    "upstage",
+    "internlm",
+    "bigscience",
+    "cognitivecomputations",
+    "mlabonne",
+    "jondurbin",
+    "garage-bAInd",
+    "WizardLMTeam",
+    "OpenAssistant",
+    "Intel",
+    "abacusai",
+    "CohereForAI",
+    "nvidia",
 ]
 FAMILIES = [
     ("Llama-2", "LlamaForCausalLM", [7, 13, 70]),
@@ -84,9 +154,17 @@ FAMILIES = [
     ("gpt2", "GPT2LMHeadModel", [0.124, 0.355, 0.774, 1.5]),
 ]
 SUFFIXES = [
-    ("", "pretrained"), ("-Instruct", "chat"), ("-chat", "chat"), ("-v0.1", "pretrained"),
-    ("-DPO", "fine-tuned"), ("-SFT", "fine-tuned"), ("-slerp", "merge"), ("-ties-merge", "merge"),
-    ("-continued", "continuously-pretrained"), ("-OpenHermes", "fine-tuned"), ("-orca", "fine-tuned"),
+    ("", "pretrained"),
+    ("-Instruct", "chat"),
+    ("-chat", "chat"),
+    ("-v0.1", "pretrained"),
+    ("-DPO", "fine-tuned"),
+    ("-SFT", "fine-tuned"),
+    ("-slerp", "merge"),
+    ("-ties-merge", "merge"),
+    ("-continued", "continuously-pretrained"),
+    ("-OpenHermes", "fine-tuned"),
+    ("-orca", "fine-tuned"),
 ]
 LICENSES = ["apache-2.0", "mit", "llama2", "llama3", "cc-by-nc-4.0", "cc-by-sa-4.0", "other", "gemma"]
 PRECISIONS = ["bfloat16", "float16", "float16", "bfloat16", "float32", "8bit", "4bit"]
@@ -107,7 +185,11 @@ def model_names(n: int, seed: int = 0) -> list[tuple[str, str, float, str]]:
         family, arch, sizes = rng.choice(FAMILIES)
         size = rng.choice(sizes)
         suffix, mtype = rng.choice(SUFFIXES)
-        org = rng.choice(ORGS) if rng.random() < 0.4 else f"{rng.choice(['user', 'lab', 'ai', 'dev'])}{rng.randrange(10**5)}"
+        org = (
+            rng.choice(ORGS)
+            if rng.random() < 0.4
+            else f"{rng.choice(['user', 'lab', 'ai', 'dev'])}{rng.randrange(10**5)}"
+        )
         name = f"{family}-{_size_label(size)}{suffix}"
         if rng.random() < 0.5:
             name += f"-v{rng.randrange(1, 9)}"
@@ -120,7 +202,7 @@ def model_names(n: int, seed: int = 0) -> list[tuple[str, str, float, str]]:
 
 
 def _sha(rng: random.Random) -> str:
-    return "%040x" % rng.getrandbits(160)
+    return f"{rng.getrandbits(160):040x}"
 
 
 def _score(rng: random.Random, key: str, params: float, baseline: float) -> float:
@@ -136,39 +218,58 @@ def _details(rng: random.Random, suite: Suite, per_benchmark: int) -> list[dict[
             choices = [f" option {c}" for c in "ABCD"] if bench.key != "gsm8k" else []
             target = rng.randrange(4) if choices else "42"
             correct = rng.random() < 0.6
-            rows.append({
-                "benchmark": bench.key,
-                "task": bench.task or bench.key,
-                "doc_id": doc_id,
-                "prompt": f"Question {doc_id} of {bench.title}: which option is right?\nAnswer:",
-                "choices": choices,
-                "target": target,
-                "response": [str(target if correct else "7")] if not choices else None,
-                "filter": bench.filter,
-                "metrics": {bench.metric: 1.0 if correct else 0.0},
-                "doc": {"id": doc_id},
-            })
+            rows.append(
+                {
+                    "benchmark": bench.key,
+                    "task": bench.task or bench.key,
+                    "doc_id": doc_id,
+                    "prompt": f"Question {doc_id} of {bench.title}: which option is right?\nAnswer:",
+                    "choices": choices,
+                    "target": target,
+                    "response": [str(target if correct else "7")] if not choices else None,
+                    "filter": bench.filter,
+                    "metrics": {bench.metric: 1.0 if correct else 0.0},
+                    "doc": {"id": doc_id},
+                }
+            )
     return rows
 
 
-def request_data(model: str, revision: str, precision: str, mtype: str, license: str,
-                 params: float, submitted: datetime, suite: str) -> dict[str, Any]:
+def request_data(
+    model: str, revision: str, precision: str, mtype: str, license: str, params: float, submitted: datetime, suite: str
+) -> dict[str, Any]:
     weight = "original"
     return {
-        "model": model, "revision": revision, "precision": precision, "model_type": mtype,
-        "weight_type": weight, "use_chat_template": mtype == "chat", "license": license,
-        "params": params, "submitter": model.split("/")[0], "submitted_at": submitted.isoformat(),
+        "model": model,
+        "revision": revision,
+        "precision": precision,
+        "model_type": mtype,
+        "weight_type": weight,
+        "use_chat_template": mtype == "chat",
+        "license": license,
+        "params": params,
+        "submitter": model.split("/")[0],
+        "submitted_at": submitted.isoformat(),
         "suite": suite,
     }
 
 
 ENV_INFO = "\n".join(
-    ["PyTorch version: 2.13.0+cu128", "Is debug build: False", "CUDA used to build PyTorch: 12.8",
-     "OS: Ubuntu 22.04.5 LTS (x86_64)", "GCC version: (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0",
-     "Python version: 3.11.11 (main) [GCC 11.4.0] (64-bit runtime)", "Is CUDA available: True",
-     "GPU models and configuration: GPU 0: NVIDIA H100 80GB HBM3", "Nvidia driver version: 570.124.06"]
-    + [f"CPU flag line {i}: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush"
-       for i in range(40)]
+    [
+        "PyTorch version: 2.13.0+cu128",
+        "Is debug build: False",
+        "CUDA used to build PyTorch: 12.8",
+        "OS: Ubuntu 22.04.5 LTS (x86_64)",
+        "GCC version: (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0",
+        "Python version: 3.11.11 (main) [GCC 11.4.0] (64-bit runtime)",
+        "Is CUDA available: True",
+        "GPU models and configuration: GPU 0: NVIDIA H100 80GB HBM3",
+        "Nvidia driver version: 570.124.06",
+    ]
+    + [
+        f"CPU flag line {i}: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush"
+        for i in range(40)
+    ]
 )
 
 
@@ -176,17 +277,33 @@ def _task_config(task: str, alias: str, shots: int, metric: str) -> dict[str, An
     """One task config as lm-eval reports it (its ``configs`` section: ~1.4 KB per task)."""
     text = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
     return {
-        "task": task, "task_alias": alias, "dataset_path": "cais/mmlu" if "mmlu" in task else task,
-        "dataset_name": alias, "test_split": "test", "fewshot_split": "dev", "doc_to_text": text,
-        "doc_to_target": "answer", "unsafe_code": False, "doc_to_choice": ["A", "B", "C", "D"],
+        "task": task,
+        "task_alias": alias,
+        "dataset_path": "cais/mmlu" if "mmlu" in task else task,
+        "dataset_name": alias,
+        "test_split": "test",
+        "fewshot_split": "dev",
+        "doc_to_text": text,
+        "doc_to_target": "answer",
+        "unsafe_code": False,
+        "doc_to_choice": ["A", "B", "C", "D"],
         "description": f"The following are multiple choice questions (with answers) about {alias.replace('_', ' ')}.\n\n",
-        "target_delimiter": " ", "fewshot_delimiter": "\n\n",
-        "fewshot_config": {"sampler": "first_n", "split": "dev", "doc_to_text": text,
-                           "doc_to_choice": ["A", "B", "C", "D"], "doc_to_target": "answer",
-                           "fewshot_delimiter": "\n\n", "target_delimiter": " "},
-        "num_fewshot": shots, "metric_list": [{"metric": metric.split(",")[0], "aggregation": "mean",
-                                               "higher_is_better": True}],
-        "output_type": "multiple_choice", "repeats": 1, "should_decontaminate": False,
+        "target_delimiter": " ",
+        "fewshot_delimiter": "\n\n",
+        "fewshot_config": {
+            "sampler": "first_n",
+            "split": "dev",
+            "doc_to_text": text,
+            "doc_to_choice": ["A", "B", "C", "D"],
+            "doc_to_target": "answer",
+            "fewshot_delimiter": "\n\n",
+            "target_delimiter": " ",
+        },
+        "num_fewshot": shots,
+        "metric_list": [{"metric": metric.split(",")[0], "aggregation": "mean", "higher_is_better": True}],
+        "output_type": "multiple_choice",
+        "repeats": 1,
+        "should_decontaminate": False,
         "metadata": {"version": 1.0},
     }
 
@@ -200,22 +317,26 @@ def lm_eval_section(suite: Suite, lm_results: dict[str, Any], arch: str) -> dict
         for name in names:
             tasks[name] = (name.removeprefix("mmlu_"), bench.num_fewshot, bench.metric_key)
     return {
-        "results": {name: {"alias": alias, "sample_len": 100, **lm_results.get(name, {})}
-                    for name, (alias, _shots, _metric) in tasks.items()},
+        "results": {
+            name: {"alias": alias, "sample_len": 100, **lm_results.get(name, {})}
+            for name, (alias, _shots, _metric) in tasks.items()
+        },
         "group_subtasks": {"mmlu": [n for n in tasks if n.startswith("mmlu_")]},
         "configs": {name: _task_config(name, alias, shots, metric) for name, (alias, shots, metric) in tasks.items()},
-        "versions": {name: 1.0 for name in tasks},
+        "versions": dict.fromkeys(tasks, 1.0),
         "n-shot": {name: shots for name, (_a, shots, _m) in tasks.items()},
         "higher_is_better": {name: {"acc": True, "acc_norm": True} for name in tasks},
         "n-samples": {name: {"original": 100, "effective": 100} for name in tasks},
         "config": {"model": "hf", "model_architecture": arch, "batch_size": "auto", "device": "cuda:0"},
         "pretty_env_info": ENV_INFO,
-        "transformers_version": "5.23.0", "lm_eval_version": "0.4.13",
+        "transformers_version": "5.23.0",
+        "lm_eval_version": "0.4.13",
     }
 
 
-def results_payload(req: dict[str, Any], suite: Suite, arch: str, rng: random.Random,
-                    finished: datetime, missing: set[str]) -> dict[str, Any]:
+def results_payload(
+    req: dict[str, Any], suite: Suite, arch: str, rng: random.Random, finished: datetime, missing: set[str]
+) -> dict[str, Any]:
     """A results payload shaped like ``evaluation.evaluate_request`` writes it."""
     scores: dict[str, Any] = {}
     lm_results: dict[str, Any] = {}
@@ -232,8 +353,11 @@ def results_payload(req: dict[str, Any], suite: Suite, arch: str, rng: random.Ra
         else:
             lm_results[bench.task or bench.key] = {bench.metric_key: value / 100, bench.stderr_key: 0.012}
         scores[bench.key] = {
-            "value": value, "stderr": round(rng.uniform(0.8, 1.6), 4), "task": bench.task or bench.key,
-            "metric": bench.metric_key, "num_fewshot": bench.num_fewshot,
+            "value": value,
+            "stderr": round(rng.uniform(0.8, 1.6), 4),
+            "task": bench.task or bench.key,
+            "metric": bench.metric_key,
+            "num_fewshot": bench.num_fewshot,
             "n_samples": 14042 if subtasks else rng.choice([1172, 10042, 817, 1267, 1319]),
             "subtasks": subtasks,
         }
@@ -245,21 +369,36 @@ def results_payload(req: dict[str, Any], suite: Suite, arch: str, rng: random.Ra
         "request_file": request_file,
         "suite": suite.name,
         "evaluation": {
-            "started_at": (finished - timedelta(hours=2)).isoformat(), "finished_at": finished.isoformat(),
-            "duration_s": 7200.0, "data": "hub", "backend": "hf", "backend_args": {},
-            "model_args": model_args, "batch_size": "auto", "device": "cuda:0", "limit": None,
-            "apply_chat_template": req["use_chat_template"], "benchmarks": list(scores),
+            "started_at": (finished - timedelta(hours=2)).isoformat(),
+            "finished_at": finished.isoformat(),
+            "duration_s": 7200.0,
+            "data": "hub",
+            "backend": "hf",
+            "backend_args": {},
+            "model_args": model_args,
+            "batch_size": "auto",
+            "device": "cuda:0",
+            "limit": None,
+            "apply_chat_template": req["use_chat_template"],
+            "benchmarks": list(scores),
             "versions": {"lm_eval": "0.4.13", "transformers": "5.23.0", "torch": "2.13.0"},
-            "runner": f"gpu-runner-{rng.randrange(1, 4)}", "run_url": "https://github.com/example/leaderboard/actions/runs/1",
+            "runner": f"gpu-runner-{rng.randrange(1, 4)}",
+            "run_url": "https://github.com/example/leaderboard/actions/runs/1",
         },
-        "model_info": {"architecture": arch, "model_type": arch.removesuffix("ForCausalLM").lower(),
-                       "num_parameters": int(req["params"] * 1e9)},
+        "model_info": {
+            "architecture": arch,
+            "model_type": arch.removesuffix("ForCausalLM").lower(),
+            "num_parameters": int(req["params"] * 1e9),
+        },
         "scores": scores,
         "average": sum(values) / len(values) if values else None,
         "reproduce": {
             "shlepa": f"shlepa evaluate {request_file} --data hub --backend hf --batch-size auto",
-            "lm_eval": [f"lm_eval --model hf --model_args pretrained={req['model']},revision={req['revision']} "
-                        f"--tasks {b.task} --num_fewshot {b.num_fewshot} --batch_size auto" for b in suite.benchmarks],
+            "lm_eval": [
+                f"lm_eval --model hf --model_args pretrained={req['model']},revision={req['revision']} "
+                f"--tasks {b.task} --num_fewshot {b.num_fewshot} --batch_size auto"
+                for b in suite.benchmarks
+            ],
             "cwd": "repository root",
         },
         "lm_eval": lm_eval_section(suite, lm_results, arch),
@@ -292,10 +431,16 @@ class _Writer:
         stamp = timestamp(finished)
         details_name = f"details_{stamp}.jsonl.gz"
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in details)
-        _write(folder / details_name, gzip.compress(lines.encode("utf-8"), mtime=0, compresslevel=1)
-               if details else self.empty_details)
-        payload = {**{k: v for k, v in payload.items() if k != "lm_eval"}, "schema": SCHEMA,
-                   "details_file": details_name, "lm_eval": payload["lm_eval"]}  # the order write_results uses
+        _write(
+            folder / details_name,
+            gzip.compress(lines.encode("utf-8"), mtime=0, compresslevel=1) if details else self.empty_details,
+        )
+        payload = {
+            **{k: v for k, v in payload.items() if k != "lm_eval"},
+            "schema": SCHEMA,
+            "details_file": details_name,
+            "lm_eval": payload["lm_eval"],
+        }  # the order write_results uses
         if not self.checked:
             ResultsFile.model_validate(payload)
         # Indented like atomic.write_json, with orjson: json's indented output is 5x slower.
@@ -310,19 +455,32 @@ class _Writer:
         _write(self.root / relpath, text.encode("utf-8"))
 
 
-def _request_yaml_data(req: dict[str, Any], status: str, history: list[dict[str, Any]],
-                       failure: dict[str, Any] | None = None) -> dict[str, Any]:
+def _request_yaml_data(
+    req: dict[str, Any], status: str, history: list[dict[str, Any]], failure: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A request as ``Request.to_yaml`` dumps it (JSON mode, no None values)."""
-    data = {**req, "submitted_at": _iso(datetime.fromisoformat(req["submitted_at"])), "status": status,
-            "history": [{k: (_iso(v) if isinstance(v, datetime) else v) for k, v in h.items()} for h in history]}
+    data = {
+        **req,
+        "submitted_at": _iso(datetime.fromisoformat(req["submitted_at"])),
+        "status": status,
+        "history": [{k: (_iso(v) if isinstance(v, datetime) else v) for k, v in h.items()} for h in history],
+    }
     if failure:
         data["failure"] = failure
     return data
 
 
-def generate(root: Path, n: int, *, seed: int = 0, suite_name: str = "open_llm_v1",
-             details_every: int = 50, details_per_benchmark: int = 30,
-             missing_every: int = 40, queue: int | None = None) -> list[str]:
+def generate(
+    root: Path,
+    n: int,
+    *,
+    seed: int = 0,
+    suite_name: str = "open_llm_v1",
+    details_every: int = 50,
+    details_per_benchmark: int = 30,
+    missing_every: int = 40,
+    queue: int | None = None,
+) -> list[str]:
     """Write ``n`` evaluated models (plus a queue) under ``root``; returns the model ids.
 
     Every ``missing_every``-th model lacks one or two benchmarks; every
@@ -336,8 +494,9 @@ def generate(root: Path, n: int, *, seed: int = 0, suite_name: str = "open_llm_v
     out = _Writer(root)
     for i, (model, arch, params, mtype) in enumerate(names[:n]):
         submitted = base + timedelta(minutes=37 * i)
-        req = request_data(model, _sha(rng), rng.choice(PRECISIONS), mtype, rng.choice(LICENSES),
-                           params, submitted, suite.name)
+        req = request_data(
+            model, _sha(rng), rng.choice(PRECISIONS), mtype, rng.choice(LICENSES), params, submitted, suite.name
+        )
         finished = submitted + timedelta(days=1)
         missing: set[str] = set()
         if missing_every and i % missing_every == missing_every - 1:
@@ -348,8 +507,12 @@ def generate(root: Path, n: int, *, seed: int = 0, suite_name: str = "open_llm_v
         runner, run_url = payload["evaluation"]["runner"], payload["evaluation"]["run_url"]
         history = [
             {"at": submitted, "status": "PENDING", "reason": "submitted"},
-            {"at": submitted + timedelta(hours=20), "status": "RUNNING", "reason": "evaluation started",
-             "runner": runner},
+            {
+                "at": submitted + timedelta(hours=20),
+                "status": "RUNNING",
+                "reason": "evaluation started",
+                "runner": runner,
+            },
             {"at": finished, "status": "FINISHED", "reason": "results written", "runner": runner, "run_url": run_url},
         ]
         out.request(_request_yaml_data(req, "FINISHED", history))
@@ -362,13 +525,30 @@ def generate(root: Path, n: int, *, seed: int = 0, suite_name: str = "open_llm_v
         history: list[dict[str, Any]] = [{"at": submitted, "status": "PENDING", "reason": "submitted"}]
         failure = None
         if status != "PENDING":
-            history.append({"at": submitted + timedelta(hours=1), "status": "RUNNING", "reason": "evaluation started",
-                            "runner": "gpu-runner-1", "run_url": "https://github.com/example/leaderboard/actions/runs/2"})
+            history.append(
+                {
+                    "at": submitted + timedelta(hours=1),
+                    "status": "RUNNING",
+                    "reason": "evaluation started",
+                    "runner": "gpu-runner-1",
+                    "run_url": "https://github.com/example/leaderboard/actions/runs/2",
+                }
+            )
         if status == "FAILED":
-            history.append({"at": submitted + timedelta(hours=2), "status": "FAILED", "reason": "OutOfMemoryError",
-                            "runner": "gpu-runner-1", "run_url": "https://github.com/example/leaderboard/actions/runs/2"})
-            failure = {"error_class": "OutOfMemoryError", "message": "CUDA out of memory",
-                       "log_url": "https://github.com/example/leaderboard/actions/runs/2"}
+            history.append(
+                {
+                    "at": submitted + timedelta(hours=2),
+                    "status": "FAILED",
+                    "reason": "OutOfMemoryError",
+                    "runner": "gpu-runner-1",
+                    "run_url": "https://github.com/example/leaderboard/actions/runs/2",
+                }
+            )
+            failure = {
+                "error_class": "OutOfMemoryError",
+                "message": "CUDA out of memory",
+                "log_url": "https://github.com/example/leaderboard/actions/runs/2",
+            }
         out.request(_request_yaml_data(req, status, history, failure))
     return [m for m, *_ in names[:n]]
 
@@ -418,15 +598,33 @@ def add_hostile_model(root: Path) -> str:
     import random
 
     suite = load_suite("open_llm_v1", root)
-    req = request_data("evil-org/evil-model", "a" * 40, "float16", "fine-tuned", XSS, 7.0,
-                       datetime(2024, 5, 1, tzinfo=UTC), suite.name)
+    req = request_data(
+        "evil-org/evil-model", "a" * 40, "float16", "fine-tuned", XSS, 7.0, datetime(2024, 5, 1, tzinfo=UTC), suite.name
+    )
     req["base_model"] = None
     payload = results_payload(req, suite, XSS, random.Random(1), datetime(2024, 5, 2, tzinfo=UTC), set())
     payload["reproduce"]["shlepa"] = "shlepa evaluate " + XSS
-    details = [{"benchmark": "arc", "task": "arc_challenge", "doc_id": 0, "prompt": XSS, "choices": [XSS, "b"],
-                "target": 0, "response": None, "filter": "none", "metrics": {"acc_norm": 1.0}, "doc": {}}]
+    details = [
+        {
+            "benchmark": "arc",
+            "task": "arc_challenge",
+            "doc_id": 0,
+            "prompt": XSS,
+            "choices": [XSS, "b"],
+            "target": 0,
+            "response": None,
+            "filter": "none",
+            "metrics": {"acc_norm": 1.0},
+            "doc": {},
+        }
+    ]
     write_results(root, payload, details, datetime(2024, 5, 2, tzinfo=UTC))
-    (root / "flags.yaml").write_text(yaml.safe_dump([
-        {"model": "evil-org/evil-model", "reason": XSS, "url": "https://example.org/discussions/1"},
-    ]), encoding="utf-8")
+    (root / "flags.yaml").write_text(
+        yaml.safe_dump(
+            [
+                {"model": "evil-org/evil-model", "reason": XSS, "url": "https://example.org/discussions/1"},
+            ]
+        ),
+        encoding="utf-8",
+    )
     return "evil-org/evil-model"

@@ -10,8 +10,14 @@ from shlepa.site.serve import make_server
 
 #: Debian's Chromium, headless, with its background network traffic off (the machine has no network).
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def serve_in_thread(directory: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:

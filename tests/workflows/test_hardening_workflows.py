@@ -27,8 +27,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WF_DIR = ROOT / ".github" / "workflows"
 ACTION_DIR = ROOT / ".github" / "actions"
-SELF_HOSTED_LABELS = {"self-hosted", *yaml.safe_load((ROOT / ".github" / "actionlint.yaml").read_text())
-                      ["self-hosted-runner"]["labels"]}
+SELF_HOSTED_LABELS = {
+    "self-hosted",
+    *yaml.safe_load((ROOT / ".github" / "actionlint.yaml").read_text())["self-hosted-runner"]["labels"],
+}
 PR_TRIGGERS = {"pull_request", "pull_request_target"}
 
 
@@ -88,15 +90,19 @@ def violations(workflows: dict[str, dict[str, Any]], actions: dict[str, dict[str
             found.append(f"{file}: uses pull_request_target")
         for name, job in wf.get("jobs", {}).items():
             runs_on = job.get("runs-on", [])
-            labels = {runs_on} if isinstance(runs_on, str) else set(map(str, runs_on if isinstance(runs_on, list)
-                                                                          else runs_on.get("labels", [])))
+            labels = (
+                {runs_on}
+                if isinstance(runs_on, str)
+                else set(map(str, runs_on if isinstance(runs_on, list) else runs_on.get("labels", [])))
+            )
             if file in pr_reachable and (labels & SELF_HOSTED_LABELS or any("${{" in lab for lab in labels)):
                 found.append(f"{file}: job {name} runs on {sorted(labels)} and is reachable from a pull request")
             for i, step in enumerate(job.get("steps", [])):
                 if "${{" in str(step.get("run", "")):
                     found.append(f"{file}: job {name} step {i}: expression inside run:")
-                if str(step.get("uses", "")).startswith("actions/github-script") and \
-                        "${{" in str(step.get("with", {}).get("script", "")):
+                if str(step.get("uses", "")).startswith("actions/github-script") and "${{" in str(
+                    step.get("with", {}).get("script", "")
+                ):
                     found.append(f"{file}: job {name} step {i}: expression inside a github-script script")
     return found
 
@@ -109,24 +115,35 @@ def test_real_workflows_follow_every_rule(capsys):
     assert reach == {"validate.yml", "comment.yml", "ci.yml"}
     runs = sum(1 for wf in workflows.values() for j in wf["jobs"].values() for s in j.get("steps", []) if "run" in s)
     with capsys.disabled():
-        print(f"\n[hardening] workflows: {len(workflows)} files, {runs} run: steps, expressions inside run: 0; "
-              f"reachable from pull requests: {sorted(reach)}, self-hosted jobs among them 0")
+        print(
+            f"\n[hardening] workflows: {len(workflows)} files, {runs} run: steps, expressions inside run: 0; "
+            f"reachable from pull requests: {sorted(reach)}, self-hosted jobs among them 0"
+        )
 
 
 MUTATIONS = {
     "expression in run": lambda w: w["validate.yml"]["jobs"]["validate"]["steps"].append(
-        {"run": "echo ${{ github.event.pull_request.title }}"}),
+        {"run": "echo ${{ github.event.pull_request.title }}"}
+    ),
     "PR trigger on the GPU workflow": lambda w: w["evaluate.yml"]["on"].update({"pull_request": None}),
     "pull_request_target": lambda w: w["ci.yml"]["on"].update({"pull_request_target": None}),
-    "self-hosted job in a PR workflow": lambda w: w["ci.yml"]["jobs"]["test"].update({"runs-on": ["self-hosted", "gpu"]}),
+    "self-hosted job in a PR workflow": lambda w: w["ci.yml"]["jobs"]["test"].update(
+        {"runs-on": ["self-hosted", "gpu"]}
+    ),
     "GPU label only": lambda w: w["validate.yml"]["jobs"]["validate"].update({"runs-on": "gpu"}),
     "runner from an expression": lambda w: w["ci.yml"]["jobs"]["test"].update({"runs-on": "${{ github.head_ref }}"}),
     "PR workflow calls the GPU workflow": lambda w: w["ci.yml"]["jobs"].update(
-        {"chain": {"uses": "./.github/workflows/evaluate.yml"}}),
+        {"chain": {"uses": "./.github/workflows/evaluate.yml"}}
+    ),
     "workflow_run chain from validation": lambda w: w["evaluate.yml"]["on"].update(
-        {"workflow_run": {"workflows": ["Validate submission"], "types": ["completed"]}}),
+        {"workflow_run": {"workflows": ["Validate submission"], "types": ["completed"]}}
+    ),
     "github-script injection": lambda w: w["comment.yml"]["jobs"]["comment"]["steps"].append(
-        {"uses": "actions/github-script@v7", "with": {"script": "core.info('${{ github.event.workflow_run.head_branch }}')"}}),
+        {
+            "uses": "actions/github-script@v7",
+            "with": {"script": "core.info('${{ github.event.workflow_run.head_branch }}')"},
+        }
+    ),
 }
 
 
@@ -140,7 +157,8 @@ def test_the_checker_catches_each_dangerous_change(name):
 def test_the_checker_catches_an_expression_in_the_setup_actions_run():
     actions = copy.deepcopy(load_actions())
     actions[".github/actions/setup/action.yml"]["runs"]["steps"].append(
-        {"shell": "bash", "run": "pip install ./${{ inputs.path }}"})
+        {"shell": "bash", "run": "pip install ./${{ inputs.path }}"}
+    )
     assert violations(load_all(), actions)
 
 
@@ -159,8 +177,9 @@ def _tool(name: str) -> str:
 def test_actionlint_and_zizmor_are_clean(capsys):
     files = sorted(str(p) for p in WF_DIR.glob("*.y*ml"))
     lint = subprocess.run([_tool("actionlint"), *files], capture_output=True, text=True)
-    ziz = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", str(WF_DIR), str(ACTION_DIR)],
-                         capture_output=True, text=True)
+    ziz = subprocess.run(
+        [_tool("zizmor"), "--offline", "--no-progress", str(WF_DIR), str(ACTION_DIR)], capture_output=True, text=True
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert ziz.returncode == 0, ziz.stdout + ziz.stderr
     with capsys.disabled():

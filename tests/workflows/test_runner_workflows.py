@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.gitboard import PROJECT, publish_requests
 from typer.testing import CliRunner
 
 from shlepa.cli import app
 from shlepa.config import SettingsError, load_settings
+
+from support.gitboard import PROJECT, publish_requests
 
 WF = PROJECT / ".github" / "workflows"
 
@@ -65,15 +66,16 @@ def test_matrix_plan_is_empty_without_pending_and_capped_by_settings(git_board):
     publish_requests(seed, 5)
     (seed / "leaderboard.yaml").write_text("runner:\n  max_runners: 3\n")
     assert CliRunner().invoke(app, ["matrix-plan", "--root", str(seed)]).output.strip() == "runners=[0,1,2]"
-    assert CliRunner().invoke(app, ["matrix-plan", "--wanted", "2", "--root", str(seed)]).output.strip() \
-        == "runners=[0,1]"
+    assert (
+        CliRunner().invoke(app, ["matrix-plan", "--wanted", "2", "--root", str(seed)]).output.strip() == "runners=[0,1]"
+    )
 
 
 def test_runner_settings_default_without_file_and_name_the_bad_field(tmp_path):
     assert load_settings(tmp_path).runner.stale_after_minutes == 720
     (tmp_path / "leaderboard.yaml").write_text("runner:\n  stale_after_minutes: soon\n")
     with pytest.raises(SettingsError, match=r"leaderboard.yaml: field 'runner.stale_after_minutes'"):
-        load_settings(tmp_path).runner
+        load_settings(tmp_path)
 
 
 def test_the_sweep_threshold_is_above_every_gpu_job_timeout():
@@ -83,8 +85,11 @@ def test_the_sweep_threshold_is_above_every_gpu_job_timeout():
     assert set(timeouts) == {"evaluate", "split"}
     assert load_settings(PROJECT).runner.stale_after_minutes > max(timeouts.values())
     check_stale_after(PROJECT)  # the repository's own settings pass
-    with pytest.raises(SettingsError, match=r"field 'runner.stale_after_minutes': 600 must be above the "
-                                                  r"'evaluate' job's timeout-minutes \(600"):
+    with pytest.raises(
+        SettingsError,
+        match=r"field 'runner.stale_after_minutes': 600 must be above the "
+        r"'evaluate' job's timeout-minutes \(600",
+    ):
         check_stale_after(PROJECT, RunnerSettings(stale_after_minutes=600))
 
 
@@ -108,6 +113,6 @@ def test_the_split_path_evaluates_on_gpus_and_merges_without_a_gpu():
     assert merge["runs-on"] == "ubuntu-latest" and merge["permissions"] == {"contents": "write"}
     assert merge["needs"] == ["plan", "split"]
     runs = "\n".join(step.get("run", "") for job in (split, merge) for step in job["steps"])
-    assert "--split \"$PART/$SPLIT\"" in runs and "shlepa merge-split" in runs
+    assert '--split "$PART/$SPLIT"' in runs and "shlepa merge-split" in runs
     assert "${{" not in runs
     assert "merge" in wf["jobs"]["publish"]["needs"]

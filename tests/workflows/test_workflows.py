@@ -62,9 +62,15 @@ def test_actionlint_reports_nothing():
 
 def test_zizmor_reports_nothing():
     proc = subprocess.run(
-        [_tool("zizmor"), "--offline", "--no-progress", str(ROOT / ".github" / "workflows"),
-         str(ROOT / ".github" / "actions")],
-        capture_output=True, text=True,
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            str(ROOT / ".github" / "workflows"),
+            str(ROOT / ".github" / "actions"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -95,7 +101,9 @@ def _all_steps(path: Path) -> list[dict[str, Any]]:
     return [step for job in data.get("jobs", {}).values() for step in job.get("steps", [])]
 
 
-@pytest.mark.parametrize("path", WORKFLOWS + ACTIONS, ids=lambda p: p.name if p.parent.name == "workflows" else p.parent.name)
+@pytest.mark.parametrize(
+    "path", WORKFLOWS + ACTIONS, ids=lambda p: p.name if p.parent.name == "workflows" else p.parent.name
+)
 def test_actions_are_pinned_by_sha_and_checkouts_drop_credentials(path):
     for step in _all_steps(path):
         uses = step.get("uses")
@@ -157,7 +165,9 @@ def test_pr_triggered_jobs_never_run_on_self_hosted_runners(path):
     if not triggers & {"pull_request", "pull_request_target"}:
         return
     for job_name, job in data.get("jobs", {}).items():
-        assert "self-hosted" not in str(job.get("runs-on", "")), f"{path.name}: job {job_name} runs PR input on a self-hosted runner"
+        assert "self-hosted" not in str(job.get("runs-on", "")), (
+            f"{path.name}: job {job_name} runs PR input on a self-hosted runner"
+        )
 
 
 def test_validation_workflow_reads_pr_files_only_as_data():

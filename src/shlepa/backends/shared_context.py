@@ -87,9 +87,7 @@ def group_by_context(requests: Sequence[LLRequest], indices: Sequence[int]) -> l
     return list(groups.values())
 
 
-def cluster_by_prefix(
-    groups: Sequence[ContextGroup], min_shared: int, window: int = 4096
-) -> list[PrefixCluster]:
+def cluster_by_prefix(groups: Sequence[ContextGroup], min_shared: int, window: int = 4096) -> list[PrefixCluster]:
     """Sort contexts and cut them into runs that share a prefix, maximizing tokens saved.
 
     A run of ``n`` sorted contexts whose common prefix is ``s`` tokens saves
@@ -210,9 +208,7 @@ def pack_tries(
     for seq, member in zip(seqs, members, strict=True):
         shared = common_prefix_len(prev, seq)
         added = len(seq) - shared
-        if tokens and added and (
-            len(tokens) + added > hard or (len(tokens) + added > max_nodes and shared < added)
-        ):
+        if tokens and added and (len(tokens) + added > hard or (len(tokens) + added > max_nodes and shared < added)):
             for node in path:
                 end[node] = len(tokens)
             yield Packed(tokens, depth, end, paths, mems)
@@ -328,12 +324,7 @@ class SharedContextHFLM(HFLM):
 
     def _fits(self, ctx: list[int], cont: list[int]) -> bool:
         total = len(ctx) + len(cont) - 1  # tokens HFLM would feed for this request
-        return (
-            len(ctx) > 0
-            and len(cont) > 0
-            and total <= self.max_length
-            and total <= self.max_batch_tokens
-        )
+        return len(ctx) > 0 and len(cont) > 0 and total <= self.max_length and total <= self.max_batch_tokens
 
     def _loglikelihood_tokens(
         self,
@@ -359,8 +350,11 @@ class SharedContextHFLM(HFLM):
         elif fast:
             groups = group_by_context(requests, fast)
             clusters = cluster_by_prefix(groups, self.min_shared_prefix if self.share_prefix else 0)
-            pbar = tqdm(total=len(fast), disable=(disable_tqdm or self.rank != 0),
-                        desc="Running loglikelihood requests (shared context)")
+            pbar = tqdm(
+                total=len(fast),
+                disable=(disable_tqdm or self.rank != 0),
+                desc="Running loglikelihood requests (shared context)",
+            )
             for cluster in clusters:
                 self._run_cluster(cluster, requests, res, pbar)
             pbar.close()
@@ -384,9 +378,7 @@ class SharedContextHFLM(HFLM):
         self._forward(ids, cache, last_only=True)
         return cache
 
-    def _run_cluster(
-        self, cluster: PrefixCluster, requests: list[LLRequest], res: list[Any], pbar: tqdm
-    ) -> None:
+    def _run_cluster(self, cluster: PrefixCluster, requests: list[LLRequest], res: list[Any], pbar: tqdm) -> None:
         cache = self._extend(None, cluster.shared)
         if cache is not None and not self._plain_layers(cache):
             # Sliding-window / quantized caches: no cross-context cropping, one context at a time.
@@ -474,7 +466,7 @@ class SharedContextHFLM(HFLM):
             logits = self._forward_packed([packed]).float()[0]
             ref_a = self._forward(torch.tensor([a], device=self.device), None).logits.float()[0]
             ref_b = self._forward(torch.tensor([b], device=self.device), None).logits.float()[0]
-        except Exception as err:  # noqa: BLE001 - any failure means: do not pack
+        except Exception as err:
             log.info("shlepa-hf: packing probe failed (%s)", err)
             return False
         finally:
@@ -521,8 +513,9 @@ class SharedContextHFLM(HFLM):
         order = sorted(indices, key=lambda i: seqs[i])
         limit = min(max(self.pack_tokens, 1), self.max_batch_tokens)
         rows = list(pack_tries([seqs[i] for i in order], order, limit, self.max_batch_tokens))
-        pbar = tqdm(total=len(indices), disable=(disable_tqdm or self.rank != 0),
-                    desc="Running loglikelihood requests (packed)")
+        pbar = tqdm(
+            total=len(indices), disable=(disable_tqdm or self.rank != 0), desc="Running loglikelihood requests (packed)"
+        )
         for batch in row_batches([len(r.tokens) for r in rows], self.max_batch_tokens):
             packed = [rows[k] for k in batch]
             logits = self._forward_packed(packed)

@@ -6,16 +6,16 @@ the library stays usable without the CLI.
 
 from __future__ import annotations
 
-from shlepa.cli._app import app, console, fail
+from shlepa.cli import analysis as _analysis  # noqa: F401
+from shlepa.cli import demo as _demo  # noqa: F401
 
 # Importing the modules registers their commands on ``app``.
-from shlepa.cli import evaluate as _evaluate  # noqa: E402,F401
-from shlepa.cli import site as _site  # noqa: E402,F401
-from shlepa.cli import queue as _queue  # noqa: E402,F401
-from shlepa.cli import validate as _validate  # noqa: E402,F401
-from shlepa.cli import submit as _submit  # noqa: E402,F401
-from shlepa.cli import demo as _demo  # noqa: E402,F401
-from shlepa.cli import split as _split  # noqa: E402,F401
-from shlepa.cli import analysis as _analysis  # noqa: E402,F401
+from shlepa.cli import evaluate as _evaluate  # noqa: F401
+from shlepa.cli import queue as _queue  # noqa: F401
+from shlepa.cli import site as _site  # noqa: F401
+from shlepa.cli import split as _split  # noqa: F401
+from shlepa.cli import submit as _submit  # noqa: F401
+from shlepa.cli import validate as _validate  # noqa: F401
+from shlepa.cli._app import app, console, fail
 
 __all__ = ["app", "console", "fail"]

@@ -17,6 +17,7 @@ from rich.markup import escape
 from shlepa.errors import ShlepaError
 from shlepa.io.workspace import find_root
 
+
 class _ProjectErrorsAsOneLine(typer.core.TyperGroup):
     """Every command runs inside this group: a project error is printed, never a traceback."""
 

@@ -6,19 +6,22 @@ from pathlib import Path
 
 import typer
 
-from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
-from shlepa.records.request import ModelType, Precision
-from shlepa.submission.series import SeriesError, parse_checkpoint, series_requests, write_series
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 from shlepa.config import load_settings
 from shlepa.evaluation.suitecheck import check_suites
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.records.request import ModelType, Precision
+from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
+from shlepa.submission.series import SeriesError, parse_checkpoint, series_requests, write_series
 
 
 @app.command("submit-series")
 def submit_series(
     model_id: str = typer.Argument(..., help="Hub model id, e.g. my-org/my-run."),
     checkpoint: list[str] = typer.Option(
-        ..., "--checkpoint", "-c", help="STEP=REVISION (branch, tag or sha), repeated: -c 1000=step_1000 -c 2000=step_2000."
+        ...,
+        "--checkpoint",
+        "-c",
+        help="STEP=REVISION (branch, tag or sha), repeated: -c 1000=step_1000 -c 2000=step_2000.",
     ),
     series: str = typer.Option(..., "--series", help="Name of the training run, e.g. my-run-v1."),
     suite: str = typer.Option("analysis360", "--suite", help="Suite to evaluate every checkpoint on."),
@@ -26,7 +29,9 @@ def submit_series(
     model_type: ModelType = typer.Option(ModelType.pretrained, "--model-type", help="How the model was made."),
     license: str | None = typer.Option(None, "--license", help="License id (default: from the model card)."),
     submitter: str = typer.Option(..., "--submitter", help="Your GitHub login."),
-    hub_endpoint: str | None = typer.Option(None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."),
+    hub_endpoint: str | None = typer.Option(
+        None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
+    ),
     root: Path | None = RootOption,
 ) -> None:
     """Write one request per checkpoint, each revision pinned to its commit sha, and print their paths."""
@@ -50,8 +55,17 @@ def submit_series(
     lic = license or (licenses[-1] if licenses else None)
     if not lic:
         fail(f"{model_id}: the model card declares no license; pass --license")
-    requests = series_requests(model_id, specs, resolve, series=series, precision=precision.value,
-                               model_type=model_type.value, license=lic, submitter=submitter, suite=suite)
+    requests = series_requests(
+        model_id,
+        specs,
+        resolve,
+        series=series,
+        precision=precision.value,
+        model_type=model_type.value,
+        license=lic,
+        submitter=submitter,
+        suite=suite,
+    )
     paths = write_series(repo, requests)
     for path in paths:
         typer.echo(str(path.relative_to(repo)))

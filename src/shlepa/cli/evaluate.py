@@ -10,15 +10,14 @@ from pathlib import Path
 
 import typer
 
-from shlepa.config import DEFAULT_BACKEND
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.config import DEFAULT_BACKEND, load_settings
 from shlepa.evaluation.model import parse_backend_args
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
 from shlepa.queue.git import GitRepo
 from shlepa.queue.runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
-from shlepa.config import load_settings
 from shlepa.records.suite import DataSource
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 
 def _batch(value: str) -> str | int:
@@ -50,7 +49,9 @@ def evaluate(
     batch_size: str | None = typer.Option(
         None, "--batch-size", help="Batch size, or 'auto' (default: leaderboard.yaml runner.batch_size, else auto)."
     ),
-    device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda:0 or cpu (default: runner.device)."),
+    device: str | None = typer.Option(
+        None, "--device", help="torch device, e.g. cuda:0 or cpu (default: runner.device)."
+    ),
     limit: float | None = typer.Option(None, "--limit", help="Only the first N items per task (testing)."),
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="lm-eval request cache folder: a killed run resumes from it."
@@ -59,7 +60,9 @@ def evaluate(
     next_: bool = typer.Option(False, "--next", help="Drain the queue: claim the oldest PENDING request, repeat."),
     commit: bool = typer.Option(False, "--commit", help="Commit results and status (one commit per request)."),
     push: bool = typer.Option(False, "--push", help="Push each commit; a rejected push is rebased and retried."),
-    runner: str | None = typer.Option(None, "--runner", help="Runner name recorded in the request (default $RUNNER_NAME)."),
+    runner: str | None = typer.Option(
+        None, "--runner", help="Runner name recorded in the request (default $RUNNER_NAME)."
+    ),
     run_url: str | None = typer.Option(None, "--run-url", help="Workflow run URL (default: from $GITHUB_* variables)."),
     log_url: str | None = typer.Option(None, "--log-url", help="Where the full log is (default: the run's artifacts)."),
     log_dir: Path | None = typer.Option(None, "--log-dir", help="Write one full log per request here (for upload)."),
@@ -68,12 +71,17 @@ def evaluate(
     max_requests: int | None = typer.Option(None, "--max-requests", help="With --next: stop after this many."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     split: str | None = typer.Option(
-        None, "--split", help="I/N: evaluate only part I (0-based) of N cost-balanced task splits into a partial "
-        "file for `shlepa merge-split`; the request file is left as it is."),
+        None,
+        "--split",
+        help="I/N: evaluate only part I (0-based) of N cost-balanced task splits into a partial "
+        "file for `shlepa merge-split`; the request file is left as it is.",
+    ),
     split_dir: Path | None = typer.Option(
-        None, "--split-dir", help="With --split: folder for split_I_of_N.json (default splits/<key hash>/)."),
+        None, "--split-dir", help="With --split: folder for split_I_of_N.json (default splits/<key hash>/)."
+    ),
     allow_code_eval: bool = typer.Option(
-        False, "--allow-code-eval",
+        False,
+        "--allow-code-eval",
         help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
     ),
     memorization_data: Path | None = typer.Option(
@@ -130,11 +138,19 @@ def evaluate(
             fail("give a request file or --next")
         if request_file is not None and not push:
             fail("--commit needs --push with a request file; for a local run leave both out")
-        repo = GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts,
-                                backoff_s=settings.push_backoff_s)
-        ropts = RunnerOptions(eval=opts, runner=opts.runner or runner_name(), run_url=run_url, log_url=opts.log_url,
-                              log_dir=log_dir, launcher=settings.launcher or None, isolate=isolate,
-                              max_requests=max_requests)
+        repo = GitRepo.from_env(
+            repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s
+        )
+        ropts = RunnerOptions(
+            eval=opts,
+            runner=opts.runner or runner_name(),
+            run_url=run_url,
+            log_url=opts.log_url,
+            log_dir=log_dir,
+            launcher=settings.launcher or None,
+            isolate=isolate,
+            max_requests=max_requests,
+        )
         if next_:
             outcomes = drain(repo, repo_root, ropts, say=console.log)
         else:

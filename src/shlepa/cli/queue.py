@@ -8,12 +8,13 @@ from pathlib import Path
 
 import typer
 
-from shlepa.queue.git import GitRepo
-from shlepa.records.request import format_age
-from shlepa.queue.store import list_queue, requeue as requeue_fn, sweep as sweep_fn
-from shlepa.records.request import Status
-from shlepa.config import check_stale_after, load_settings
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.config import check_stale_after, load_settings
+from shlepa.queue.git import GitRepo
+from shlepa.queue.store import list_queue
+from shlepa.queue.store import requeue as requeue_fn
+from shlepa.queue.store import sweep as sweep_fn
+from shlepa.records.request import Status, format_age
 
 
 @app.command()
@@ -54,7 +55,9 @@ def queue(
 def runner_repo(repo_root: Path, branch: str) -> GitRepo:
     """The repository as a runner pushes to it, with the push settings of leaderboard.yaml."""
     settings = load_settings(repo_root).runner
-    return GitRepo.from_env(repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s)
+    return GitRepo.from_env(
+        repo_root, branch=branch, attempts=settings.push_attempts, backoff_s=settings.push_backoff_s
+    )
 
 
 @app.command()
@@ -78,7 +81,8 @@ def requeue(
 @app.command()
 def sweep(
     stale_after_minutes: int | None = typer.Option(
-        None, "--stale-after-minutes", help="Default: runner.stale_after_minutes in leaderboard.yaml."),
+        None, "--stale-after-minutes", help="Default: runner.stale_after_minutes in leaderboard.yaml."
+    ),
     push: bool = typer.Option(False, "--push", help="Commit and push the requeued requests."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import typer
 
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli.queue import runner_repo
 from shlepa.queue.git import GitError
+from shlepa.queue.runner import github_run_url, runner_name
 from shlepa.queue.store import claim as claim_fn
 from shlepa.records.request import RequestError
 from shlepa.records.results import ResultsError
-from shlepa.queue.runner import github_run_url, runner_name
 from shlepa.records.suite import SuiteError
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
-from shlepa.cli.queue import runner_repo
-
-
 
 
 def _rel(repo_root: Path, path: Path) -> Path:
@@ -43,8 +41,9 @@ def merge_split(
     rel = _rel(repo_root, request_file) if request_file is not None else None
     repo = runner_repo(repo_root, branch) if commit else None
     try:
-        target, outcome = merge_and_finish(repo_root, splits, rel, runner or runner_name(), github_run_url(),
-                                           repo=repo, push=push)
+        target, outcome = merge_and_finish(
+            repo_root, splits, rel, runner or runner_name(), github_run_url(), repo=repo, push=push
+        )
     except (SplitError, RequestError, SuiteError, ResultsError) as exc:
         if repo is not None and rel is not None and (repo_root / rel).is_file():
             try:

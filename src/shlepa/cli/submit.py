@@ -9,39 +9,49 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.config import load_settings
 from shlepa.env import environment
-from shlepa.submission.github import client, open_pull_request, pull_head_sha, upsert_comment
-from shlepa.submission.hub import Hub
 from shlepa.records.keys import short_sha, submission_branch
 from shlepa.records.request import ModelType, Precision, WeightType
-from shlepa.config import load_settings
+from shlepa.submission.github import client, open_pull_request, pull_head_sha, upsert_comment
+from shlepa.submission.hub import Hub
 from shlepa.submission.submit import build_request, git_steps, write_submission
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 
 
 def _git_user(root: Path) -> str | None:
-    proc = subprocess.run(  # noqa: S603 - argument list
-        ["git", "-C", str(root), "config", "user.name"], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["git", "-C", str(root), "config", "user.name"], capture_output=True, text=True, check=False)
     return proc.stdout.strip() or None
 
 
 @app.command()
 def submit(
     model_id: str = typer.Argument(..., help="Hub model id, e.g. my-org/my-model."),
-    revision: str | None = typer.Option(None, "--revision", help="Branch, tag or commit sha (default: main); stored as the commit sha."),
-    precision: Precision | None = typer.Option(None, "--precision", help="Precision to evaluate in (default: the stored dtype)."),
+    revision: str | None = typer.Option(
+        None, "--revision", help="Branch, tag or commit sha (default: main); stored as the commit sha."
+    ),
+    precision: Precision | None = typer.Option(
+        None, "--precision", help="Precision to evaluate in (default: the stored dtype)."
+    ),
     model_type: ModelType = typer.Option(ModelType.pretrained, "--model-type", help="How the model was made."),
     weight_type: WeightType = typer.Option(WeightType.original, "--weight-type", help="original, adapter or delta."),
     base_model: str | None = typer.Option(None, "--base-model", help="Base model id (adapters and deltas)."),
     chat_template: bool = typer.Option(False, "--chat-template", help="Evaluate with the tokenizer's chat template."),
-    submitter: str | None = typer.Option(None, "--submitter", help="Your GitHub login (default: git config user.name)."),
+    submitter: str | None = typer.Option(
+        None, "--submitter", help="Your GitHub login (default: git config user.name)."
+    ),
     license: str | None = typer.Option(None, "--license", help="License id, if the model card has none."),
-    hub_endpoint: str | None = typer.Option(None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."),
-    open_pr: bool = typer.Option(False, "--open-pr", help="Also create the branch, commit and PR on GitHub (needs $GITHUB_TOKEN)."),
-    github_repo: str | None = typer.Option(None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."),
+    hub_endpoint: str | None = typer.Option(
+        None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
+    ),
+    open_pr: bool = typer.Option(
+        False, "--open-pr", help="Also create the branch, commit and PR on GitHub (needs $GITHUB_TOKEN)."
+    ),
+    github_repo: str | None = typer.Option(
+        None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
+    ),
     github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
     root: Path | None = RootOption,
 ) -> None:
@@ -75,8 +85,13 @@ def submit(
         branch = submission_branch(request.model, request.revision, request.precision.value)
         title = f"Submit {request.model}@{short_sha(request.revision)} ({request.precision.value})"
         pr = open_pull_request(
-            client(token, github_api), name, branch=branch, path=str(request.relpath),
-            content=request.to_yaml(), title=title, body=f"Evaluation request for `{request.model}`.",
+            client(token, github_api),
+            name,
+            branch=branch,
+            path=str(request.relpath),
+            content=request.to_yaml(),
+            title=title,
+            body=f"Evaluation request for `{request.model}`.",
         )
         typer.echo(pr.url)
         return
@@ -102,7 +117,9 @@ def _read_pr_number(path: Path) -> int:
 def pr_comment(
     markdown: Path = typer.Argument(..., help="The checklist Markdown written by `shlepa validate --markdown`."),
     pr_number: int | None = typer.Option(None, "--pr", min=1, help="Pull request number."),
-    pr_file: Path | None = typer.Option(None, "--pr-file", help="Read the PR number from this (untrusted) file instead."),
+    pr_file: Path | None = typer.Option(
+        None, "--pr-file", help="Read the PR number from this (untrusted) file instead."
+    ),
     expect_head_sha: str | None = typer.Option(
         None, "--expect-head-sha", help="Refuse unless the PR's head is this commit (the one that was validated)."
     ),

@@ -7,12 +7,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shlepa.io.atomic import write_text
-from shlepa.submission.hub import Hub
-from shlepa.records.request import iter_request_files
-from shlepa.config import load_settings
-from shlepa.submission.validate import Options, validate_changes, validate_paths
 from shlepa.cli._app import RootOption, app, console, resolve_root
+from shlepa.config import load_settings
+from shlepa.io.atomic import write_text
+from shlepa.records.request import iter_request_files
+from shlepa.submission.hub import Hub
+from shlepa.submission.validate import Options, validate_changes, validate_paths
 
 
 @app.command()
@@ -22,12 +22,18 @@ def validate(
         None, "--changed", help="Check a PR instead: the files changed in BASE...HEAD (git refs)."
     ),
     offline: bool = typer.Option(False, "--offline", "--no-hub", help="Skip the Hugging Face Hub checks."),
-    hub_endpoint: str | None = typer.Option(None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."),
+    hub_endpoint: str | None = typer.Option(
+        None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
+    ),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the checklist as Markdown to this file."),
     config: Path | None = typer.Option(
-        None, "--config", help="Folder whose leaderboard.yaml holds the rules (default: the repository; in CI: the base branch)."
+        None,
+        "--config",
+        help="Folder whose leaderboard.yaml holds the rules (default: the repository; in CI: the base branch).",
     ),
-    pr_author: str | None = typer.Option(None, "--pr-author", help="GitHub login of the PR author (edits of others' requests fail)."),
+    pr_author: str | None = typer.Option(
+        None, "--pr-author", help="GitHub login of the PR author (edits of others' requests fail)."
+    ),
     repo_url: str | None = typer.Option(None, "--repo-url", help="URL prefix for links to existing requests."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list the checks that passed."),
     root: Path | None = RootOption,
@@ -48,4 +54,3 @@ def validate(
     if not checklist.ok:
         raise typer.Exit(1)
     console.print(f"[green]✓[/] {escape(checklist.summary())}")
-

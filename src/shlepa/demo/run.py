@@ -72,7 +72,7 @@ def count_params(model_dir: Path) -> int:
     total = 0
     for file in sorted(model_dir.glob("*.safetensors")):
         with safe_open(str(file), framework="pt") as fh:
-            for name in fh.keys():
+            for name in fh:
                 total += math.prod(fh.get_slice(name).get_shape())
     return total
 
@@ -106,7 +106,9 @@ def build_models(work: Path, say: Callable[[str], None]) -> list[tuple[str, Path
         tokenizer_dir = tokenizer_dir or folder
         out.append((spec.model, folder, None))
     say(f"building checkpoint series {SERIES_MODEL} at steps {', '.join(map(str, SERIES_STEPS))}")
-    series = make_checkpoint_series(models_dir / "tiny-llama-ckpt", list(SERIES_STEPS), seed=3, tokenizer_dir=tokenizer_dir)
+    series = make_checkpoint_series(
+        models_dir / "tiny-llama-ckpt", list(SERIES_STEPS), seed=3, tokenizer_dir=tokenizer_dir
+    )
     for step, folder in sorted(series.items()):
         out.append((SERIES_MODEL, folder, {"series": "tiny-llama-ckpt", "step": step, "ref": f"step_{step}"}))
     return out
@@ -141,8 +143,14 @@ def run_demo(
         evaluate_request(
             path,
             work,
-            EvalOptions(source=DataSource.bundled, model_path=folder, batch_size=8, device="cpu", limit=limit,
-                        memorization_data=sample if checkpoint else None),
+            EvalOptions(
+                source=DataSource.bundled,
+                model_path=folder,
+                batch_size=8,
+                device="cpu",
+                limit=limit,
+                memorization_data=sample if checkpoint else None,
+            ),
             progress=say,
         )
     return work

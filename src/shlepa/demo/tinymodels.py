@@ -41,14 +41,14 @@ __all__ = [
     "BOS_TOKEN",
     "EOS_TOKEN",
     "PAD_TOKEN",
-    "UNK_TOKEN",
     "SIMPLE_CHAT_TEMPLATE",
-    "default_corpus",
-    "train_tokenizer",
-    "load_tokenizer",
-    "make_tiny_model",
-    "make_checkpoint_series",
+    "UNK_TOKEN",
     "corpus_loss",
+    "default_corpus",
+    "load_tokenizer",
+    "make_checkpoint_series",
+    "make_tiny_model",
+    "train_tokenizer",
 ]
 
 BOS_TOKEN = "<s>"
@@ -87,10 +87,8 @@ _BUILTIN_PARAGRAPHS = [
     "Water boils at a lower temperature on a high mountain because the air "
     "pressure is lower there. A cook in the hills must therefore leave beans "
     "in the pot for longer than a cook by the sea.",
-    "Question: Which part of a plant takes in water from the soil?\n"
-    "Answer: the roots",
-    "Question: What force pulls a dropped apple toward the ground?\n"
-    "Answer: gravity",
+    "Question: Which part of a plant takes in water from the soil?\nAnswer: the roots",
+    "Question: What force pulls a dropped apple toward the ground?\nAnswer: gravity",
     "Question: A student leaves a metal spoon in a bowl of hot soup. Why does "
     "the handle become warm?\nAnswer: heat moves through the metal by conduction",
     "The village market opened early on Saturdays. Farmers arrived with carts "
@@ -100,8 +98,7 @@ _BUILTIN_PARAGRAPHS = [
     "A good experiment changes only one thing at a time. If a class wants to "
     "know whether light helps seeds grow, every pot should get the same soil, "
     "the same water and the same warmth; only the amount of light should differ.",
-    "Question: Which of these is a renewable source of energy?\n"
-    "Answer: wind",
+    "Question: Which of these is a renewable source of energy?\nAnswer: wind",
     "Question: How many legs does an insect have?\nAnswer: six",
     "The river was wide and slow near the town, but in the mountains it ran "
     "fast and cold over rocks. Children skipped flat stones across the water "
@@ -109,18 +106,15 @@ _BUILTIN_PARAGRAPHS = [
     "Maps are drawn to scale, so that a short line on the paper stands for a "
     "long road on the land. A traveller who reads the scale can tell how far "
     "the next town is and how long the walk will take.",
-    "Question: The Moon shines at night because it\nAnswer: reflects light "
-    "from the Sun",
-    "Question: What do we call the change from liquid water to water vapour?\n"
-    "Answer: evaporation",
+    "Question: The Moon shines at night because it\nAnswer: reflects light from the Sun",
+    "Question: What do we call the change from liquid water to water vapour?\nAnswer: evaporation",
     "When the library moved to a new building, volunteers carried the books in "
     "boxes, one shelf at a time. The oldest atlas was too heavy for one person, "
     "so four people lifted it together and walked very carefully down the hill.",
     "Sound travels as a wave through air, water and solid materials. It moves "
     "faster through water than through air, which is why whales can hear one "
     "another across great distances in the ocean.",
-    "Question: Which tool is best for measuring the mass of a rock?\n"
-    "Answer: a balance",
+    "Question: Which tool is best for measuring the mass of a rock?\nAnswer: a balance",
     "Question: Which animal is a mammal?\nAnswer: a dolphin",
     "Every spring the swallows returned to the barn. They built nests of mud "
     "and straw under the roof beams, and by summer the young birds were "
@@ -131,17 +125,70 @@ _BUILTIN_PARAGRAPHS = [
 # Word lists for a deterministic synthetic corpus: enough varied, structured text
 # (about 60 k characters) that 200 training steps learn English-like statistics
 # instead of memorising the paragraphs above.
-_PEOPLE = ["the farmer", "a student", "the teacher", "my sister", "the doctor", "a sailor",
-           "the baker", "an old man", "the children", "a scientist", "the miller", "her friend"]
-_VERBS = ["carried", "found", "painted", "measured", "cleaned", "sold", "watched", "planted",
-          "counted", "repaired", "opened", "described"]
-_THINGS = ["a wooden box", "the red apples", "a small boat", "the garden gate", "three stones",
-           "the broken clock", "a basket of eggs", "the blue kite", "an old map", "the copper kettle",
-           "a jar of honey", "the tall ladder"]
-_PLACES = ["near the river", "in the kitchen", "at the market", "behind the school", "on the hill",
-           "by the harbour", "in the forest", "under the bridge", "at the station", "in the barn"]
-_TIMES = ["in the morning", "after lunch", "before sunset", "on Monday", "during the storm",
-          "last winter", "at noon", "every evening"]
+_PEOPLE = [
+    "the farmer",
+    "a student",
+    "the teacher",
+    "my sister",
+    "the doctor",
+    "a sailor",
+    "the baker",
+    "an old man",
+    "the children",
+    "a scientist",
+    "the miller",
+    "her friend",
+]
+_VERBS = [
+    "carried",
+    "found",
+    "painted",
+    "measured",
+    "cleaned",
+    "sold",
+    "watched",
+    "planted",
+    "counted",
+    "repaired",
+    "opened",
+    "described",
+]
+_THINGS = [
+    "a wooden box",
+    "the red apples",
+    "a small boat",
+    "the garden gate",
+    "three stones",
+    "the broken clock",
+    "a basket of eggs",
+    "the blue kite",
+    "an old map",
+    "the copper kettle",
+    "a jar of honey",
+    "the tall ladder",
+]
+_PLACES = [
+    "near the river",
+    "in the kitchen",
+    "at the market",
+    "behind the school",
+    "on the hill",
+    "by the harbour",
+    "in the forest",
+    "under the bridge",
+    "at the station",
+    "in the barn",
+]
+_TIMES = [
+    "in the morning",
+    "after lunch",
+    "before sunset",
+    "on Monday",
+    "during the storm",
+    "last winter",
+    "at noon",
+    "every evening",
+]
 _FACTS = [
     ("What do plants need to make their food?", "sunlight, water and air"),
     ("Which gas do animals breathe out?", "carbon dioxide"),
@@ -156,8 +203,7 @@ _FACTS = [
     ("What happens to most materials when they are heated?", "they expand"),
     ("Which season follows winter?", "spring"),
 ]
-_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-            "eleven", "twelve"]
+_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 
 
 def _synthetic_corpus(n_docs: int = 400, seed: int = 1234) -> list[str]:
@@ -180,14 +226,11 @@ def _synthetic_corpus(n_docs: int = 400, seed: int = 1234) -> list[str]:
             docs.append(f"Question: {question}\nAnswer: {answer}")
         elif kind == 2:
             a, b = rng.randint(0, 6), rng.randint(0, 6)
-            docs.append(
-                f"Question: What is {_NUMBERS[a]} plus {_NUMBERS[b]}?\nAnswer: {_NUMBERS[a + b]}"
-            )
+            docs.append(f"Question: What is {_NUMBERS[a]} plus {_NUMBERS[b]}?\nAnswer: {_NUMBERS[a + b]}")
         else:
             who, what, place = rng.choice(_PEOPLE), rng.choice(_THINGS), rng.choice(_PLACES)
             docs.append(
-                f"Question: Where did {who} leave {what}?\nAnswer: {place}. "
-                f"It was still there {rng.choice(_TIMES)}."
+                f"Question: Where did {who} leave {what}?\nAnswer: {place}. It was still there {rng.choice(_TIMES)}."
             )
     return docs
 
@@ -602,7 +645,7 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
     if "train_steps" in kw:
         raise TypeError("make_checkpoint_series takes steps, not train_steps")
     out_root = Path(out_root)
-    wanted = sorted(set(int(s) for s in steps))
+    wanted = sorted({int(s) for s in steps})
     if not wanted or wanted[0] < 0:
         raise ValueError("steps must be a non-empty list of non-negative integers")
     dtype = kw.pop("dtype", "float32")

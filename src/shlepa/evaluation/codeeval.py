@@ -14,8 +14,6 @@ this module refuses unless the environment variable is set.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import math
 import os
 import subprocess
@@ -25,6 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from shlepa.env import environment
+from shlepa.errors import ShlepaError
 
 ALLOW_ENV = "HF_ALLOW_CODE_EVAL"
 TIMEOUT_S = 3.0
@@ -90,11 +89,15 @@ def compute_code_eval(
         raise CodeEvalDisabled(_WARNING)
     if len(references) != len(predictions):
         raise ValueError("references and predictions differ in length")
-    jobs = [(i, cand + "\n" + ref) for i, (ref, cands) in enumerate(zip(references, predictions)) for cand in cands]
+    jobs = [
+        (i, cand + "\n" + ref)
+        for i, (ref, cands) in enumerate(zip(references, predictions, strict=False))
+        for cand in cands
+    ]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         passed = list(pool.map(lambda job: run_program(job[1], timeout), jobs))
     outcome: list[list[bool]] = [[] for _ in references]
-    for (i, _), ok in zip(jobs, passed):
+    for (i, _), ok in zip(jobs, passed, strict=False):
         outcome[i].append(ok)
     scores = {}
     for kk in k:

@@ -13,7 +13,7 @@ import importlib.metadata
 from collections.abc import Iterable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 #: The lm-eval release this adapter was written and checked against.
 LM_EVAL_VERSION = "0.4.13"
@@ -107,8 +107,8 @@ def named_leaves_group(config: dict[str, Any], leaves: list[str], children: list
     from lm_eval.api.group import Group
 
     class NamedLeaves(Group):
-        leaf_names: list[str] = []
-        children_names: list[str] = []
+        leaf_names: ClassVar[list[str]] = []  # set per instance by the merge
+        children_names: ClassVar[list[str]] = []
 
         def get_all_tasks(self, recursive: bool = True) -> list[Any]:
             return [SimpleNamespace(task_name=n) for n in self.leaf_names]

@@ -10,12 +10,12 @@ document per line, in a ``text`` field) or plain text (cut into consecutive wind
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from shlepa.errors import ShlepaError
 
 DEFAULT_K = 32
 
@@ -61,7 +61,7 @@ def sequences(token_docs: list[list[int]], k: int, plain_text: bool, limit: int 
     out: list[list[int]] = []
     for ids in token_docs:
         if plain_text:
-            out += [ids[i:i + 2 * k] for i in range(0, len(ids) - 2 * k + 1, 2 * k)]
+            out += [ids[i : i + 2 * k] for i in range(0, len(ids) - 2 * k + 1, 2 * k)]
         elif len(ids) >= 2 * k:
             out.append(ids[: 2 * k])
     return out[:limit] if limit else out
@@ -75,7 +75,7 @@ def greedy_continuations(model: Any, prefixes: list[list[int]], k: int, batch_si
     out: list[list[int]] = []
     with torch.no_grad():
         for i in range(0, len(prefixes), batch_size):
-            ids = torch.tensor(prefixes[i:i + batch_size], dtype=torch.long, device=device)
+            ids = torch.tensor(prefixes[i : i + batch_size], dtype=torch.long, device=device)
             past = None
             step_ids, new = ids, []
             for _ in range(k):  # plain argmax loop: no EOS stop, no sampling settings to go wrong
@@ -104,18 +104,20 @@ def measure(
         raise MemorizationError(f"no training-data sequence has {2 * k} tokens; use a smaller k or longer samples")
     generated = greedy_continuations(model, [s[:k] for s in seqs], k, batch_size)
     rows, exact, rate = [], 0, 0.0
-    for n, (seq, gen) in enumerate(zip(seqs, generated)):
+    for n, (seq, gen) in enumerate(zip(seqs, generated, strict=False)):
         target = seq[k:]
-        matches = sum(a == b for a, b in zip(gen, target))
+        matches = sum(a == b for a, b in zip(gen, target, strict=False))
         exact += matches == k
         rate += matches / k
-        rows.append({
-            "doc_id": n,
-            "prompt": tokenizer.decode(seq[:k]),
-            "target": tokenizer.decode(target),
-            "response": tokenizer.decode(gen),
-            "metrics": {"memorized": float(matches == k), "match_rate": matches / k},
-        })
+        rows.append(
+            {
+                "doc_id": n,
+                "prompt": tokenizer.decode(seq[:k]),
+                "target": tokenizer.decode(target),
+                "response": tokenizer.decode(gen),
+                "metrics": {"memorized": float(matches == k), "match_rate": matches / k},
+            }
+        )
     return MemorizationResult(k=k, n=len(seqs), memorized=exact / len(seqs), match_rate=rate / len(seqs), rows=rows)
 
 

@@ -62,9 +62,7 @@ def _check_value(name: str, value: str) -> str:
     return value
 
 
-def model_args_for(
-    request: Request, *, model_path: Path | None = None, device: str | None = None
-) -> dict[str, Any]:
+def model_args_for(request: Request, *, model_path: Path | None = None, device: str | None = None) -> dict[str, Any]:
     """The keyword arguments lm-eval's HF model gets for this request."""
     if not MODEL_ID_RE.match(request.model) or not SHA_RE.match(request.revision):
         raise ModelArgsError("invalid model id or revision", path=f"{request.model}@{request.revision}")
@@ -85,8 +83,7 @@ def model_args_for(
     if request.precision in (Precision.int8, Precision.int4):
         if importlib.util.find_spec("bitsandbytes") is None:
             raise ModelArgsError(
-                f"precision {request.precision.value} needs bitsandbytes; "
-                "install it with: pip install 'shlepa[quant]'"
+                f"precision {request.precision.value} needs bitsandbytes; install it with: pip install 'shlepa[quant]'"
             )
         args["load_in_8bit" if request.precision == Precision.int8 else "load_in_4bit"] = True
     args["trust_remote_code"] = False

@@ -94,8 +94,12 @@ class EvaluationRun:
         benchmarks = select_benchmarks(suite, options.benchmarks)
         model_args = model_args_for(request, model_path=options.model_path, device=options.device)
         return cls(
-            request=request, suite=suite, benchmarks=benchmarks, plan=plan(suite, benchmarks, options),
-            options=options, model_args=model_args,
+            request=request,
+            suite=suite,
+            benchmarks=benchmarks,
+            plan=plan(suite, benchmarks, options),
+            options=options,
+            model_args=model_args,
             lm_args=lm_args_for(options.backend, model_args, options.backend_args),
         )
 

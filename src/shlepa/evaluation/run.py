@@ -113,7 +113,9 @@ def code_eval_allowed(allowed: bool) -> Iterator[None]:
             os.environ["HF_ALLOW_CODE_EVAL"] = before
 
 
-def run_memorization(lm: Any, benches: list[Benchmark], opts: EvalOptions) -> tuple[dict[str, BenchmarkScore], list[dict[str, Any]], dict[str, Any]]:
+def run_memorization(
+    lm: Any, benches: list[Benchmark], opts: EvalOptions
+) -> tuple[dict[str, BenchmarkScore], list[dict[str, Any]], dict[str, Any]]:
     """Memorization scores with the already loaded model (Hugging Face backends only)."""
     from shlepa.evaluation.memorization import measure_file
 
@@ -128,10 +130,22 @@ def run_memorization(lm: Any, benches: list[Benchmark], opts: EvalOptions) -> tu
         scores[bench.key] = BenchmarkScore(
             value=p * bench.scale,
             stderr=math.sqrt(p * (1 - p) / (res.n - 1)) * bench.scale if res.n > 1 else None,
-            task="shlepa.evaluation.memorization", metric="memorized,none", num_fewshot=0, n_samples=res.n,
+            task="shlepa.evaluation.memorization",
+            metric="memorized,none",
+            num_fewshot=0,
+            n_samples=res.n,
         )
-        rows += [{"benchmark": bench.key, "task": "shlepa.evaluation.memorization", "choices": [], "filter": "none",
-                  "doc": None, **row} for row in res.rows]
+        rows += [
+            {
+                "benchmark": bench.key,
+                "task": "shlepa.evaluation.memorization",
+                "choices": [],
+                "filter": "none",
+                "doc": None,
+                **row,
+            }
+            for row in res.rows
+        ]
         info[bench.key] = {"k": res.k, "n": res.n, "match_rate": res.match_rate, "data": str(opts.memorization_data)}
     return scores, rows, info
 
@@ -356,8 +370,9 @@ def evaluate_request(
 
     writer = is_main_process()
     if writer and not opts.claimed:
-        request = _mark(request_path, request, Status.running, "evaluation started", root,
-                        runner=opts.runner, run_url=opts.run_url)
+        request = _mark(
+            request_path, request, Status.running, "evaluation started", root, runner=opts.runner, run_url=opts.run_url
+        )
         run.request = request
     lines: deque[str] = deque(maxlen=60)
     run.started = datetime.now(UTC)
@@ -369,7 +384,9 @@ def evaluate_request(
             say(f"loading {len(to_run)} benchmark(s) of suite {run.suite.name} ({opts.source.value} data)")
             tasks = load_tasks(root, to_run, opts.source)
             run.leaves, run.names = tasks.leaves, tasks.names
-            say(f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}")
+            say(
+                f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}"
+            )
             lm = create_lm(opts.backend, run.lm_args, opts.batch_size, opts.device)
             run.model_info = model_info(lm)
             cache = cache_prefix(opts, request)

@@ -18,8 +18,6 @@ the file equals an unsplit run's except for timestamps, durations and runner fie
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import contextlib
 import gzip
 import hashlib
@@ -31,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shlepa.io import atomic
+from shlepa.errors import ShlepaError
 from shlepa.evaluation import EvaluationError, lm_eval_api
 from shlepa.evaluation.model import create_lm, effective_backend_args, model_info
 from shlepa.evaluation.options import EvalOptions, EvaluationRun
@@ -44,6 +42,7 @@ from shlepa.evaluation.run import (
     versions,
 )
 from shlepa.evaluation.tasks import LoadedTasks, load_tasks
+from shlepa.io import atomic
 from shlepa.records.request import Request, load_request
 from shlepa.records.results import write_results
 
@@ -126,8 +125,12 @@ def _structure(loaded: dict[str, Any]) -> dict[str, Any]:
     return {
         "tasks": list(loaded["tasks"]),
         "groups": [
-            {"name": g.name, "config": g.to_dict(), "children": g.child_names,
-             "leaves": [t.task_name for t in g.get_all_tasks()]}
+            {
+                "name": g.name,
+                "config": g.to_dict(),
+                "children": g.child_names,
+                "leaves": [t.task_name for t in g.get_all_tasks()],
+            }
             for g in groups.values()
         ],
         "bottom_up": [g.name for g in lm_eval_api.groups_bottom_up(groups)],
@@ -161,7 +164,12 @@ def _identity(run: EvaluationRun) -> dict[str, Any]:
 
 
 def evaluate_split(
-    request_path: Path, root: Path, opts: EvalOptions, index: int, count: int, out_dir: Path | None = None,
+    request_path: Path,
+    root: Path,
+    opts: EvalOptions,
+    index: int,
+    count: int,
+    out_dir: Path | None = None,
     say: Any = None,
 ) -> Path:
     """Evaluate split ``index`` of ``count`` of a request; returns the split file written.
@@ -188,8 +196,10 @@ def evaluate_split(
         costs = [(name, task_cost(task, fewshot.get(name, 0), opts.limit)) for name, task in full["tasks"].items()]
         plan = plan_split(costs, count)
         mine = set(plan[index])
-        say(f"split {index}/{count}: {len(mine)} of {len(costs)} task(s), "
-            f"estimated cost {sum(c for n, c in costs if n in mine)} of {sum(c for _, c in costs)}")
+        say(
+            f"split {index}/{count}: {len(mine)} of {len(costs)} task(s), "
+            f"estimated cost {sum(c for n, c in costs if n in mine)} of {sum(c for _, c in costs)}"
+        )
         objects = []
         for obj in tasks.objects:
             if hasattr(obj, "task_name"):
@@ -203,9 +213,17 @@ def evaluate_split(
             run.model_info = model_info(lm)
             cache = cache_prefix(opts, request)
             with code_eval_allowed(opts.confirm_run_unsafe_code):
-                raw = run_lm_eval(lm, LoadedTasks(objects, tasks.leaves, tasks.names, tasks.manager), opts, cache,
-                                  request.use_chat_template) or {}
-    ran = set((raw.get("results") or {})) & set(structure["tasks"])
+                raw = (
+                    run_lm_eval(
+                        lm,
+                        LoadedTasks(objects, tasks.leaves, tasks.names, tasks.manager),
+                        opts,
+                        cache,
+                        request.use_chat_template,
+                    )
+                    or {}
+                )
+    ran = set(raw.get("results") or {}) & set(structure["tasks"])
     if ran != mine:
         raise EvaluationError(f"split {index}/{count}: lm-eval ran {sorted(ran)}, the plan says {sorted(mine)}")
     details = detail_rows(raw, tasks.leaves) if raw else []
@@ -251,8 +269,13 @@ class SplitFile:
 
     def timing(self) -> dict[str, Any]:
         run, options = self.data["run"], self.data["run"]["options"]
-        return {"started_at": run["started_at"], "finished_at": run["finished_at"], "duration_s": run["duration_s"],
-                "runner": options.get("runner"), "run_url": options.get("run_url")}
+        return {
+            "started_at": run["started_at"],
+            "finished_at": run["finished_at"],
+            "duration_s": run["duration_s"],
+            "runner": options.get("runner"),
+            "run_url": options.get("run_url"),
+        }
 
 
 def _load_split(path: Path) -> SplitFile:
@@ -261,7 +284,7 @@ def _load_split(path: Path) -> SplitFile:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SplitError(f"unreadable split file: {exc}", path=path) from None
     if not isinstance(data, dict) or data.get("schema") != SPLIT_SCHEMA:
-        raise SplitError(f"expected {SPLIT_SCHEMA!r} (not a split file)", path=path, field='schema')
+        raise SplitError(f"expected {SPLIT_SCHEMA!r} (not a split file)", path=path, field="schema")
     for key in ("split", "structure", "run", "details_file"):
         if key not in data:
             raise SplitError("missing", path=path, field=key)
@@ -283,7 +306,7 @@ def find_split_files(paths: list[Path]) -> list[Path]:
         else:
             raise SplitError("no such split file or folder", path=p)
     if not found:
-        raise SplitError("no split_I_of_N.json files found", path=', '.join(map(str, paths)))
+        raise SplitError("no split_I_of_N.json files found", path=", ".join(map(str, paths)))
     return found
 
 
@@ -306,18 +329,22 @@ def check_splits(splits: list[SplitFile]) -> list[SplitFile]:
         for field in ("key", "model", "revision", "precision", "suite", "settings", "count", "plan"):
             where = _diff(s.data["split"].get(field), first.data["split"].get(field), f"split.{field}")
             if where:
-                raise SplitError(f"differs from {first.path} (splits of different requests, settings or plans "
-                                 "cannot be merged)", path=s.path, field=where)
+                raise SplitError(
+                    f"differs from {first.path} (splits of different requests, settings or plans cannot be merged)",
+                    path=s.path,
+                    field=where,
+                )
         if s.index in seen:
             raise SplitError(f"duplicate split {s.index}/{s.count} (also {seen[s.index].path})", path=s.path)
         if not 0 <= s.index < s.count:
-            raise SplitError(f"{s.index} is not below count {s.count}", path=s.path, field='split.index')
+            raise SplitError(f"{s.index} is not below count {s.count}", path=s.path, field="split.index")
         seen[s.index] = s
         planned = set(s.data["split"]["plan"][s.index])
         have = set(s.lm_eval.get("results", {}))
         if have != planned:
-            raise SplitError(f"has tasks {sorted(have)}, its plan says {sorted(planned)}", path=s.path,
-                             field="run.lm_eval.results")
+            raise SplitError(
+                f"has tasks {sorted(have)}, its plan says {sorted(planned)}", path=s.path, field="run.lm_eval.results"
+            )
     missing = [i for i in range(first.count) if i not in seen]
     if missing:
         names = ", ".join(split_name(i, first.count) for i in missing)
@@ -335,8 +362,10 @@ def merge_lm_eval(splits: list[SplitFile]) -> dict[str, Any]:
             per_task[section].update(s.lm_eval.get(section) or {})
     metrics = {name: per_task["results"][name] for name in order}
     specs = {g["name"]: g for g in structure["groups"]}
-    groups = {name: lm_eval_api.named_leaves_group(spec["config"], spec["leaves"], spec["children"])
-              for name, spec in specs.items()}
+    groups = {
+        name: lm_eval_api.named_leaves_group(spec["config"], spec["leaves"], spec["children"])
+        for name, spec in specs.items()
+    }
     version_map = {name: per_task["versions"][name] for name in order}
     for name in structure["bottom_up"]:
         metrics[name] = groups[name].aggregate(metrics)
@@ -372,8 +401,13 @@ def _read_details(split: SplitFile) -> list[dict[str, Any]]:
         raise SplitError(f"unreadable split details: {exc}", path=path) from None
 
 
-def merge_split(root: Path, paths: list[Path], request_path: Path | None = None,
-                runner: str | None = None, run_url: str | None = None) -> Path:
+def merge_split(
+    root: Path,
+    paths: list[Path],
+    request_path: Path | None = None,
+    runner: str | None = None,
+    run_url: str | None = None,
+) -> Path:
     """Check the splits, merge them and write ONE results file (+ details); returns it.
 
     The request file is not touched here (the caller marks it FINISHED and commits).
@@ -391,11 +425,11 @@ def merge_split(root: Path, paths: list[Path], request_path: Path | None = None,
             raise SplitError("the splits' request file does not exist", path=rel)
         request = load_request(root / rel)
     if request.key != ident["key"]:
-        raise SplitError(f"{ident['key']} is not the request {request.key}", path=splits[0].path, field='split.key')
+        raise SplitError(f"{ident['key']} is not the request {request.key}", path=splits[0].path, field="split.key")
     infos = [s for s in splits if s.data["run"]["model_info"] is not None]
     for s in infos[1:]:
         if s.data["run"]["model_info"] != infos[0].data["run"]["model_info"]:
-            raise SplitError(f"differs from {infos[0].path} (a different model?)", path=s.path, field='run.model_info')
+            raise SplitError(f"differs from {infos[0].path} (a different model?)", path=s.path, field="run.model_info")
     run = EvaluationRun.from_json(splits[0].data["run"], request, root)
     run.options = replace(run.options, runner=runner, run_url=run_url)
     run.model_info = infos[0].data["run"]["model_info"] if infos else {}
@@ -404,8 +438,10 @@ def merge_split(root: Path, paths: list[Path], request_path: Path | None = None,
     run.started = min(datetime.fromisoformat(t["started_at"]) for t in times)
     run.finished = max(datetime.fromisoformat(t["finished_at"]) for t in times)
     run.duration_s = round((run.finished - run.started).total_seconds(), 3)
-    run.splits = [{"index": s.index, "count": s.count, "tasks": len(s.data["split"]["plan"][s.index]), **t}
-                  for s, t in zip(splits, times, strict=True)]
+    run.splits = [
+        {"index": s.index, "count": s.count, "tasks": len(s.data["split"]["plan"][s.index]), **t}
+        for s, t in zip(splits, times, strict=True)
+    ]
     payload = build_payload(run)
     position = {name: i for i, name in enumerate(splits[0].data["structure"]["tasks"])}
     details = [row for s in splits for row in _read_details(s)]

@@ -68,5 +68,5 @@ def load_tasks(root: Path, benchmarks: list[Benchmark], source: DataSource) -> L
             task_obj.set_config(key="num_fewshot", value=bench.num_fewshot)
         leaves[bench.key] = sorted(loaded["tasks"])
         names[bench.key] = task
-        objects.extend(loaded["groups"].get(task) and [loaded["groups"][task]] or loaded["tasks"].values())
+        objects.extend((loaded["groups"].get(task) and [loaded["groups"][task]]) or loaded["tasks"].values())
     return LoadedTasks(objects=objects, leaves=leaves, names=names, manager=manager)

@@ -7,9 +7,9 @@ checkpoint series line up in W&B too. ``WANDB_MODE=offline`` writes the run loca
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 from typing import Any
+
+from shlepa.errors import ShlepaError
 
 
 class WandbUnavailable(ShlepaError, RuntimeError):
@@ -24,8 +24,13 @@ def init_args(project: str, request: Any, extra: dict[str, Any] | None = None) -
         "job_type": "eval",
         "name": f"{request.model}@{request.revision[:12]}" + (f"-step{ckpt.step}" if ckpt else ""),
         "group": (ckpt.series if ckpt else request.model).replace("/", "__"),
-        "config": {"model": request.model, "revision": request.revision, "precision": request.precision.value,
-                   "suite": request.suite, "checkpoint_step": ckpt.step if ckpt else None},
+        "config": {
+            "model": request.model,
+            "revision": request.revision,
+            "precision": request.precision.value,
+            "suite": request.suite,
+            "checkpoint_step": ckpt.step if ckpt else None,
+        },
         "reinit": "finish_previous",
     }
     args.update(extra or {})

@@ -8,8 +8,6 @@ and leaves the previous content in place.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import gzip
 import json
 import os
@@ -17,6 +15,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from shlepa.errors import ShlepaError
 
 
 class WriteError(ShlepaError, OSError):
@@ -52,7 +52,9 @@ def write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-        raise WriteError(f"{exc.strerror or exc} (the write failed; the old file is kept)", path=path, errno=exc.errno) from exc
+        raise WriteError(
+            f"{exc.strerror or exc} (the write failed; the old file is kept)", path=path, errno=exc.errno
+        ) from exc
 
 
 def write_text(path: Path, text: str) -> None:

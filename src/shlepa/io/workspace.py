@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 from pathlib import Path
+
+from shlepa.errors import ShlepaError
 
 
 class WorkspaceError(ShlepaError, ValueError):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import errno
 import os
 import stat
@@ -11,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from shlepa.errors import ShlepaError
 
 
 class YamlError(ShlepaError, ValueError):
@@ -40,8 +40,7 @@ def _new_key(loader: _StrictLoader, key_node: yaml.Node, seen: set[Any], deep: b
         try:
             hash(key)
         except TypeError as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"unhashable key {key!r}", key_node.start_mark) from exc
+            raise yaml.constructor.ConstructorError(None, None, f"unhashable key {key!r}", key_node.start_mark) from exc
     if key in seen:
         raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
     seen.add(key)
@@ -77,8 +76,9 @@ def _construct(loader: _StrictLoader, node: yaml.Node, memo: dict[int, Any], act
     if key in memo:
         return memo[key]
     if key in active:
-        raise yaml.constructor.ConstructorError(None, None, "a node that contains itself (recursive alias)",
-                                                node.start_mark)
+        raise yaml.constructor.ConstructorError(
+            None, None, "a node that contains itself (recursive alias)", node.start_mark
+        )
     if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
         active.add(key)
         value: Any = [_construct(loader, child, memo, active) for child in node.value]

@@ -16,9 +16,6 @@ variables, never on a command line or in ``.git/config`` (checkout runs with
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-from shlepa.env import environment
-
 import base64
 import logging
 import os
@@ -29,6 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+from shlepa.env import environment
+from shlepa.errors import ShlepaError
 
 log = logging.getLogger("shlepa.git")
 
@@ -130,8 +130,9 @@ class GitRepo:
 
     def commit(self, paths: Sequence[Path | str], message: str) -> bool:
         """Commit exactly these paths (nothing else that may be staged); False if unchanged."""
-        rels = [str(Path(p).resolve().relative_to(self.path.resolve())) if Path(p).is_absolute() else str(p)
-                for p in paths]
+        rels = [
+            str(Path(p).resolve().relative_to(self.path.resolve())) if Path(p).is_absolute() else str(p) for p in paths
+        ]
         self.git("add", "--", *rels)
         if not self.git("diff", "--cached", "--quiet", "--", *rels, check=False).returncode:
             return False
@@ -160,7 +161,7 @@ class GitRepo:
         return False
 
     def _wait(self, attempt: int) -> None:
-        delay = min(self.max_backoff_s, self.backoff_s * (2 ** attempt))
+        delay = min(self.max_backoff_s, self.backoff_s * (2**attempt))
         self.sleep(delay * (0.5 + random.random()))
 
     # -- the one way runners change the branch -----------------------------------

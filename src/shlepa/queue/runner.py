@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from shlepa.env import environment
-from shlepa.io import atomic
 from shlepa.evaluation import EvaluationError
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request, record_failure
 from shlepa.evaluation.split import merge_split
+from shlepa.io import atomic
 from shlepa.queue.git import Change, GitRepo
 from shlepa.queue.store import claim, claim_next, results_since_queued
 from shlepa.records.request import Request, Status, load_request, save_request
@@ -112,13 +112,33 @@ class _FileLog:
 def _child_command(rel: Path, root: Path, opts: RunnerOptions) -> list[str]:
     e = opts.eval
     prefix = [*opts.launcher, "-m"] if opts.launcher else [sys.executable, "-m"]
-    cmd = [*prefix, "shlepa", "evaluate", str(rel), "--root", str(root), "--claimed",
-           "--data", e.source.value, "--backend", e.backend, "--batch-size", str(e.batch_size),
-           "--runner", opts.runner]
+    cmd = [
+        *prefix,
+        "shlepa",
+        "evaluate",
+        str(rel),
+        "--root",
+        str(root),
+        "--claimed",
+        "--data",
+        e.source.value,
+        "--backend",
+        e.backend,
+        "--batch-size",
+        str(e.batch_size),
+        "--runner",
+        opts.runner,
+    ]
     for key in e.benchmarks or []:
         cmd += ["--benchmark", key]
-    for flag, value in (("--device", e.device), ("--limit", e.limit), ("--cache-dir", e.cache_dir),
-                        ("--model-path", e.model_path), ("--run-url", opts.run_url), ("--log-url", opts.log_url)):
+    for flag, value in (
+        ("--device", e.device),
+        ("--limit", e.limit),
+        ("--cache-dir", e.cache_dir),
+        ("--model-path", e.model_path),
+        ("--run-url", opts.run_url),
+        ("--log-url", opts.log_url),
+    ):
         if value is not None:
             cmd += [flag, str(value)]
     return cmd
@@ -155,18 +175,29 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
         # Crashed without recording (a child killed by the OOM killer, an early error): record it now.
         ended = exit_note or "the evaluation stopped without recording a result"
         _record_failure(root, rel, opts, error if error is not None else ended, log_path)
-    elif request.status == Status.failed and request.failure is not None and opts.log_url \
-            and not request.failure.log_url:
-        save_request(request.model_copy(update={"failure": request.failure.model_copy(
-            update={"log_url": opts.log_url})}), root)
+    elif (
+        request.status == Status.failed and request.failure is not None and opts.log_url and not request.failure.log_url
+    ):
+        save_request(
+            request.model_copy(update={"failure": request.failure.model_copy(update={"log_url": opts.log_url})}), root
+        )
 
 
-def _record_failure(root: Path, rel: Path, opts: RunnerOptions, error: BaseException | str, log_path: Path | None
-                    ) -> None:
+def _record_failure(
+    root: Path, rel: Path, opts: RunnerOptions, error: BaseException | str, log_path: Path | None
+) -> None:
     """A RUNNING request whose evaluation recorded nothing: FAILED with the error (or how it ended) and its log."""
-    record_failure(root, rel, error, error_class=None if isinstance(error, BaseException) else "EvaluationProcessDied",
-                   log_tail=_tail(log_path), log_url=opts.log_url, runner=opts.runner, run_url=opts.run_url,
-                   only_running=True)
+    record_failure(
+        root,
+        rel,
+        error,
+        error_class=None if isinstance(error, BaseException) else "EvaluationProcessDied",
+        log_tail=_tail(log_path),
+        log_url=opts.log_url,
+        runner=opts.runner,
+        run_url=opts.run_url,
+        only_running=True,
+    )
 
 
 def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]:
@@ -262,8 +293,15 @@ def evaluate_one(repo: GitRepo, root: Path, rel: Path, opts: RunnerOptions) -> O
 
 
 # -- publishing a request that was split over several runners -------------------------
-def merge_and_finish(root: Path, paths: list[Path], request_path: Path | None, runner: str,
-                     run_url: str | None, repo: Any = None, push: bool = False) -> tuple[Path, Any]:
+def merge_and_finish(
+    root: Path,
+    paths: list[Path],
+    request_path: Path | None,
+    runner: str,
+    run_url: str | None,
+    repo: Any = None,
+    push: bool = False,
+) -> tuple[Path, Any]:
     """Merge the splits, mark the request FINISHED and (with ``repo``) commit both in ONE commit.
 
     Publishing reuses the runner's code path: a rejected push is rebased and
@@ -282,12 +320,21 @@ def merge_and_finish(root: Path, paths: list[Path], request_path: Path | None, r
     return target, finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)
 
 
-def record_merge_failure(root: Path, rel: Path, message: str, runner: str, run_url: str | None,
-                         repo: Any, push: bool) -> Any:
+def record_merge_failure(
+    root: Path, rel: Path, message: str, runner: str, run_url: str | None, repo: Any, push: bool
+) -> Any:
     """A merge that cannot happen ends the RUNNING request FAILED (committed), never left RUNNING."""
     root = Path(root).resolve()
-    failed = record_failure(root, rel, message, error_class="SplitMergeError", runner=runner, run_url=run_url,
-                            log_url=f"{run_url}#artifacts" if run_url else None, only_running=True)
+    failed = record_failure(
+        root,
+        rel,
+        message,
+        error_class="SplitMergeError",
+        runner=runner,
+        run_url=run_url,
+        log_url=f"{run_url}#artifacts" if run_url else None,
+        only_running=True,
+    )
     if failed is None:
         return Outcome(rel, load_request(root / rel).status, note="not RUNNING; left as it is")
     return finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)

@@ -9,16 +9,15 @@ button does for a FAILED (or FINISHED) request.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from shlepa.errors import ShlepaError
 from shlepa.queue.git import Change, GitRepo
 from shlepa.records.request import Request, RequestError, Status, load_all_requests, load_request, save_request, utcnow
-from shlepa.records.results import iter_results_files, load_results, ResultsError
+from shlepa.records.results import ResultsError, iter_results_files, load_results
 
 log = logging.getLogger("shlepa.queue.store")
 
@@ -89,7 +88,9 @@ def claim(repo: GitRepo, root: Path, request_path: Path, runner: str, run_url: s
     return repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})").sha is not None
 
 
-def claim_next(repo: GitRepo, root: Path, runner: str, run_url: str | None, skip: set[Path] | None = None) -> Path | None:
+def claim_next(
+    repo: GitRepo, root: Path, runner: str, run_url: str | None, skip: set[Path] | None = None
+) -> Path | None:
     """Claim the oldest PENDING request; a lost race moves on to the next one. None when the queue is empty."""
     skip = set(skip or ())
     while True:
@@ -98,8 +99,9 @@ def claim_next(repo: GitRepo, root: Path, runner: str, run_url: str | None, skip
         if not candidates:
             return None
         rel = _rel(root, candidates[0].path)
-        published = repo.publish(_claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})",
-                                 sync_first=False)
+        published = repo.publish(
+            _claim_apply(root, rel, runner, run_url), f"queue: claim {rel} ({runner})", sync_first=False
+        )
         if published.sha is not None:
             return rel
         log.info("lost the claim on %s; trying the next request", rel)
@@ -149,8 +151,9 @@ def requeue_request(root: Path, request_path: Path, reason: str = "", force: boo
     return updated
 
 
-def requeue(root: Path, request_path: Path, reason: str = "", force: bool = False,
-            repo: GitRepo | None = None) -> Request:
+def requeue(
+    root: Path, request_path: Path, reason: str = "", force: bool = False, repo: GitRepo | None = None
+) -> Request:
     """Requeue one request; with ``repo``, commit and push it (retrying on a moved remote)."""
     rel = _rel(root, request_path)
     if repo is None:
@@ -173,13 +176,26 @@ def results_since_queued(root: Path, request: Request) -> Path | None:
             res = load_results(path)
         except ResultsError:
             continue
-        if res.key == request.key and res.evaluation.finished_at >= queued_at:
-            if best is None or path.name > best.name:
-                best = path
+        if (
+            res.key == request.key
+            and res.evaluation.finished_at >= queued_at
+            and (best is None or path.name > best.name)
+        ):
+            best = path
     return best
 
 
 __all__ = [
-    "QueueEntry", "QueueError", "claim", "claim_next", "list_queue", "pending",
-    "requeue", "requeue_request", "results_since_queued", "stale_running", "sweep", "utcnow",
+    "QueueEntry",
+    "QueueError",
+    "claim",
+    "claim_next",
+    "list_queue",
+    "pending",
+    "requeue",
+    "requeue_request",
+    "results_since_queued",
+    "stale_running",
+    "sweep",
+    "utcnow",
 ]

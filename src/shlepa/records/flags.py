@@ -7,15 +7,14 @@ that flagged it. ``kind: unavailable`` marks a model that is no longer available
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
-from shlepa.records.request import MODEL_ID_RE, SHA_RE
+from shlepa.errors import ShlepaError
 from shlepa.io.yaml import YamlError, load_yaml
+from shlepa.records.request import MODEL_ID_RE, SHA_RE
 
 FLAGS_FILE = "flags.yaml"
 

@@ -8,8 +8,6 @@ does not gets an error naming the file, the field and what is allowed.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import os
 import reprlib
 from datetime import UTC, datetime, timedelta
@@ -27,9 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from shlepa.errors import ShlepaError
 from shlepa.io import atomic
 from shlepa.io.yaml import YamlError, dump_yaml, load_yaml
-
 from shlepa.records.keys import DEFAULT_SUITE, MODEL_ID_RE, SHA_RE, SUITE_RE, evaluation_key, request_relpath
 
 ModelId = Annotated[str, StringConstraints(pattern=MODEL_ID_RE.pattern, max_length=193)]
@@ -150,9 +148,7 @@ class Request(BaseModel):
     @model_validator(mode="after")
     def _base_model_rule(self) -> Request:
         if self.weight_type != WeightType.original and not self.base_model:
-            raise ValueError(
-                f"base_model is required when weight_type is {self.weight_type.value!r}"
-            )
+            raise ValueError(f"base_model is required when weight_type is {self.weight_type.value!r}")
         if self.weight_type == WeightType.original and self.base_model:
             raise ValueError("base_model must be empty when weight_type is 'original'")
         return self
@@ -289,8 +285,10 @@ def load_request(path: Path, root: Path | None = None) -> Request:
 def save_request(request: Request, root: Path) -> Path:
     """Write atomically at the request's canonical place under ``root``."""
     target = Path(root) / request.relpath
-    if (problem := outside_requests(target, root)) or (target.is_symlink() and (problem := RequestError(
-            target, None, "is a symbolic link; refusing to write through it"))):
+    if (problem := outside_requests(target, root)) or (
+        target.is_symlink()
+        and (problem := RequestError(target, None, "is a symbolic link; refusing to write through it"))
+    ):
         raise problem
     atomic.write_text(target, request.to_yaml())
     return target
@@ -304,9 +302,7 @@ def check_placement(request: Request, path: Path, root: Path) -> RequestError | 
     except (ValueError, OSError, RuntimeError):
         return RequestError(path, None, f"request files must live under {Path(root) / 'requests'}")
     if actual != expected:
-        return RequestError(
-            path, "model/revision/precision", f"file is misplaced; move it to {expected}"
-        )
+        return RequestError(path, "model/revision/precision", f"file is misplaced; move it to {expected}")
     return None
 
 
@@ -399,9 +395,7 @@ def new_request(
     try:
         return Request.model_validate(data)
     except ValidationError as exc:
-        raise format_validation_error(str(request_relpath_safe(model, revision, precision)), exc)[
-            0
-        ] from None
+        raise format_validation_error(str(request_relpath_safe(model, revision, precision)), exc)[0] from None
 
 
 def request_relpath_safe(model: str, revision: str, precision: str) -> str:
@@ -443,4 +437,3 @@ def format_age(delta: timedelta) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit}"
     return f"{seconds} s"
-

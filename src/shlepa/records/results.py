@@ -10,8 +10,6 @@ never edited afterwards, so concurrent runners never conflict on a rebase.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import json
 import os
 import re
@@ -22,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shlepa.errors import ShlepaError
 from shlepa.io import atomic
 from shlepa.records.keys import evaluation_key
 
@@ -94,9 +93,7 @@ def results_dir(root: Path, model: str) -> Path:
     return Path(root) / "results" / org / name
 
 
-def write_results(
-    root: Path, payload: dict[str, Any], details: list[dict[str, Any]], now: datetime
-) -> Path:
+def write_results(root: Path, payload: dict[str, Any], details: list[dict[str, Any]], now: datetime) -> Path:
     """Write details first, then the results file that points to them (both atomic).
 
     A crash between the two leaves an orphan details file, never a results file
@@ -108,8 +105,12 @@ def write_results(
     atomic.write_jsonl_gz(folder / details_name, details)
     # lm-eval's own output last: readers that skip it (the site build) stop parsing early.
     lm_eval = payload.get("lm_eval")
-    payload = {**{k: v for k, v in payload.items() if k != "lm_eval"}, "schema": SCHEMA,
-               "details_file": details_name, "lm_eval": lm_eval}
+    payload = {
+        **{k: v for k, v in payload.items() if k != "lm_eval"},
+        "schema": SCHEMA,
+        "details_file": details_name,
+        "lm_eval": lm_eval,
+    }
     ResultsFile.model_validate(payload)  # never write what we could not read back
     target = folder / f"results_{stamp}.json"
     atomic.write_json(target, payload)
@@ -189,7 +190,7 @@ def read_results_data(path: Path, lm_eval_keys: Collection[str] | None = None) -
     except OSError as exc:
         raise ResultsError(f"unreadable results file: {exc.strerror or exc}", path=path) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ResultsError(f"expected {SCHEMA!r}", path=path, field='schema')
+        raise ResultsError(f"expected {SCHEMA!r}", path=path, field="schema")
     if lm_eval_keys is not None and isinstance(data.get("lm_eval"), dict):
         data["lm_eval"] = {k: v for k, v in data["lm_eval"].items() if k in lm_eval_keys}
     return data
@@ -208,8 +209,12 @@ def iter_results_files(root: Path) -> list[Path]:
     if not base.is_dir():
         return []
     # os.walk, not Path.rglob: 4x faster over 10,000+ model folders.
-    return sorted(Path(folder, name) for folder, _dirs, names in os.walk(base)
-                  for name in names if name.startswith("results_") and RESULTS_RE.match(name))
+    return sorted(
+        Path(folder, name)
+        for folder, _dirs, names in os.walk(base)
+        for name in names
+        if name.startswith("results_") and RESULTS_RE.match(name)
+    )
 
 
 def load_all_results(

@@ -105,7 +105,7 @@ def normalized_score(bench: Benchmark, score: BenchmarkScore | None) -> float | 
         return None  # perplexities, bias and memorization have no 0-100 scale to normalize on
     if score.subtasks:  # per subject first; inlined normalize(): 57 subjects x every row of the site
         base = bench.baseline
-        if 100.0 <= base:
+        if base >= 100.0:
             return 0.0
         span = (100.0 - base) / 100.0
         parts = score.subtasks.values()

@@ -8,14 +8,13 @@ metric, how subtasks aggregate and the baseline used for normalized scores.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from shlepa.errors import ShlepaError
 from shlepa.io.yaml import YamlError, load_yaml
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -69,7 +68,7 @@ class Benchmark(BaseModel):
         return self.bundled_task if source == DataSource.bundled else self.task
 
     @model_validator(mode="after")
-    def _kind_fields(self) -> "Benchmark":
+    def _kind_fields(self) -> Benchmark:
         if self.kind == "memorization" and (self.task or self.bundled_task):
             raise ValueError("a memorization benchmark runs no lm-eval task; remove task/bundled_task")
         return self
@@ -137,9 +136,9 @@ def load_suite(name_or_path: str | Path, root: Path) -> Suite:
     keys = suite.keys
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
-        raise SuiteError(f"duplicate key(s) {', '.join(dupes)}", path=path, field='benchmarks')
+        raise SuiteError(f"duplicate key(s) {', '.join(dupes)}", path=path, field="benchmarks")
     if suite.name != path.stem:
-        raise SuiteError(f"{suite.name!r} must match the file name {path.stem!r}", path=path, field='name')
+        raise SuiteError(f"{suite.name!r} must match the file name {path.stem!r}", path=path, field="name")
     return suite
 
 
@@ -150,7 +149,6 @@ def select_benchmarks(suite: Suite, keys: list[str] | None) -> list[Benchmark]:
     unknown = [k for k in keys if k not in suite.keys]
     if unknown:
         raise SuiteError(
-            f"suite {suite.name}: unknown benchmark(s) {', '.join(unknown)}; "
-            f"available: {', '.join(suite.keys)}"
+            f"suite {suite.name}: unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(suite.keys)}"
         )
     return [suite.benchmark(k) for k in keys]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-import re
-
 from shlepa.records.flags import Flag, FlagsError, load_flags
 from shlepa.records.keys import MODEL_ID_RE, SHA_RE, model_page_path, row_id
-from shlepa.records.request import (MODEL_TYPE_SYMBOLS, Request, load_all_requests,
-                      read_all_request_data)
+from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, load_all_requests, read_all_request_data
 from shlepa.records.results import ResultsFile, iter_results_files, latest_by_key, load_all_results
 from shlepa.records.scores import average, normalized_score
 from shlepa.records.suite import Suite, SuiteError, available_suites, load_suite
@@ -143,7 +141,7 @@ def load_board(root: Path) -> Board:
     results, bad_results = load_all_results(root, paths=files, lm_eval_keys=LM_EVAL_KEYS)
     latest = latest_by_key(results)
     rows = []
-    for key, (path, res) in sorted(latest.items()):
+    for _key, (path, res) in sorted(latest.items()):
         suite = suites.get(res.suite)
         if suite is None:
             errors.append(f"{path}: field 'suite': unknown suite {res.suite!r}")

@@ -10,8 +10,6 @@ and stay out of the nav, so the build is linear in the number of models.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import csv
 import gzip
 import io
@@ -24,16 +22,18 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shlepa.config import load_settings
-from shlepa.records.scores import finite
-from shlepa.site.board import Board, load_board
+from shlepa.errors import ShlepaError
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
+from shlepa.records.scores import finite
+from shlepa.site.board import Board, load_board
 from shlepa.site.curves import write_curves
 from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_PAGE, site_meta
 from shlepa.site.render import Renderer, json_for_html
@@ -104,20 +104,41 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
     for r in board.records():
         # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
         r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-        rows.append({
-            "id": r["id"], "rank": r["rank"], "suite": r["suite"], "model": r["model"], "page": r["page"],
-            "type": r["model_type"], "weight_type": r["weight_type"], "precision": r["precision"],
-            "license": r["license"], "params": r["params"], "arch": r["architecture"],
-            "sha": r["revision"], "submitted": (r["submitted_at"] or "")[:10], "evaluated": r["evaluated_at"][:10],
-            "average": _round(r["average"]), "average_norm": _round(r["average_normalized"]),
-            "scores": {k: _round(v) for k, v in r["scores"].items()},
-            "norm": {k: _round(v) for k, v in r["normalized"].items()},
-            "missing": r["missing"], "moe": r["moe"], "merged": r["merged"], "available": r["available"],
-            "flag": ({"reason": r["flag_reason"], "url": r["flag_url"]} if r["flag_reason"] else None),
-        })
+        rows.append(
+            {
+                "id": r["id"],
+                "rank": r["rank"],
+                "suite": r["suite"],
+                "model": r["model"],
+                "page": r["page"],
+                "type": r["model_type"],
+                "weight_type": r["weight_type"],
+                "precision": r["precision"],
+                "license": r["license"],
+                "params": r["params"],
+                "arch": r["architecture"],
+                "sha": r["revision"],
+                "submitted": (r["submitted_at"] or "")[:10],
+                "evaluated": r["evaluated_at"][:10],
+                "average": _round(r["average"]),
+                "average_norm": _round(r["average_normalized"]),
+                "scores": {k: _round(v) for k, v in r["scores"].items()},
+                "norm": {k: _round(v) for k, v in r["normalized"].items()},
+                "missing": r["missing"],
+                "moe": r["moe"],
+                "merged": r["merged"],
+                "available": r["available"],
+                "flag": ({"reason": r["flag_reason"], "url": r["flag_url"]} if r["flag_reason"] else None),
+            }
+        )
     default = "open_llm_v1" if "open_llm_v1" in suites else (next(iter(suites), None))
-    return {"schema": "shlepa.site.board/1", "meta": site_meta(), "default_suite": default, "suites": suites,
-            "rows": rows}
+    return {
+        "schema": "shlepa.site.board/1",
+        "meta": site_meta(),
+        "default_suite": default,
+        "suites": suites,
+        "rows": rows,
+    }
 
 
 def leaderboard_csv(data: dict[str, Any]) -> str:
@@ -125,12 +146,43 @@ def leaderboard_csv(data: dict[str, Any]) -> str:
     keys = sorted({k for s in data["suites"].values() for k in (b["key"] for b in s["benchmarks"])})
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["rank", "suite", "model", "type", "precision", "weight_type", "params", "license", "architecture",
-                "sha", "submitted", "average", *keys, "flagged"])
+    w.writerow(
+        [
+            "rank",
+            "suite",
+            "model",
+            "type",
+            "precision",
+            "weight_type",
+            "params",
+            "license",
+            "architecture",
+            "sha",
+            "submitted",
+            "average",
+            *keys,
+            "flagged",
+        ]
+    )
     for r in data["rows"]:
-        w.writerow([r["rank"], r["suite"], r["model"], r["type"], r["precision"], r["weight_type"], r["params"],
-                    r["license"], r["arch"], r["sha"], r["submitted"], r["average"],
-                    *[r["scores"].get(k) for k in keys], "yes" if r["flag"] else ""])
+        w.writerow(
+            [
+                r["rank"],
+                r["suite"],
+                r["model"],
+                r["type"],
+                r["precision"],
+                r["weight_type"],
+                r["params"],
+                r["license"],
+                r["arch"],
+                r["sha"],
+                r["submitted"],
+                r["average"],
+                *[r["scores"].get(k) for k in keys],
+                "yes" if r["flag"] else "",
+            ]
+        )
     return buf.getvalue()
 
 
@@ -155,15 +207,21 @@ def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dic
         return None
     by_bench: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_bench[str(row.get("benchmark"))].append({
-            "doc_id": row.get("doc_id"), "task": row.get("task"), "prompt": row.get("prompt"),
-            "choices": row.get("choices"), "target": row.get("target"), "response": row.get("response"),
-            "metrics": row.get("metrics"),
-        })
+        by_bench[str(row.get("benchmark"))].append(
+            {
+                "doc_id": row.get("doc_id"),
+                "task": row.get("task"),
+                "prompt": row.get("prompt"),
+                "choices": row.get("choices"),
+                "target": row.get("target"),
+                "response": row.get("response"),
+                "metrics": row.get("metrics"),
+            }
+        )
     index: dict[str, Any] = {}
     files: dict[str, str] = {}
     for bench, items in by_bench.items():
-        pages = [items[i:i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
+        pages = [items[i : i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
         for n, chunk in enumerate(pages):
             files[DETAILS_PAGE.format(bench=bench, page=n)] = json.dumps(chunk, ensure_ascii=False)
         index[bench] = {"rows": len(items), "pages": len(pages)}
@@ -202,7 +260,7 @@ def _nav_filtered(nav: list[Any], docs: Path) -> list[Any]:
     kept = []
     for item in nav:
         if isinstance(item, dict):
-            (title, target), = item.items()
+            ((title, target),) = item.items()
             if isinstance(target, list):
                 sub = _nav_filtered(target, docs)
                 if sub:
@@ -275,8 +333,9 @@ class _Pages:
                 path, res = self.results[key]
                 details = split_details(path, res)
                 details_models += details is not None
-                content = self.renderer.model_page(r, res, self.requests.get(key), self.evaluations[r["model"]],
-                                                   details[0] if details else None)
+                content = self.renderer.model_page(
+                    r, res, self.requests.get(key), self.evaluations[r["model"]], details[0] if details else None
+                )
                 title = self.renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
                 html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
                 pending.append(writers.submit(_write_page, self.out / r["page"], html, details[1] if details else {}))
@@ -303,8 +362,9 @@ def default_workers(models: int) -> int:
     return min(4, len(os.sched_getaffinity(0))) if models >= PARALLEL_FROM else 1
 
 
-def write_model_pages(board: Board, data: dict[str, Any], renderer: Renderer, out: Path,
-                      workers: int = 1) -> tuple[int, int]:
+def write_model_pages(
+    board: Board, data: dict[str, Any], renderer: Renderer, out: Path, workers: int = 1
+) -> tuple[int, int]:
     """Every model page: the theme's shell page around Jinja2-rendered content (linear in models).
 
     With ``workers > 1`` the rows are split between this process and forked ones.
@@ -315,8 +375,17 @@ def write_model_pages(board: Board, data: dict[str, Any], renderer: Renderer, ou
     evaluations: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in data["rows"]:
         evaluations[r["model"]].append(r)
-    job = _Pages(board, data, renderer, out, before, after, _requests_by_key(board), evaluations,
-                 {res.key: (path, res) for path, res in board.results.values()})
+    job = _Pages(
+        board,
+        data,
+        renderer,
+        out,
+        before,
+        after,
+        _requests_by_key(board),
+        evaluations,
+        {res.key: (path, res) for path, res in board.results.values()},
+    )
     if workers <= 1 or len(data["rows"]) < 2:
         return job.write(data["rows"])
     _FORKED = job
@@ -347,8 +416,9 @@ def build_site(
     try:
         return _build(root, final, work=work, progress=progress, workers=workers)
     except OSError as exc:
-        raise BuildError(f"could not write the site: {exc.strerror or exc}; the previous site was left as it was",
-                         path=final) from exc
+        raise BuildError(
+            f"could not write the site: {exc.strerror or exc}; the previous site was left as it was", path=final
+        ) from exc
 
 
 def _build(
@@ -370,7 +440,7 @@ def _build(
     board = load_board(root)
     timings["load"] = time.perf_counter() - t0
     if not board.suites:
-        raise BuildError("no usable suite; nothing to build", path=root / 'eval' / 'suites')
+        raise BuildError("no usable suite; nothing to build", path=root / "eval" / "suites")
     say(f"loaded {len(board.rows)} evaluation(s), {len(board.requests)} request(s)")
 
     t = time.perf_counter()
@@ -410,7 +480,8 @@ def _build(
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(
-            board, data, renderer, stage, workers if workers is not None else default_workers(len(data["rows"])))
+            board, data, renderer, stage, workers if workers is not None else default_workers(len(data["rows"]))
+        )
         timings["model_pages"] = time.perf_counter() - t
         t = time.perf_counter()
         if out.exists():
@@ -427,8 +498,14 @@ def _build(
     say(f"rendered {pages} model page(s), details for {details_models}")
 
     return BuildReport(
-        out=out, models=len(data["rows"]), model_pages=pages, details_models=details_models,
-        skipped=list(board.errors), seconds=time.perf_counter() - t0, bytes=_dir_size(out), timings=timings,
+        out=out,
+        models=len(data["rows"]),
+        model_pages=pages,
+        details_models=details_models,
+        skipped=list(board.errors),
+        seconds=time.perf_counter() - t0,
+        bytes=_dir_size(out),
+        timings=timings,
     )
 
 

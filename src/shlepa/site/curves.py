@@ -55,5 +55,11 @@ class CurvesIndex:
         if s is None:
             return None
         step = next((p["step"] for p in s["points"] if p["page"] == row["page"]), None)
-        return {"id": s["id"], "series": s["series"], "step": step, "n": len(s["points"]), "scripts": VEGA_SCRIPTS,
-                "modules": CURVES_MODULES}
+        return {
+            "id": s["id"],
+            "series": s["series"],
+            "step": step,
+            "n": len(s["points"]),
+            "scripts": VEGA_SCRIPTS,
+            "modules": CURVES_MODULES,
+        }

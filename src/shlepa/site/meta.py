@@ -82,5 +82,16 @@ def site_meta() -> dict[str, Any]:
     }
 
 
-__all__ = ["DATA_FILE", "DETAILS_PAGE", "EXTRA_COLUMNS", "SHOW_KINDS", "SIZE_BANDS", "TABULATOR_CSS", "TABULATOR_JS",
-           "TYPE_TITLES", "UNKNOWN_BAND", "VEGA_JS", "site_meta"]
+__all__ = [
+    "DATA_FILE",
+    "DETAILS_PAGE",
+    "EXTRA_COLUMNS",
+    "SHOW_KINDS",
+    "SIZE_BANDS",
+    "TABULATOR_CSS",
+    "TABULATOR_JS",
+    "TYPE_TITLES",
+    "UNKNOWN_BAND",
+    "VEGA_JS",
+    "site_meta",
+]

@@ -10,16 +10,23 @@ import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from shlepa.site.board import Board
 from shlepa.config import ValidationSettings
 from shlepa.records.keys import model_page_path
-from shlepa.records.request import format_age
-from shlepa.records.scores import finite
-from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status
+from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status, format_age
 from shlepa.records.results import ResultsFile
+from shlepa.records.scores import finite
+from shlepa.site.board import Board
 from shlepa.site.curves import CurvesIndex, board_trajectories
-from shlepa.site.meta import (DATA_CSV, DATA_FILE, DETAILS_PAGE, TABULATOR_CSS, TABULATOR_JS, TYPE_TITLES, VEGA_JS,
-                              site_meta)
+from shlepa.site.meta import (
+    DATA_CSV,
+    DATA_FILE,
+    DETAILS_PAGE,
+    TABULATOR_CSS,
+    TABULATOR_JS,
+    TYPE_TITLES,
+    VEGA_JS,
+    site_meta,
+)
 
 LEADERBOARD_BIBTEX = """@misc{shlepa_leaderboard,
   title = {Shlepa: an Open LLM Leaderboard run on GitHub},
@@ -47,6 +54,7 @@ OPEN_LLM_BIBTEX = """@misc{open-llm-leaderboard-v1,
   howpublished = "\\url{https://huggingface.co/spaces/open-llm-leaderboard-old/open_llm_leaderboard}"
 }"""
 
+
 def json_for_html(value: Any) -> Markup:
     """JSON safe inside ``<script type="application/json">``: no ``</script>``, no ``<!--``.
 
@@ -60,8 +68,10 @@ def json_for_html(value: Any) -> Markup:
 # One row of a model page's score table. Built in Python, not in the template: it is
 # most of each page's markup and the template spent ~0.1 ms per page escaping numbers
 # we formatted ourselves. Every text value is escaped before it gets here.
-SCORE_ROW = ("<tr><td>{title}</td><td{cls}>{value}</td><td>{stderr}</td><td>{base}</td><td>{norm}</td>"
-             "<td>{shots}</td><td><code>{metric}</code></td><td>{n}</td></tr>\n")
+SCORE_ROW = (
+    "<tr><td>{title}</td><td{cls}>{value}</td><td>{stderr}</td><td>{base}</td><td>{norm}</td>"
+    "<td>{shots}</td><td><code>{metric}</code></td><td>{n}</td></tr>\n"
+)
 
 
 def safe_url(value: Any) -> str | None:
@@ -93,10 +103,17 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html)
-        self.env.globals.update(type_symbols=MODEL_TYPE_SYMBOLS, type_titles=TYPE_TITLES, meta=site_meta(),
-                                data_file=DATA_FILE, data_csv=DATA_CSV, tabulator_css=TABULATOR_CSS,
-                                tabulator_js=TABULATOR_JS, vega_js=VEGA_JS,
-                                details_page=DETAILS_PAGE)
+        self.env.globals.update(
+            type_symbols=MODEL_TYPE_SYMBOLS,
+            type_titles=TYPE_TITLES,
+            meta=site_meta(),
+            data_file=DATA_FILE,
+            data_csv=DATA_CSV,
+            tabulator_css=TABULATOR_CSS,
+            tabulator_js=TABULATOR_JS,
+            vega_js=VEGA_JS,
+            details_page=DETAILS_PAGE,
+        )
         self._model = self.env.get_template("model.html.j2")
         self.trajectories = board_trajectories(board) if trajectories is None else trajectories
         self.curves = CurvesIndex(self.trajectories)
@@ -114,9 +131,14 @@ class Renderer:
             "index.md": self._render("leaderboard.md.j2", data=data, suites=suites),
             "charts.md": self._render("charts.md.j2", suites=suites),
             "queue.md": self._render("queue.md.j2", **self.queue_context()),
-            "about.md": self._render("about.md.j2", suites=suites, leaderboard_bibtex=LEADERBOARD_BIBTEX,
-                                     harness_bibtex=HARNESS_BIBTEX, open_llm_bibtex=OPEN_LLM_BIBTEX,
-                                     rules=rules or ValidationSettings()),
+            "about.md": self._render(
+                "about.md.j2",
+                suites=suites,
+                leaderboard_bibtex=LEADERBOARD_BIBTEX,
+                harness_bibtex=HARNESS_BIBTEX,
+                open_llm_bibtex=OPEN_LLM_BIBTEX,
+                rules=rules or ValidationSettings(),
+            ),
         }
         for name, text in pages.items():
             (docs / name).write_text(text, encoding="utf-8")
@@ -133,15 +155,21 @@ class Renderer:
 
     def queue_context(self) -> dict[str, Any]:
         groups: dict[str, list[dict[str, Any]]] = {s.value: [] for s in Status}
-        for path, req in self.board.requests:
+        for _path, req in self.board.requests:
             last = req.history[-1] if req.history else None
             since = last.at if last else req.submitted_at
             log_url = (req.failure.log_url if req.failure else None) or (last.run_url if last else None)
-            groups[req.status.value].append({
-                "req": req, "since": since, "age": format_age(self.now - since), "runner": last.runner if last else None,
-                "log_url": log_url, "reason": last.reason if last else "",
-                "page": model_page_path(req.model, req.revision, req.precision.value, req.suite),
-            })
+            groups[req.status.value].append(
+                {
+                    "req": req,
+                    "since": since,
+                    "age": format_age(self.now - since),
+                    "runner": last.runner if last else None,
+                    "log_url": log_url,
+                    "reason": last.reason if last else "",
+                    "page": model_page_path(req.model, req.revision, req.precision.value, req.suite),
+                }
+            )
         for items in groups.values():
             items.sort(key=lambda item: item["since"], reverse=True)
         finished = groups.pop(Status.finished.value)
@@ -155,36 +183,86 @@ class Renderer:
             s = res.scores.get(bench.key)
             title, base = escape(bench.title), fmt(bench.baseline, 1)
             if s is not None and s.value is not None:
-                rows.append(SCORE_ROW.format(
-                    title=title, cls="", value=fmt(s.value), stderr=fmt(s.stderr), base=base,
-                    norm=fmt(row["norm"].get(bench.key)), shots=int(s.num_fewshot), metric=escape(s.metric),
-                    n=int(s.n_samples) if s.n_samples else "–"))
+                rows.append(
+                    SCORE_ROW.format(
+                        title=title,
+                        cls="",
+                        value=fmt(s.value),
+                        stderr=fmt(s.stderr),
+                        base=base,
+                        norm=fmt(row["norm"].get(bench.key)),
+                        shots=int(s.num_fewshot),
+                        metric=escape(s.metric),
+                        n=int(s.n_samples) if s.n_samples else "–",
+                    )
+                )
                 if mmlu is None and s.subtasks:
                     mmlu = {"bench": bench, "score": s}
             else:
                 why = skipped.get(bench.key)
-                rows.append(SCORE_ROW.format(
-                    title=title, cls=' class="missing"', value=escape(f"skipped: {why}" if why else "missing"),
-                    stderr="–", base=base, norm="–", shots=int(bench.num_fewshot), metric=escape(bench.metric), n="–"))
+                rows.append(
+                    SCORE_ROW.format(
+                        title=title,
+                        cls=' class="missing"',
+                        value=escape(f"skipped: {why}" if why else "missing"),
+                        stderr="–",
+                        base=base,
+                        norm="–",
+                        shots=int(bench.num_fewshot),
+                        metric=escape(bench.metric),
+                        n="–",
+                    )
+                )
         return Markup("".join(rows)), mmlu
 
-    def model_page(self, row: dict[str, Any], res: ResultsFile, request: Request | None,
-                   evaluations: list[dict[str, Any]], details_index: dict[str, Any] | None) -> str:
+    def model_page(
+        self,
+        row: dict[str, Any],
+        res: ResultsFile,
+        request: Request | None,
+        evaluations: list[dict[str, Any]],
+        details_index: dict[str, Any] | None,
+    ) -> str:
         suite = self.board.suites[row["suite"]]
         score_rows, mmlu = self._score_table(suite, res, row)
         extra = {
-            "subjects": ({k.removeprefix("mmlu_"): round(v, 2) if isinstance(v, float) else v
-                          for k, v in sorted(mmlu["score"].subtasks.items())} if mmlu else None),
-            "history": ([{"at": h.at.isoformat(), "status": h.status.value, "reason": h.reason, "runner": h.runner,
-                          "run_url": safe_url(h.run_url)} for h in request.history] if request else None),
+            "subjects": (
+                {
+                    k.removeprefix("mmlu_"): round(v, 2) if isinstance(v, float) else v
+                    for k, v in sorted(mmlu["score"].subtasks.items())
+                }
+                if mmlu
+                else None
+            ),
+            "history": (
+                [
+                    {
+                        "at": h.at.isoformat(),
+                        "status": h.status.value,
+                        "reason": h.reason,
+                        "runner": h.runner,
+                        "run_url": safe_url(h.run_url),
+                    }
+                    for h in request.history
+                ]
+                if request
+                else None
+            ),
             "lm_eval": [str(c) for c in res.reproduce.get("lm_eval") or []],
             "settings": res.evaluation.model_dump(mode="json"),
         }
         return self._model.render(
-            row=row, res=res, request=request, suite=suite, score_rows=score_rows, mmlu=mmlu,
+            row=row,
+            res=res,
+            request=request,
+            suite=suite,
+            score_rows=score_rows,
+            mmlu=mmlu,
             evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
-            details_index=details_index, root="../../../../", extra=extra,
-            leaderboard_bibtex=LEADERBOARD_BIBTEX, harness_bibtex=HARNESS_BIBTEX,
+            details_index=details_index,
+            root="../../../../",
+            extra=extra,
+            leaderboard_bibtex=LEADERBOARD_BIBTEX,
+            harness_bibtex=HARNESS_BIBTEX,
             curves=self.curves.context(row),
         )
-

@@ -63,15 +63,31 @@ def trajectories(rows: pd.DataFrame | list[dict[str, Any]], suites: dict[str, Su
                 {"step": int(step), "sha": r["revision"], "page": r["page"], "scores": scores}
             )
         else:
-            models.append({"id": r["id"], "model": r["model"], "precision": r["precision"], "suite": r["suite"],
-                           "sha": r["revision"], "page": r["page"], "scores": scores})
+            models.append(
+                {
+                    "id": r["id"],
+                    "model": r["model"],
+                    "precision": r["precision"],
+                    "suite": r["suite"],
+                    "sha": r["revision"],
+                    "page": r["page"],
+                    "scores": scores,
+                }
+            )
     out = []
     for (model, name, precision, suite), points in sorted(series.items()):
         points.sort(key=lambda p: (p["step"], p["sha"]))
-        out.append({
-            "id": series_slug(model, name, precision, suite), "model": model, "series": name,
-            "precision": precision, "suite": suite, "label": f"{model} · {name}", "points": points,
-        })
+        out.append(
+            {
+                "id": series_slug(model, name, precision, suite),
+                "model": model,
+                "series": name,
+                "precision": precision,
+                "suite": suite,
+                "label": f"{model} · {name}",
+                "points": points,
+            }
+        )
     return {
         "schema": SCHEMA,
         "suites": {name: suite_meta(s) for name, s in suites.items()},

@@ -6,13 +6,13 @@ NUL-separated so no name, however odd, can split or inject anything.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import re
 import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from shlepa.errors import ShlepaError
 
 _RANGE_RE = re.compile(r"^[A-Za-z0-9_./-]{1,200}\.\.\.[A-Za-z0-9_./-]{1,200}$")
 REQUEST_PATH_RE = re.compile(r"^requests/[^/]+/[^/]+/[^/]+\.yaml$")
@@ -59,7 +59,7 @@ def changed_files(root: Path, diff_range: str) -> list[Change]:
     if not _RANGE_RE.match(diff_range) or diff_range.startswith("-"):
         raise ChangesError(f"--changed: expected BASE...HEAD (two refs joined by '...'), got {diff_range!r}")
     cmd = ["git", "-C", str(root), "diff", "--name-status", "-z", "--no-renames", diff_range, "--"]
-    proc = subprocess.run(cmd, capture_output=True, check=False, timeout=120)  # noqa: S603 - argument list
+    proc = subprocess.run(cmd, capture_output=True, check=False, timeout=120)
     if proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
         raise ChangesError(f"--changed {diff_range}: git diff failed: {msg[0] if msg else proc.returncode}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 from dataclasses import dataclass
 
 from github import Auth, Github, GithubException
 
+from shlepa.errors import ShlepaError
 from shlepa.submission.checklist import COMMENT_MARKER
 
 DEFAULT_API = "https://api.github.com"
@@ -29,7 +28,9 @@ def _body(markdown: str, marker: str) -> str:
     return body
 
 
-def upsert_comment(gh: Github, repo_name: str, pr_number: int, markdown: str, marker: str = COMMENT_MARKER) -> tuple[str, int]:
+def upsert_comment(
+    gh: Github, repo_name: str, pr_number: int, markdown: str, marker: str = COMMENT_MARKER
+) -> tuple[str, int]:
     """Create the checklist comment, or edit the one already there: never a second one.
 
     Returns ("created" | "updated" | "unchanged", comment id).

@@ -8,8 +8,6 @@ checklist reports as "could not verify" rather than blaming the author.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import json
 import tempfile
 import time
@@ -33,6 +31,7 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attemp
 
 from shlepa.config import HubRetry
 from shlepa.env import environment
+from shlepa.errors import ShlepaError
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 T = TypeVar("T")

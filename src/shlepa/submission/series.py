@@ -9,12 +9,11 @@ then draws every metric over the steps.
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from shlepa.errors import ShlepaError
 from shlepa.records.keys import SHA_RE
 from shlepa.records.request import DEFAULT_SUITE, Request, RequestError, new_request, save_request
 
@@ -61,13 +60,24 @@ def series_requests(
         if not SHA_RE.match(sha or ""):
             raise SeriesError(f"checkpoint step {step}: revision {ref!r} did not resolve to a commit sha")
         if sha in shas:
-            raise SeriesError(f"checkpoint step {step}: revision {ref!r} is the same commit as step {shas[sha]} ({sha[:12]})")
+            raise SeriesError(
+                f"checkpoint step {step}: revision {ref!r} is the same commit as step {shas[sha]} ({sha[:12]})"
+            )
         shas[sha] = step
         try:
-            out.append(new_request(
-                model, sha, precision, model_type, license, submitter, suite=suite, params=params,
-                checkpoint={"series": series, "step": step, "ref": ref},
-            ))
+            out.append(
+                new_request(
+                    model,
+                    sha,
+                    precision,
+                    model_type,
+                    license,
+                    submitter,
+                    suite=suite,
+                    params=params,
+                    checkpoint={"series": series, "step": step, "ref": ref},
+                )
+            )
         except RequestError as exc:
             raise SeriesError(f"checkpoint step {step}: {exc}") from None
     return out

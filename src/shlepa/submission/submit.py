@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from shlepa.errors import ShlepaError
-
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
+from shlepa.errors import ShlepaError
 from shlepa.records.keys import submission_branch
-from shlepa.records.request import STORED_DTYPE_PRECISION
-from shlepa.records.request import Request, new_request, save_request
+from shlepa.records.request import STORED_DTYPE_PRECISION, Request, new_request, save_request
+from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
 
 
 class SubmitError(ShlepaError, ValueError):
     pass
-
-
 
 
 @dataclass
@@ -45,12 +41,16 @@ def build_request(
     try:
         facts = hub.model_facts(model, revision or "main")
     except HubNotFound as exc:
-        raise SubmitError(f"{exc}; check the model id and revision, and that the repository is public", path=model) from None
+        raise SubmitError(
+            f"{exc}; check the model id and revision, and that the repository is public", path=model
+        ) from None
     except CouldNotVerify as exc:
         raise SubmitError(f"{exc}; try again later", path=model) from None
     lic = license or facts.license
     if not lic:
-        raise SubmitError("the model card declares no license; add 'license:' to README.md or pass --license", path=model)
+        raise SubmitError(
+            "the model card declares no license; add 'license:' to README.md or pass --license", path=model
+        )
     params = None
     stored = None
     try:
@@ -98,4 +98,4 @@ def git_steps(request: Request) -> list[str]:
     ]
 
 
-__all__ = ["SubmitError", "Submission", "build_request", "git_steps", "write_submission"]
+__all__ = ["Submission", "SubmitError", "build_request", "git_steps", "write_submission"]

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from shlepa.submission.changes import Change, Kind, changed_files
-from shlepa.submission.checklist import Check, Checklist, Outcome
-from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
-from shlepa.records.request import STORED_DTYPE_PRECISION
+
+from shlepa.config import ValidationSettings
+from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
 from shlepa.records.request import (
+    STORED_DTYPE_PRECISION,
     Precision,
     Request,
     Status,
@@ -27,8 +27,9 @@ from shlepa.records.request import (
     load_all_requests,
     outside_requests,
 )
-from shlepa.config import ValidationSettings
-from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
+from shlepa.submission.changes import Change, Kind, changed_files
+from shlepa.submission.checklist import Check, Checklist, Outcome
+from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
 
 ACTIVE = (Status.pending, Status.running, Status.finished)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -85,7 +86,9 @@ class _Ctx:
         self.add(name, Outcome.warning, message, fix)
 
     def unverified(self, name: str, exc: CouldNotVerify) -> None:
-        self.add(name, Outcome.unverified, f"could not verify: {exc}", "nothing to fix on your side; re-run the check later")
+        self.add(
+            name, Outcome.unverified, f"could not verify: {exc}", "nothing to fix on your side; re-run the check later"
+        )
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -118,7 +121,11 @@ def validate_changes(root: Path, diff_range: str, opts: Options) -> Checklist:
                 "a submission PR may only add or edit request files; move other changes to a separate PR",
             )
         elif change.status == "D":
-            ctx.fail("only request files", "this PR deletes a request file", "restore the file; requests are never deleted by a submission")
+            ctx.fail(
+                "only request files",
+                "this PR deletes a request file",
+                "restore the file; requests are never deleted by a submission",
+            )
     for change in changes:
         if change.kind == Kind.request and change.status in ("A", "M"):
             previous = _base_request(root, base, change)
@@ -131,13 +138,15 @@ def validate_changes(root: Path, diff_range: str, opts: Options) -> Checklist:
 def _base_request(root: Path, base: str, change: Change) -> Request | None:
     if change.status != "M":
         return None
-    proc = subprocess.run(  # noqa: S603 - argument list, path is data
+    proc = subprocess.run(
         ["git", "-C", str(root), "show", f"{base}:{change.path}"], capture_output=True, check=False, timeout=60
     )
     if proc.returncode != 0:
         return None
     try:
-        parsed = collect_request_problems(load_yaml_text(proc.stdout.decode("utf-8", "replace"), change.path), change.path)
+        parsed = collect_request_problems(
+            load_yaml_text(proc.stdout.decode("utf-8", "replace"), change.path), change.path
+        )
     except YamlError:
         return None
     return parsed if isinstance(parsed, Request) else None
@@ -160,7 +169,9 @@ def validate_request_file(
     _duplicates(ctx, root, path, request, opts, change, previous)
     _policy(ctx, root, request, opts)
     if opts.hub is None:
-        ctx.add("Hub checks", Outcome.warning, "skipped (offline)", "run without --offline to check the model on the Hub")
+        ctx.add(
+            "Hub checks", Outcome.warning, "skipped (offline)", "run without --offline to check the model on the Hub"
+        )
     else:
         hub_checks(ctx, opts.hub, request, opts.settings)
     return request
@@ -187,7 +198,9 @@ def _schema(ctx: _Ctx, path: Path, root: Path) -> Request | None:
     ctx.ok("schema", "the request parses")
     misplaced = check_placement(parsed, path, root)
     if misplaced:
-        ctx.fail("placement", misplaced.message, f"the path must be {parsed.relpath} (model id, revision and precision)")
+        ctx.fail(
+            "placement", misplaced.message, f"the path must be {parsed.relpath} (model id, revision and precision)"
+        )
     else:
         ctx.ok("placement", "the path matches model id, revision and precision")
     return parsed
@@ -205,7 +218,11 @@ def _ownership(ctx: _Ctx, request: Request, opts: Options, change: Change | None
             "only edit your own requests; open an issue if someone else's request is wrong",
         )
     if opts.pr_author and change.status == "A" and request.submitter.lower() != opts.pr_author.lower():
-        ctx.warn("submitter", f"submitter is {request.submitter!r} but the PR author is {opts.pr_author!r}", "set submitter to your GitHub user name")
+        ctx.warn(
+            "submitter",
+            f"submitter is {request.submitter!r} but the PR author is {opts.pr_author!r}",
+            "set submitter to your GitHub user name",
+        )
 
 
 def _link(path: Path, root: Path, opts: Options) -> str:
@@ -239,10 +256,16 @@ def _duplicates(
                 "do not submit it twice; follow the existing request",
             )
             return
-    same_model = [other.revision[:12] for where, other in index.by_model.get(request.model, [])
-                  if where != here and other.revision != request.revision]
+    same_model = [
+        other.revision[:12]
+        for where, other in index.by_model.get(request.model, [])
+        if where != here and other.revision != request.revision
+    ]
     if same_model:
-        ctx.ok("duplicate", f"new commit of a model already submitted ({', '.join(sorted(set(same_model)))}): accepted as a resubmission")
+        ctx.ok(
+            "duplicate",
+            f"new commit of a model already submitted ({', '.join(sorted(set(same_model)))}): accepted as a resubmission",
+        )
     else:
         ctx.ok("duplicate", "no other request for this model, revision and precision")
 
@@ -282,11 +305,19 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
         ctx.unverified(f"{p}model on the Hub", exc)
         return
     if facts.gated:
-        ctx.fail(f"{p}model is public", f"{model} is gated", "remove the gating (Settings > Access requests) so the evaluator can download it")
+        ctx.fail(
+            f"{p}model is public",
+            f"{model} is gated",
+            "remove the gating (Settings > Access requests) so the evaluator can download it",
+        )
         return
     ctx.ok(f"{p}model on the Hub", f"{model} exists and is public")
     if revision and facts.sha != revision:
-        ctx.fail(f"{p}revision", f"revision {revision} resolves to {facts.sha}", "use the full commit sha (shlepa submit resolves it)")
+        ctx.fail(
+            f"{p}revision",
+            f"revision {revision} resolves to {facts.sha}",
+            "use the full commit sha (shlepa submit resolves it)",
+        )
         return
     if revision:
         ctx.ok(f"{p}revision", f"commit {facts.sha[:12]} exists")
@@ -305,7 +336,11 @@ def _not_found(ctx: _Ctx, p: str, model: str, revision: str | None, exc: HubNotF
     if exc.kind == "gated":
         ctx.fail(f"{p}model is public", f"{model} is gated", "remove the gating so the evaluator can download it")
     elif exc.kind == "revision":
-        ctx.fail(f"{p}revision", f"revision {revision} does not exist in {model}", "push the commit to the Hub, or use a sha from the model's history")
+        ctx.fail(
+            f"{p}revision",
+            f"revision {revision} does not exist in {model}",
+            "push the commit to the Hub, or use a sha from the model's history",
+        )
     else:
         ctx.fail(
             f"{p}model on the Hub",
@@ -327,7 +362,11 @@ def _weights(ctx: _Ctx, p: str, facts: ModelFacts, adapter: bool) -> None:
     else:
         ctx.fail(f"{p}safetensors", "no weights found in the repository", "push the model weights as safetensors")
     if adapter and "adapter_config.json" not in files:
-        ctx.fail(f"{p}adapter", "weight_type is adapter but there is no adapter_config.json", "push the PEFT adapter files, or set weight_type correctly")
+        ctx.fail(
+            f"{p}adapter",
+            "weight_type is adapter but there is no adapter_config.json",
+            "push the PEFT adapter files, or set weight_type correctly",
+        )
 
 
 def _config_and_tokenizer(
@@ -347,7 +386,11 @@ def _config_and_tokenizer(
         return
     auto_map = isinstance(config_data, dict) and "auto_map" in config_data
     if auto_map or code:
-        why = "config.json has an 'auto_map'" if auto_map else f"the repository contains code files ({', '.join(code[:3])})"
+        why = (
+            "config.json has an 'auto_map'"
+            if auto_map
+            else f"the repository contains code files ({', '.join(code[:3])})"
+        )
         ctx.fail(
             f"{p}no remote code",
             f"{why}: loading it would need trust_remote_code switched on, which runs code from the repository on our machines",
@@ -370,8 +413,11 @@ def _config_and_tokenizer(
         big = [(n, (tmp / n).stat().st_size) for n in names if (tmp / n).is_file() and (tmp / n).stat().st_size > limit]
         if big:
             listed = ", ".join(f"{n} ({size / 1e6:.0f} MB)" for n, size in big)
-            ctx.fail(f"{p}config and tokenizer", f"{listed} larger than {settings.max_tokenizer_mb} MB",
-                     "ship a standard tokenizer; ask the maintainers if a legitimate one is this large")
+            ctx.fail(
+                f"{p}config and tokenizer",
+                f"{listed} larger than {settings.max_tokenizer_mb} MB",
+                "ship a standard tokenizer; ask the maintainers if a legitimate one is this large",
+            )
             return
         _load_with_auto_classes(ctx, p, tmp, need_chat)
 
@@ -382,8 +428,12 @@ def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) ->
 
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
-    except Exception as exc:  # noqa: BLE001 - any failure is the author's to see
-        ctx.fail(f"{p}config", f"AutoConfig cannot load it: {_one_line(exc)}", "check that AutoConfig.from_pretrained(model_id, revision=sha) works")
+    except Exception as exc:
+        ctx.fail(
+            f"{p}config",
+            f"AutoConfig cannot load it: {_one_line(exc)}",
+            "check that AutoConfig.from_pretrained(model_id, revision=sha) works",
+        )
         return
     ctx.ok(f"{p}config", f"AutoConfig loads it ({config.model_type})")
     archs = list(getattr(config, "architectures", None) or [])
@@ -398,22 +448,36 @@ def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) ->
         ctx.ok(f"{p}architecture", f"{', '.join(archs)} is supported by transformers {transformers.__version__}")
     try:
         tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-    except Exception as exc:  # noqa: BLE001
-        ctx.fail(f"{p}tokenizer", f"AutoTokenizer cannot load it: {_one_line(exc)}", "push the tokenizer files (tokenizer.json, tokenizer_config.json)")
+    except Exception as exc:
+        ctx.fail(
+            f"{p}tokenizer",
+            f"AutoTokenizer cannot load it: {_one_line(exc)}",
+            "push the tokenizer files (tokenizer.json, tokenizer_config.json)",
+        )
         return
     ctx.ok(f"{p}tokenizer", "AutoTokenizer loads it")
     if need_chat:
         if getattr(tok, "chat_template", None):
             ctx.ok(f"{p}chat template", "the tokenizer has a chat template")
         else:
-            ctx.fail(f"{p}chat template", "use_chat_template is set but the tokenizer has no chat template", "add a chat template to the tokenizer, or set use_chat_template: false")
+            ctx.fail(
+                f"{p}chat template",
+                "use_chat_template is set but the tokenizer has no chat template",
+                "add a chat template to the tokenizer, or set use_chat_template: false",
+            )
 
 
-def _card_and_license(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: ValidationSettings, request: Request | None) -> None:
+def _card_and_license(
+    ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: ValidationSettings, request: Request | None
+) -> None:
     from huggingface_hub import ModelCard
 
     if "README.md" not in facts.files:
-        ctx.fail(f"{p}model card", "the repository has no model card (README.md)", "write a model card: what the model is, how it was trained, its license")
+        ctx.fail(
+            f"{p}model card",
+            "the repository has no model card (README.md)",
+            "write a model card: what the model is, how it was trained, its license",
+        )
         card_license = facts.license
     else:
         try:
@@ -427,28 +491,44 @@ def _card_and_license(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: 
         try:
             card = ModelCard(text, ignore_metadata_errors=True)
             body, meta = card.text, (card.data.to_dict() if card.data else {})
-        except Exception:  # noqa: BLE001 - a broken header is reported below as missing license
+        except Exception:
             body, meta = text, {}
         n = len(body.strip())
         if n < settings.min_card_chars:
-            ctx.fail(f"{p}model card", f"the model card has {n} characters (at least {settings.min_card_chars} needed)", "describe the model, its training data and intended use in README.md")
+            ctx.fail(
+                f"{p}model card",
+                f"the model card has {n} characters (at least {settings.min_card_chars} needed)",
+                "describe the model, its training data and intended use in README.md",
+            )
         else:
             ctx.ok(f"{p}model card", f"model card present ({n} characters)")
         lic = meta.get("license")
         card_license = (lic[0] if isinstance(lic, list) and lic else lic) or facts.license
     if not card_license:
-        ctx.fail(f"{p}license", "the model card declares no license", "add 'license: <id>' to the YAML header of README.md")
+        ctx.fail(
+            f"{p}license", "the model card declares no license", "add 'license: <id>' to the YAML header of README.md"
+        )
         return
     card_license = str(card_license)
     if not settings.license_is_open(card_license):
-        ctx.fail(f"{p}license", f"license {card_license!r} is not on the open-license list", "only openly licensed models are evaluated; see leaderboard.yaml for the list")
+        ctx.fail(
+            f"{p}license",
+            f"license {card_license!r} is not on the open-license list",
+            "only openly licensed models are evaluated; see leaderboard.yaml for the list",
+        )
     else:
         ctx.ok(f"{p}license", f"open license {card_license}")
     if request is not None and request.license.strip().lower() != card_license.lower():
-        ctx.warn(f"{p}license", f"the request says {request.license!r} but the model card says {card_license!r}", f"set license: {card_license}")
+        ctx.warn(
+            f"{p}license",
+            f"the request says {request.license!r} but the model card says {card_license!r}",
+            f"set license: {card_license}",
+        )
 
 
-def _size_and_precision(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: ValidationSettings, request: Request | None) -> None:
+def _size_and_precision(
+    ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings: ValidationSettings, request: Request | None
+) -> None:
     if not any(f.endswith(".safetensors") for f in facts.files):
         return
     try:
@@ -461,19 +541,35 @@ def _size_and_precision(ctx: _Ctx, p: str, hub: Hub, facts: ModelFacts, settings
         return
     billions = total / 1e9
     if billions > settings.max_params_b:
-        ctx.fail(f"{p}parameters", f"{billions:.1f}B parameters is above the limit of {settings.max_params_b:g}B", "submit a smaller model")
+        ctx.fail(
+            f"{p}parameters",
+            f"{billions:.1f}B parameters is above the limit of {settings.max_params_b:g}B",
+            "submit a smaller model",
+        )
     else:
         ctx.ok(f"{p}parameters", f"{_fmt_params(total)} parameters (limit {settings.max_params_b:g}B)")
     if request is None:
         return
     if request.params is not None and billions > 0 and abs(request.params - billions) > max(0.05 * billions, 0.01):
-        ctx.warn(f"{p}parameters", f"the request says {request.params}B, the weights have {billions:.3f}B", f"set params: {round(billions, 3)}")
+        ctx.warn(
+            f"{p}parameters",
+            f"the request says {request.params}B, the weights have {billions:.3f}B",
+            f"set params: {round(billions, 3)}",
+        )
     stored = max(per_dtype, key=per_dtype.get) if per_dtype else None
     want = request.precision
     if stored in STORED_DTYPE_PRECISION and want in STORED_DTYPE_PRECISION.values():
         if STORED_DTYPE_PRECISION[stored] != want:
-            hint = " (loading bfloat16 weights in float16 can overflow and give NaNs)" if stored == "BF16" and want == Precision.float16 else ""
-            ctx.warn(f"{p}precision", f"weights are stored as {STORED_DTYPE_PRECISION[stored].value} but the request asks for {want.value}{hint}", f"set precision: {STORED_DTYPE_PRECISION[stored].value}")
+            hint = (
+                " (loading bfloat16 weights in float16 can overflow and give NaNs)"
+                if stored == "BF16" and want == Precision.float16
+                else ""
+            )
+            ctx.warn(
+                f"{p}precision",
+                f"weights are stored as {STORED_DTYPE_PRECISION[stored].value} but the request asks for {want.value}{hint}",
+                f"set precision: {STORED_DTYPE_PRECISION[stored].value}",
+            )
         else:
             ctx.ok(f"{p}precision", f"weights are stored as {want.value}")
 
