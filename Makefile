@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test js-test install install-dev browser shellcheck lint bench docs clean
+.PHONY: demo test js-test py-lint install install-dev browser shellcheck lint bench docs clean
 
 $(VENV)/.stamp-venv:
 	$(PYTHON) -m venv $(VENV)
@@ -61,8 +61,14 @@ js-test: node_modules/.stamp
 	npx eslint site/assets/js tests/js
 	node --test tests/js/
 
+# The Python side's own checks: ruff (lint and format) and mypy, configured in pyproject.toml.
+py-lint: install-dev
+	$(VENV)/bin/ruff check src tests benchmarks eval/tasks
+	$(VENV)/bin/ruff format --check src tests benchmarks eval/tasks
+	$(VENV)/bin/mypy
+
 # The venv's bin first on PATH: the tests call its actionlint, zizmor and shlepa.
-test: install-dev js-test
+test: install-dev js-test py-lint
 	@PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "warning: pytest collected no tests (exit 5)" >&2; exit 0; fi; exit $$rc
 

@@ -7,7 +7,7 @@ group below turns any of them into one ``error:`` line on stderr and exit 1.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 import typer.core
@@ -21,7 +21,7 @@ from shlepa.io.workspace import find_root
 class _ProjectErrorsAsOneLine(typer.core.TyperGroup):
     """Every command runs inside this group: a project error is printed, never a traceback."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
             return super().invoke(ctx)
         except ShlepaError as exc:

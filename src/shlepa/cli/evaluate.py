@@ -154,6 +154,7 @@ def evaluate(
         if next_:
             outcomes = drain(repo, repo_root, ropts, say=console.log)
         else:
+            assert request_file is not None  # checked above: a request file or --next
             rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
             outcomes = [evaluate_one(repo, repo_root, rel, ropts)]
         for out in outcomes:
@@ -163,7 +164,12 @@ def evaluate(
         return
     if request_file is None:
         fail("give a request file (or --next to drain the queue)")
+
+    def progress(message: str) -> None:
+        status.update(message)
+        console.log(message)
+
     with console.status("evaluating…") as status:
-        target = evaluate_request(request_file, repo_root, opts, progress=lambda m: status.update(m) or console.log(m))
-    if target is not None:
-        typer.echo(str(target))
+        result = evaluate_request(request_file, repo_root, opts, progress=progress)
+    if result is not None:
+        typer.echo(str(result))

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
@@ -28,7 +29,7 @@ SHARED = ("eval", "site", "mkdocs.yml", "flags.yaml", "leaderboard.yaml")
 @dataclass(frozen=True)
 class DemoModel:
     model: str
-    arch: str
+    arch: Literal["llama", "gpt2"]
     train_steps: int
     model_type: str
     license: str

@@ -419,7 +419,7 @@ def _build_model(
         )
         return LlamaForCausalLM(config)
     if arch == "gpt2":
-        config = GPT2Config(
+        gpt2 = GPT2Config(
             vocab_size=vocab,
             n_embd=hidden_size,
             n_layer=num_layers,
@@ -432,7 +432,7 @@ def _build_model(
             attn_pdrop=0.0,
             **special,
         )
-        return GPT2LMHeadModel(config)
+        return GPT2LMHeadModel(gpt2)
     raise ValueError(f"unknown arch {arch!r}; expected 'llama' or 'gpt2'")
 
 
@@ -536,7 +536,7 @@ def _save(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch_dtype = _DTYPES[dtype]
-    to_save = model if torch_dtype == torch.float32 else copy.deepcopy(model).to(torch_dtype)
+    to_save = model if torch_dtype == torch.float32 else copy.deepcopy(model).to(torch_dtype)  # type: ignore[arg-type]
     to_save.config.dtype = torch_dtype
     to_save.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
@@ -675,7 +675,7 @@ def make_checkpoint_series(out_root: Path, steps: list[int], **kw: Any) -> dict[
         chat_template=None,
     )
     params.update(kw)
-    model, tokenizer, corpus = _prepare(out_root, **params)
+    model, tokenizer, corpus = _prepare(out_root, **params)  # type: ignore[arg-type]
     paths: dict[int, Path] = {}
 
     def on_step(step: int) -> None:

@@ -206,7 +206,7 @@ def model_info(lm: Any) -> dict[str, Any]:
         "model_type": getattr(config, "model_type", None),
     }
     try:
-        info["num_parameters"] = int(sum(p.numel() for p in model.parameters()))
+        info["num_parameters"] = int(sum(p.numel() for p in model.parameters()))  # type: ignore[union-attr]
     except (AttributeError, TypeError, RuntimeError):
         pass
     experts = getattr(config, "num_local_experts", None) or getattr(config, "num_experts", None)

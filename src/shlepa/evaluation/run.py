@@ -33,6 +33,7 @@ from shlepa.evaluation.model import (
 )
 from shlepa.evaluation.options import EvalOptions, EvaluationRun
 from shlepa.evaluation.tasks import LoadedTasks, load_tasks
+from shlepa.records.keys import short_sha
 from shlepa.records.request import Failure, Request, Status, load_request, save_request
 from shlepa.records.results import find_results_for, write_results
 from shlepa.records.scores import BenchmarkScore, average, benchmark_score
@@ -125,6 +126,7 @@ def run_memorization(
     limit = int(opts.limit) if isinstance(opts.limit, (int, float)) and opts.limit >= 1 else None
     scores, rows, info = {}, [], {}
     for bench in benches:
+        assert opts.memorization_data is not None  # plan() only memorizes with a sample given
         res = measure_file(model, tokenizer, Path(opts.memorization_data), k=bench.memorization_k, limit=limit)
         p = res.memorized
         scores[bench.key] = BenchmarkScore(
@@ -385,7 +387,7 @@ def evaluate_request(
             tasks = load_tasks(root, to_run, opts.source)
             run.leaves, run.names = tasks.leaves, tasks.names
             say(
-                f"loading model {request.model}@{request.revision[:12]} ({request.precision.value}) with {opts.backend}"
+                f"loading model {request.model}@{short_sha(request.revision)} ({request.precision.value}) with {opts.backend}"
             )
             lm = create_lm(opts.backend, run.lm_args, opts.batch_size, opts.device)
             run.model_info = model_info(lm)

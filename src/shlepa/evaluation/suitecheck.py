@@ -69,8 +69,8 @@ def reported(name: str, index: Index, _depth: int = 0) -> tuple[set[str], set[st
     if kind != "TASK":
         return None  # class-based (Python) tasks: metrics are only known at run time
     metric_list = cfg.get("metric_list")
-    metrics = _metric_names(metric_list) if metric_list else set(DEFAULT_METRICS.get(cfg.get("output_type"), ()))
-    filters = {f.get("name") for f in cfg.get("filter_list") or [] if isinstance(f, dict)} or {"none"}
+    metrics = _metric_names(metric_list) if metric_list else set(DEFAULT_METRICS.get(str(cfg.get("output_type")), ()))
+    filters = {str(f.get("name")) for f in cfg.get("filter_list") or [] if isinstance(f, dict)} or {"none"}
     return metrics, filters
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shlepa.errors import ShlepaError
+from shlepa.records.keys import short_sha
 
 
 class WandbUnavailable(ShlepaError, RuntimeError):
@@ -22,7 +23,7 @@ def init_args(project: str, request: Any, extra: dict[str, Any] | None = None) -
     args: dict[str, Any] = {
         "project": project,
         "job_type": "eval",
-        "name": f"{request.model}@{request.revision[:12]}" + (f"-step{ckpt.step}" if ckpt else ""),
+        "name": f"{request.model}@{short_sha(request.revision)}" + (f"-step{ckpt.step}" if ckpt else ""),
         "group": (ckpt.series if ckpt else request.model).replace("/", "__"),
         "config": {
             "model": request.model,

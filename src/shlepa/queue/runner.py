@@ -31,6 +31,7 @@ from shlepa.evaluation.split import merge_split
 from shlepa.io import atomic
 from shlepa.queue.git import Change, GitRepo
 from shlepa.queue.store import claim, claim_next, results_since_queued
+from shlepa.records.keys import short_sha
 from shlepa.records.request import Request, Status, load_request, save_request
 from shlepa.records.results import results_dir
 
@@ -77,7 +78,7 @@ class RunnerOptions:
 
 
 def log_name(request: Request) -> str:
-    return f"{request.org}__{request.name}__{request.revision[:12]}_{request.precision.value}.log"
+    return f"{request.org}__{request.name}__{short_sha(request.revision)}_{request.precision.value}.log"
 
 
 def _tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:

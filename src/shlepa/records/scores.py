@@ -64,8 +64,9 @@ def benchmark_score(
         errors = [metric_of(t, bench.stderr_key) for t in leaf_tasks]
         value = sum(values) / len(values) * scale if values and len(values) == len(leaf_tasks) else None
         stderr = None
-        if values and all(e is not None for e in errors):
-            stderr = math.sqrt(sum(e * e for e in errors)) / len(errors) * scale  # type: ignore[operator]
+        known = [e for e in errors if e is not None]
+        if values and len(known) == len(errors):
+            stderr = math.sqrt(sum(e * e for e in known)) / len(known) * scale
         counts = [count_of(t) for t in leaf_tasks]
         return BenchmarkScore(
             value=value,

@@ -30,6 +30,7 @@ from typing import Any
 
 from shlepa.config import load_settings
 from shlepa.errors import ShlepaError
+from shlepa.records.keys import short_sha
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
@@ -257,7 +258,7 @@ def _write_page(folder: Path, html: str, details: dict[str, str]) -> None:
 
 
 def _nav_filtered(nav: list[Any], docs: Path) -> list[Any]:
-    kept = []
+    kept: list[Any] = []
     for item in nav:
         if isinstance(item, dict):
             ((title, target),) = item.items()
@@ -336,7 +337,7 @@ class _Pages:
                 content = self.renderer.model_page(
                     r, res, self.requests.get(key), self.evaluations[r["model"]], details[0] if details else None
                 )
-                title = self.renderer.escape(f"{r['model']} ({r['precision']}, {r['sha'][:12]})")
+                title = self.renderer.escape(f"{r['model']} ({r['precision']}, {short_sha(r['sha'])})")
                 html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
                 pending.append(writers.submit(_write_page, self.out / r["page"], html, details[1] if details else {}))
                 pages += 1

@@ -58,7 +58,7 @@ def trajectories(rows: pd.DataFrame | list[dict[str, Any]], suites: dict[str, Su
         scores = {k: _num(v) for k, v in (r.get("scores") or {}).items()}
         scores["average"] = _num(r.get("average"))
         name, step = r.get("checkpoint_series"), r.get("checkpoint_step")
-        if isinstance(name, str) and name and _num(step) is not None:
+        if isinstance(name, str) and name and isinstance(step, (int, float)) and _num(step) is not None:
             series[(r["model"], name, r["precision"], r["suite"])].append(
                 {"step": int(step), "sha": r["revision"], "page": r["page"], "scores": scores}
             )

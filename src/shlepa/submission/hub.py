@@ -32,6 +32,7 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attemp
 from shlepa.config import HubRetry
 from shlepa.env import environment
 from shlepa.errors import ShlepaError
+from shlepa.records.keys import short_sha
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 T = TypeVar("T")
@@ -155,7 +156,7 @@ class Hub:
         """Parameter count and count per dtype from the safetensors headers only."""
         try:
             meta = self.call(
-                f"safetensors headers of {model_id}@{sha[:12]}",
+                f"safetensors headers of {model_id}@{short_sha(sha)}",
                 lambda: self.api.get_safetensors_metadata(model_id, revision=sha),
             )
         except (NotASafetensorsRepoError, SafetensorsParsingError) as exc:
@@ -170,7 +171,7 @@ class Hub:
         """One small file's text (model card, config) downloaded to a throwaway cache."""
         with tempfile.TemporaryDirectory(prefix="shlepa-hub-") as tmp:
             path = self.call(
-                f"{filename} of {model_id}@{sha[:12]}",
+                f"{filename} of {model_id}@{short_sha(sha)}",
                 lambda: hf_hub_download(
                     model_id, filename, revision=sha, endpoint=self.endpoint, cache_dir=tmp, token=self.token
                 ),
@@ -183,8 +184,8 @@ class Hub:
         got = []
         for name in names:
             self.call(
-                f"{name} of {model_id}@{sha[:12]}",
-                lambda name=name: hf_hub_download(
+                f"{name} of {model_id}@{short_sha(sha)}",
+                lambda name=name: hf_hub_download(  # type: ignore[misc]
                     model_id,
                     name,
                     revision=sha,

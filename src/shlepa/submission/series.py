@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from shlepa.errors import ShlepaError
-from shlepa.records.keys import SHA_RE
+from shlepa.records.keys import SHA_RE, short_sha
 from shlepa.records.request import DEFAULT_SUITE, Request, RequestError, new_request, save_request
 
 SPEC_RE = re.compile(r"^(\d{1,13})=(\S{1,200})$")
@@ -61,7 +61,7 @@ def series_requests(
             raise SeriesError(f"checkpoint step {step}: revision {ref!r} did not resolve to a commit sha")
         if sha in shas:
             raise SeriesError(
-                f"checkpoint step {step}: revision {ref!r} is the same commit as step {shas[sha]} ({sha[:12]})"
+                f"checkpoint step {step}: revision {ref!r} is the same commit as step {shas[sha]} ({short_sha(sha)})"
             )
         shas[sha] = step
         try:

@@ -56,7 +56,7 @@ def build_request(
     try:
         total, per_dtype = hub.param_count(model, facts.sha)
         params = round(total / 1e9, 3)
-        best = STORED_DTYPE_PRECISION.get(max(per_dtype, key=per_dtype.get)) if per_dtype else None
+        best = STORED_DTYPE_PRECISION.get(max(per_dtype, key=per_dtype.__getitem__)) if per_dtype else None
         stored = best.value if best else None
     except (HubNotFound, CouldNotVerify) as exc:
         notes.append(f"parameter count not filled: {exc}")

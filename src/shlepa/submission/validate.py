@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shlepa.config import ValidationSettings
 from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
+from shlepa.records.keys import short_sha
 from shlepa.records.request import (
     STORED_DTYPE_PRECISION,
     Precision,
@@ -237,7 +238,7 @@ def _duplicates(
         if previous.status in ACTIVE:
             ctx.fail(
                 "duplicate",
-                f"{request.model} at {request.revision[:12]} in {request.precision.value} is already {previous.status.value}: {_link(path, root, opts)}",
+                f"{request.model} at {short_sha(request.revision)} in {request.precision.value} is already {previous.status.value}: {_link(path, root, opts)}",
                 "to evaluate a newer version, submit its new commit sha as a new request",
             )
             return
@@ -257,7 +258,7 @@ def _duplicates(
             )
             return
     same_model = [
-        other.revision[:12]
+        short_sha(other.revision)
         for where, other in index.by_model.get(request.model, [])
         if where != here and other.revision != request.revision
     ]
@@ -556,7 +557,7 @@ def _size_and_precision(
             f"the request says {request.params}B, the weights have {billions:.3f}B",
             f"set params: {round(billions, 3)}",
         )
-    stored = max(per_dtype, key=per_dtype.get) if per_dtype else None
+    stored = max(per_dtype, key=per_dtype.__getitem__) if per_dtype else None
     want = request.precision
     if stored in STORED_DTYPE_PRECISION and want in STORED_DTYPE_PRECISION.values():
         if STORED_DTYPE_PRECISION[stored] != want:
