@@ -560,7 +560,7 @@ def make_repo(root: Path, n: int, *, source: Path | None = None, **kw: Any) -> P
     (default: this checkout), so the fake repository builds like the real one.
     """
     root = Path(root)
-    source = Path(source or Path(__file__).resolve().parents[3])
+    source = Path(source or Path(__file__).resolve().parents[2])
     suites = root / "eval" / "suites"
     suites.mkdir(parents=True, exist_ok=True)
     target = suites / "open_llm_v1.yaml"
