@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test js-test py-lint install install-dev browser shellcheck lint bench docs clean
+.PHONY: demo test js-test py-lint install install-dev browser shellcheck lint bench docs screenshot clean
 
 $(VENV)/.stamp-venv:
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +63,8 @@ js-test: node_modules/.stamp
 
 # The Python side's own checks: ruff (lint and format) and mypy, configured in pyproject.toml.
 py-lint: install-dev
-	$(VENV)/bin/ruff check src tests benchmarks eval/tasks
-	$(VENV)/bin/ruff format --check src tests benchmarks eval/tasks
+	$(VENV)/bin/ruff check src tests benchmarks scripts eval/tasks
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts eval/tasks
 	$(VENV)/bin/mypy
 
 # The venv's bin first on PATH: the tests call its actionlint, zizmor and shlepa.
@@ -85,6 +85,12 @@ bench: install-dev
 # The committed CLI reference page (tests fail when it is stale).
 docs: install
 	$(PY) -m shlepa.cli.reference site/pages/cli.md
+
+# The README screenshot (docs/img/leaderboard.png), from the demo board (built if missing).
+DEMO_DIR ?= .shlepa/demo
+screenshot: install-dev
+	@[ -f $(DEMO_DIR)/_site/index.html ] || $(VENV)/bin/shlepa demo --no-serve --work $(DEMO_DIR)
+	$(PY) scripts/screenshot.py --site $(DEMO_DIR)/_site --out docs/img/leaderboard.png
 
 clean:
 	rm -rf $(VENV) _site .shlepa node_modules

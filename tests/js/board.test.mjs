@@ -70,7 +70,9 @@ test("over all the average keys, the build's average is kept (it averages unroun
   computeView(data.rows, data, {...state, norm: true});
   assert.equal(byId.a.avg, 19.99);
   computeView(data.rows, data, {...state, avgvis: true});
-  assert.equal(byId.a.avg, 50);  // over the visible columns: computed from the shown scores
+  assert.equal(byId.a.avg, 50.01);  // every average key visible: the same average, the build's
+  computeView(data.rows, data, {...state, avgvis: true, hidden: ["b_mmlu"]});
+  assert.equal(byId.a.avg, 60);  // over the visible columns: computed from the shown scores
 });
 
 test("normalized scores feed the columns and the average", () => {
@@ -128,4 +130,41 @@ test("prepared rows carry the type symbol from the meta block and their size ban
   assert.equal(r.band, "7+");
   assert.equal(r.lname, "org/big");
   assert.equal(r.llicense, "");
+});
+
+test("the build's ranks and averages hold after any sequence of toggles; pinned rows stay in the view", () => {
+  const data = board();
+  // The build ranked by unrounded averages: a and b tie when rounded, and the build says b first.
+  Object.assign(data.rows[0], {average: 55, average_norm: 20, rank: 3, rank_norm: 1});  // a
+  Object.assign(data.rows[1], {average: 55, average_norm: 5, rank: 2, rank_norm: 3});  // b
+  Object.assign(data.rows[4], {average: 90, average_norm: 9, rank: 1, rank_norm: 2});  // e
+  data.rows.forEach((r) => prepareRow(r, data.meta));
+  const byId = Object.fromEntries(data.rows.map((r) => [r.id, r]));
+  const base = defaults(data);
+  const ranks = (state) => { computeView(data.rows, data, state); return ["a", "b", "e"].map((id) => byId[id].rank); };
+  // Each toggle on and off again, in turn: the build's ranks whenever every average key counts.
+  const sequence = [
+    [{}, [3, 2, 1]],
+    [{norm: true}, [1, 3, 2]],
+    [{norm: true, avgvis: true, hidden: []}, [1, 3, 2]],  // every average key shown: the build's
+    [{avgvis: true, hidden: []}, [3, 2, 1]],
+    [{}, [3, 2, 1]],
+  ];
+  for (const [changes, expected] of sequence) {
+    assert.deepEqual(ranks({...base, ...changes}), expected, JSON.stringify(changes));
+  }
+  assert.deepEqual([byId.a.avg, byId.b.avg, byId.e.avg], [55, 55, 90]);  // the build's averages
+  // Within the filter (e is flagged, hidden): 1..N in the board's order.
+  computeView(data.rows, data, {...base, rankf: true});
+  assert.deepEqual([byId.b.rank, byId.a.rank], [1, 2]);
+  computeView(data.rows, data, {...base, rankf: true, norm: true});
+  assert.deepEqual([byId.a.rank, byId.b.rank], [1, 2]);
+  // Average over the visible columns (mmlu hidden): computed from the shown keys, ranked by it.
+  computeView(data.rows, data, {...base, avgvis: true, hidden: ["b_mmlu"], show: ["flagged", "merged"]});
+  assert.deepEqual([byId.e.avg, byId.b.avg, byId.a.avg], [90, 70, 60]);
+  assert.deepEqual([byId.e.rank, byId.b.rank, byId.a.rank], [1, 2, 3]);
+  // A pinned row stays in the view whatever the search, in its own suite only.
+  const pinned = computeView(data.rows, data, {...base, q: "org/b", pin: ["a", "c"]});
+  assert.deepEqual(pinned.visible.map((r) => r.id).sort(), ["a", "b"]);
+  assert.deepEqual([byId.a.rank, byId.b.rank], [3, 2]);  // board ranks, not renumbered
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {csvCell, csvText, formatScore, formatValue, hubUrl, isHttpUrl, numSorter, ordinalSorter, ordinals}
+import {csvCell, csvText, formatAge, formatScore, formatValue, hubUrl, isHttpUrl, numSorter, ordinalSorter, ordinals}
   from "../../site/assets/js/lib/format.js";
 
 test("scores show two decimals, missing ones a dash", () => {
@@ -54,4 +54,13 @@ test("strings sort ignoring case, by their ordinal among the column's values", (
   const sort = ordinalSorter(() => ord);
   const names = ["Gamma", "beta", "alpha", "Alpha"];
   assert.deepEqual(names.sort((a, b) => sort(a, b, null, null, null, "asc")), ["Alpha", "alpha", "beta", "Gamma"]);
+});
+
+test("ages as the build writes them, in the largest whole unit, never negative", () => {
+  assert.equal(formatAge(0), "0 s");
+  assert.equal(formatAge(45 * 1000), "45 s");
+  assert.equal(formatAge(12 * 60 * 1000 + 59000), "12 min");
+  assert.equal(formatAge(3 * 3600 * 1000), "3 h");
+  assert.equal(formatAge(2 * 86400 * 1000 + 5), "2 d");
+  assert.equal(formatAge(-5000), "0 s");  // a clock behind the build's
 });

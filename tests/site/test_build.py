@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -73,7 +74,17 @@ def test_model_page_has_scores_settings_reproduction_history_and_subjects(built)
     assert f"{row['scores']['arc']:.2f}" in html
     assert "shlepa evaluate requests/" in html and "lm_eval --model hf" in html
     assert 'class="md-header' in html  # rendered inside the theme's shell
-    assert 'data-md-component="search"' not in html and "md-sidebar" not in html  # a compact shell
+    # The same header and nav tabs as every other page (search included); no sidebars or footer.
+    home = (out / "index.html").read_text()
+    tabs = lambda page: re.findall(r'class="md-tabs__link">\s*([^<]+?)\s*<', page)  # noqa: E731
+    assert tabs(html) == tabs(home) and len(tabs(home)) >= 8
+    assert "md-sidebar" not in html and "md-footer" not in html
+    # The search dialog's markup comes from one script (not 10,000 copies): the same as the home page's.
+    assert 'label class="md-header__button md-icon" for="__search"' in html and "search-dialog.js" in html
+    dialog = home.split('<div class="md-search"')[1].split('<div class="md-content"')[0].split("</header>")[0]
+    script = (out / "assets" / "js" / "material" / "search-dialog.js").read_text()
+    assert json.loads(script.split('"afterend", ')[1].split(");\n})();")[0]).startswith('<div class="md-search"')
+    assert "md-search__form" in dialog and "md-search__form" in script
     # Long sections travel as JSON in the page; model.js draws them (tests/test_browser.py).
     extra = json.loads(html.split('id="model-data">')[1].split("</script>")[0])
     assert len(extra["subjects"]) == 57 and "high_school_physics" in extra["subjects"]  # MMLU breakdown
@@ -210,3 +221,88 @@ def test_the_data_file_carries_the_constants_the_javascript_reads(built):
     for t in meta["model_types"]:
         assert t["symbol"] not in js and f'"{t["key"]}"' not in js  # read from the data, not spelled again
     assert '"bfloat16"' not in js and '"65+"' not in js
+
+
+def test_a_demo_board_says_so_on_every_page_and_local_models_are_marked(tmp_path: Path):
+    """Results on the first N items per task of the bundled data: every page says it is a demo."""
+    root = make_repo(tmp_path / "repo", 2, queue=0)
+    for path in (root / "results").rglob("results_*.json"):
+        data = json.loads(path.read_text())
+        data["evaluation"].update(data="bundled", limit=4)
+        data["evaluation"]["model_args"]["pretrained"] = "/tmp/demo/models/" + data["request"]["model"]
+        path.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    build_site(root, out)
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    assert data["demo"] == {"limit": 4, "bundled": True}
+    assert all(r["local"] for r in data["rows"])
+    pages = [
+        out / "index.html",
+        out / "queue" / "index.html",
+        out / "about" / "index.html",
+        out / "404.html",
+        out / data["rows"][0]["page"] / "index.html",
+    ]
+    for page in pages:
+        assert "Demo board: the models here were evaluated on 4 items per task" in page.read_text(), page
+
+
+def test_a_real_board_has_no_demo_banner_and_hub_models_are_not_local(built):
+    _root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    assert data["demo"] is None and not any(r["local"] for r in data["rows"])
+    assert "Demo board" not in (out / "index.html").read_text()
+
+
+def test_serve_answers_a_missing_page_with_the_sites_404(built):
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from shlepa.site.serve import serve_in_thread
+
+    _root, out, _ = built
+    server, url = serve_in_thread(out)
+    try:
+        with pytest.raises(HTTPError) as missing:
+            urlopen(url + "no/such/page/")
+        assert missing.value.code == 404
+        assert missing.value.read() == (out / "404.html").read_bytes()
+        assert urlopen(url).status == 200
+    finally:
+        server.shutdown()
+
+
+def test_queue_ages_carry_their_timestamps_for_the_browser(built):
+    _root, out, _ = built
+    html = (out / "queue" / "index.html").read_text()
+    stamps = re.findall(r'<time class="queue-age" datetime="([^"]+)"', html)
+    assert len(stamps) == 9  # running, pending, failed and the 6 finished
+    assert all(datetime.fromisoformat(s).tzinfo is not None for s in stamps)
+    assert "assets/js/queue.js" in html
+
+
+def test_a_lower_is_better_benchmark_cannot_count_in_the_average(tmp_path: Path):
+    from shlepa.records.suite import SuiteError
+
+    root = make_repo(tmp_path, 0)
+    path = root / "eval" / "suites" / "open_llm_v1.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("metric: acc_norm", "metric: acc_norm\n    higher_is_better: false", 1))
+    with pytest.raises(SuiteError, match="lower-is-better"):
+        load_suite("open_llm_v1", root)
+    suite = load_suite("analysis360", Path(__file__).resolve().parents[1])
+    lower = {b.key for b in suite.benchmarks if not b.higher_is_better}
+    assert {"word_perplexity", "byte_perplexity", "bits_per_byte", "crows_pairs"} <= lower
+    assert not lower & set(suite.average_keys)
+
+
+def test_the_demo_workspace_shares_folders_by_link_and_copies_the_settings(tmp_path: Path):
+    """The settings reader refuses symbolic links, so the demo's board must hold copies (its build failed)."""
+    from shlepa.config import load_settings
+    from shlepa.demo.run import prepare_workspace
+
+    repo = Path(__file__).resolve().parents[1]
+    work = prepare_workspace(repo, tmp_path / "demo")
+    assert (work / "eval").is_symlink() and (work / "site").is_symlink()
+    assert (work / "leaderboard.yaml").is_file() and not (work / "leaderboard.yaml").is_symlink()
+    load_settings(work)  # raises on a link

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,22 +16,10 @@ from shlepa.site.board import load_board
 from shlepa.site.build import build_site
 from shlepa.site.trajectory import series_slug, trajectories
 
-from support.result_sets import make_repo, request_data, results_payload
+from support.result_sets import SERIES_STEPS, add_series, make_repo, request_data, results_payload
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = [0, 1000, 2000]
-
-
-def add_series(root: Path, model: str = "lab/run-7b", series: str = "run-a", suite_name: str = "analysis360") -> None:
-    suite = load_suite(suite_name, root)
-    rng = random.Random(1)
-    base = datetime(2024, 3, 1, tzinfo=UTC)
-    for i, step in enumerate(STEPS):
-        req = request_data(model, f"{i + 1:x}" * 40, "bfloat16", "pretrained", "mit", 7.0, base, suite.name)
-        req["checkpoint"] = {"series": series, "step": step, "ref": f"step_{step}"}
-        payload = results_payload(req, suite, "LlamaForCausalLM", rng, base + timedelta(days=i + 1), set())
-        payload["scores"]["boolq"]["value"] = 50.0 + 10 * i  # a known rising curve
-        write_results(root, payload, [], base + timedelta(days=i + 1))
+STEPS = SERIES_STEPS
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +113,26 @@ def test_model_page_says_why_a_benchmark_was_skipped(tmp_path):
     build_site(root, tmp_path / "out")
     html = next((tmp_path / "out" / "models" / "lab" / "m").glob("*/index.html")).read_text()
     assert "skipped: no task for bundled data in suite analysis360" in html
+
+
+def test_the_build_ranks_each_suite_once_and_orders_the_suites_default_first(site):
+    """Ranks 1..N per suite by the average (rank) and by the normalized average (rank_norm);
+    checkpoints carry their step; one suite control (the tabs), the default suite first."""
+    _root, out = site
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    assert list(data["suites"]) == ["open_llm_v1", "analysis360"] == [data["default_suite"], "analysis360"]
+    for suite in data["suites"]:
+        rows = [r for r in data["rows"] if r["suite"] == suite]
+        for key, avg in (("rank", "average"), ("rank_norm", "average_norm")):
+            ordered = sorted(rows, key=lambda r: r[key])
+            assert [r[key] for r in ordered] == list(range(1, len(rows) + 1))
+            values = [r[avg] for r in ordered if r[avg] is not None]
+            assert values == sorted(values, reverse=True)
+    steps = sorted(r["step"] for r in data["rows"] if r["suite"] == "analysis360")
+    assert steps == STEPS
+    a360 = {b["key"]: b for b in data["suites"]["analysis360"]["benchmarks"]}
+    assert not a360["word_perplexity"]["higher_is_better"] and not a360["word_perplexity"]["in_average"]
+    assert a360["arc"]["higher_is_better"] and a360["arc"]["num_fewshot"] == 25 and a360["arc"]["metric"] == "acc_norm"
+    index = (out / "index.html").read_text()
+    assert 'id="lb-suite"' not in index  # no second suite control
+    assert index.index('data-suite="open_llm_v1"') < index.index('data-suite="analysis360"')

@@ -628,3 +628,21 @@ def add_hostile_model(root: Path) -> str:
         encoding="utf-8",
     )
     return "evil-org/evil-model"
+
+
+# -- a checkpoint series: one model evaluated at several training steps ----------------
+#: Training steps of the series add_series writes.
+SERIES_STEPS = [0, 1000, 2000]
+
+
+def add_series(root: Path, model: str = "lab/run-7b", series: str = "run-a", suite_name: str = "analysis360") -> None:
+    """Three checkpoints of one training run, with a known rising BoolQ curve."""
+    suite = load_suite(suite_name, root)
+    rng = random.Random(1)
+    base = datetime(2024, 3, 1, tzinfo=UTC)
+    for i, step in enumerate(SERIES_STEPS):
+        req = request_data(model, f"{i + 1:x}" * 40, "bfloat16", "pretrained", "mit", 7.0, base, suite.name)
+        req["checkpoint"] = {"series": series, "step": step, "ref": f"step_{step}"}
+        payload = results_payload(req, suite, "LlamaForCausalLM", rng, base + timedelta(days=i + 1), set())
+        payload["scores"]["boolq"]["value"] = 50.0 + 10 * i  # a known rising curve
+        write_results(root, payload, [], base + timedelta(days=i + 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,9 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+#: Screenshots and other test artifacts: never tracked files ($SHLEPA_ARTIFACTS, default tmp/artifacts).
+ARTIFACTS = Path(os.environ.get("SHLEPA_ARTIFACTS") or Path(__file__).resolve().parents[2] / "tmp" / "artifacts")
 
 
 def serve_in_thread(directory: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:

@@ -14,14 +14,16 @@ const app = document.getElementById("lb-app");
 const FILTERS = ["type", "precision", "weight", "size", "show"];
 let state, data, rows, table, benches, suiteRows = [];
 
-/* The suite tabs follow ?suite= at once, before the data arrives. */
-(function highlightTab() {
-  const s = new URLSearchParams(location.search).get("suite");
-  if (!s) return;
+/* The suite tabs (the one suite control, default suite first) follow ?suite= at once,
+ * before the data arrives; once it has, a click switches the suite without a reload. */
+function highlightTab(s) {
   document.querySelectorAll("#lb-tabs a").forEach((a) => {
-    a.classList.toggle("md-button--primary", a.getAttribute("data-suite") === s);
+    const on = a.getAttribute("data-suite") === s;
+    a.classList.toggle("md-button--primary", on);
+    if (on) a.setAttribute("aria-current", "true"); else a.removeAttribute("aria-current");
   });
-})();
+}
+if (new URLSearchParams(location.search).get("suite")) highlightTab(new URLSearchParams(location.search).get("suite"));
 
 function writeUrl() {
   const qs = writeState(state, data);
@@ -40,8 +42,15 @@ function visibleOnly(d) { return d._vis; }
 function applyFilter() {
   const view = filterView(rows, suiteRows, data, state);
   if (table.getFilters().length) table.refreshFilter(); else table.setFilter(visibleOnly);
-  document.getElementById("lb-count").textContent = view.visible.length + " of " + suiteRows.length + " models";
+  const pinned = view.visible.filter((r) => isPinned(r)).length;
+  document.getElementById("lb-count").textContent = view.visible.length + " of " + suiteRows.length + " models" +
+    (pinned ? " (" + pinned + " pinned)" : "");
+  // The empty states: nothing evaluated on this suite yet (how to submit), or nothing in this view.
+  document.getElementById("lb-empty-board").hidden = suiteRows.length > 0;
+  document.getElementById("lb-empty").hidden = !(suiteRows.length > 0 && view.visible.length === 0);
+  document.getElementById("lb-table").classList.toggle("lb-table--empty", view.visible.length === 0);
 }
+function isPinned(r) { return state.pin.indexOf(r.id) >= 0; }
 function runSearch(q) { state.q = q; applyFilter(); writeUrl(); }
 
 /* Formatters: DOM nodes or escaped text only. */
@@ -62,10 +71,12 @@ function fmtModel(cell) {
   const a = document.createElement("a");
   a.href = r.page; a.textContent = r.model; a.className = "lb-model";
   wrap.appendChild(a);
-  const hub = document.createElement("a");
-  hub.href = hubUrl(data.meta.hub_url, r.model);
-  hub.textContent = " 🤗"; hub.title = "Hugging Face page"; hub.rel = "nofollow noopener";
-  wrap.appendChild(hub);
+  if (!r.local) {  // a model evaluated from a local folder (the demo's) has no Hub page
+    const hub = document.createElement("a");
+    hub.href = hubUrl(data.meta.hub_url, r.model);
+    hub.textContent = " 🤗"; hub.title = "Hugging Face page"; hub.rel = "nofollow noopener";
+    wrap.appendChild(hub);
+  }
   if (r.flag) {
     const f = document.createElement(isHttpUrl(r.flag.url) ? "a" : "span");
     if (f.tagName === "A") { f.href = r.flag.url; f.rel = "nofollow noopener"; }
@@ -75,6 +86,20 @@ function fmtModel(cell) {
   return wrap;
 }
 function fmtText(cell) { return text(cell.getValue()); }
+function fmtPin(cell) {
+  const r = cell.getRow().getData(), b = document.createElement("button");
+  b.type = "button"; b.className = "lb-pin"; b.textContent = isPinned(r) ? "★" : "☆";
+  b.title = isPinned(r) ? "unpin" : "pin to the top, to compare side by side";
+  b.setAttribute("aria-pressed", isPinned(r) ? "true" : "false");
+  b.setAttribute("aria-label", (isPinned(r) ? "unpin " : "pin ") + r.model);
+  return b;
+}
+function togglePin(_e, cell) {
+  const r = cell.getRow().getData();
+  state.pin = isPinned(r) ? state.pin.filter((id) => id !== r.id) : state.pin.concat([r.id]);
+  applyFilter(); table.setSort(table.getSorters().map((x) => ({column: x.field, dir: x.dir})));
+  cell.getRow().reformat(); writeUrl();
+}
 function fmtSha(cell) { return text((cell.getValue() || "").slice(0, 12)); }
 
 /* Sorters: Tabulator's stock ones parse numbers and build a collator on every comparison
@@ -88,22 +113,68 @@ function ordinal(field) {
 }
 function strSorter(field) { return ordinalSorter(() => ordinal(field)); }
 
+/* Pinned rows first in either direction, then the column's own order. */
+function pinnedFirst(sorter) {
+  return (a, b, ar, br, col, dir, params) => {
+    if (!state.pin.length) return sorter(a, b, ar, br, col, dir, params);  // the common case: no pins
+    const pa = isPinned(ar.getData()), pb = isPinned(br.getData());
+    if (pa !== pb) return (pa ? -1 : 1) * (dir === "asc" ? 1 : -1);
+    return sorter(a, b, ar, br, col, dir, params);
+  };
+}
+
+/* A benchmark's header: its title (wrapped), and a tooltip naming the benchmark, the
+ * few-shot count, the metric, the direction and whether it counts in the average. */
+function benchTooltip(b) {
+  return b.title + " — " + b.num_fewshot + "-shot, metric " + b.metric +
+    (b.higher_is_better === false ? "; lower is better" : "; higher is better") +
+    (b.in_average === false ? "; not in the average" : "");
+}
+
+/* A column wide enough for its longest title word (the header wraps between words, never
+ * inside one). ~9 px per character of a capitalised title, plus the sort arrow. */
+function fitWidth(title, min, max) {
+  const longest = String(title).split(/\s+/).reduce((n, w) => Math.max(n, w.length), 0);
+  return Math.max(min, Math.min(max, Math.round(longest * 9.2 + 36)));
+}
+
+/* Header tooltips, as the columns' native title (shown on hover, read by screen readers). */
+const tips = {};
+function tip(field, text) { tips[field] = text; return field; }
+function applyTips() {
+  table.getColumns().forEach((c) => { if (tips[c.getField()]) c.getElement().title = tips[c.getField()]; });
+}
+
 function columns() {
+  const narrow = app.clientWidth < 700;  // a phone: only the rank and a narrower model column stay frozen
+  const hasSteps = suiteRows.some((r) => r.step !== null && r.step !== undefined);
   const cols = [
-    {title: "Rank", field: "rank", width: 70, sorter: numSorter, formatter: fmtText, frozen: true},
-    {title: "T", field: "symbol", width: 45, formatter: fmtText, headerTooltip: "model type"},
-    {title: "Model", field: "model", width: 330, formatter: fmtModel, sorter: strSorter("model"), frozen: true},
-    {title: "Average", field: "avg", width: 95, sorter: numSorter, formatter: fmtAvg},
+    {title: "", field: tip("pin", "pin models to the top of the table to compare them"), width: 34,
+      headerSort: false, formatter: fmtPin, cellClick: togglePin, frozen: true},
+    {title: "Rank", field: tip("rank", "rank within the suite by average (or within the filter)"), width: 66,
+      sorter: numSorter, formatter: fmtText, frozen: true},
+    {title: "T", field: tip("symbol", "model type"), width: 40, formatter: fmtText, sorter: strSorter("symbol"),
+      frozen: !narrow},
+    {title: "Model", field: tip("model", "model id (links to its page)"), width: narrow ? 170 : 300,
+      formatter: fmtModel, sorter: strSorter("model"), frozen: !narrow},
   ];
+  if (hasSteps) {
+    cols.push({title: "Step", field: tip("step", "checkpoint step (models of a checkpoint series)"), width: 70,
+      sorter: numSorter, formatter: fmtText});
+  }
+  cols.push({title: "Average", field: tip("avg", "mean of the suite's averaged benchmarks (higher is better)"),
+    width: 92, sorter: numSorter, formatter: fmtAvg});
   benches.forEach((b) => {
-    cols.push({title: b.title, field: "b_" + b.key, width: 100, sorter: numSorter, formatter: fmtNum,
+    cols.push({title: b.title, field: tip("b_" + b.key, benchTooltip(b)), width: fitWidth(b.title, 74, 150),
+      sorter: numSorter, formatter: fmtNum, headerSortStartingDir: b.higher_is_better === false ? "asc" : "desc",
       visible: state.hidden.indexOf("b_" + b.key) < 0});
   });
   data.meta.columns.forEach((c) => {
-    cols.push({title: c.title, field: c.field, width: c.field === "sha" ? 120 : 110,
+    cols.push({title: c.title, field: c.field, width: c.field === "sha" ? 120 : fitWidth(c.title, 80, 130),
       sorter: c.field === "params" ? numSorter : strSorter(c.field),
       formatter: c.field === "sha" ? fmtSha : fmtText, visible: state.hidden.indexOf(c.field) < 0});
   });
+  cols.forEach((c) => { if (c.sorter) c.sorter = pinnedFirst(c.sorter); });
   return cols;
 }
 
@@ -136,13 +207,17 @@ function syncControls() {
   FILTERS.forEach((name) => {
     app.querySelectorAll('input[name="' + name + '"]').forEach((cb) => { cb.checked = state[name].indexOf(cb.value) >= 0; });
   });
-  const sel = document.getElementById("lb-suite");
-  if (sel) sel.value = state.suite;
+  highlightTab(state.suite);
 }
 
+/* The view as the table shows it, in its order: the same ranks, averages and scores. */
 function exportRows() {
+  const steps = table.getColumns().some((c) => c.getField() === "step");
   return table.getData("active").map((r) => {
-    const o = {rank: r.rank, model: r.model, type: r.type, average: r.avg};
+    const o = {rank: r.rank, model: r.model};
+    if (steps) o.step = r.step;
+    o.type = r.type; o.scores = state.norm ? "normalized" : "raw"; o.average = r.avg;
+    o.pinned = isPinned(r) ? "yes" : "";
     visibleBenches().forEach((b) => { o[b.key] = r["b_" + b.key]; });
     data.meta.columns.forEach((c) => { if (state.hidden.indexOf(c.field) < 0) o[c.field] = r[c.field]; });
     o.flagged = r.flag ? r.flag.reason : "";
@@ -157,6 +232,7 @@ function download(name, type, body) {
 }
 
 function refreshAll() { derive(); applyFilter(); table.setSort(sorters(state.sort)); writeUrl(); }
+function sortOf(s) { return s.length ? s[0].field + ":" + s[0].dir : state.sort; }
 
 function wire() {
   let timer;
@@ -178,8 +254,15 @@ function wire() {
       });
     });
   });
-  const sel = document.getElementById("lb-suite");
-  if (sel) sel.addEventListener("change", () => { state.suite = sel.value; start(); });
+  document.querySelectorAll("#lb-tabs a").forEach((a) => {
+    a.addEventListener("click", (e) => {
+      const s = a.getAttribute("data-suite");
+      if (!data.suites[s]) return;
+      e.preventDefault();
+      if (s === state.suite) return;
+      state.suite = s; state.sort = "avg:desc"; highlightTab(s); start();
+    });
+  });
   document.getElementById("lb-csv").addEventListener("click", () => {
     download("leaderboard-view.csv", "text/csv", csvText(exportRows()));
   });
@@ -208,19 +291,21 @@ function start() {
   derive();
   if (table) table.destroy();
   const rowHeight = probeRowHeight();
+  // No fixed height: the table is as tall as its rows, up to most of the window (then it
+  // scrolls inside itself, as it does sideways when the columns are wider than the page).
   table = new Tabulator("#lb-table", {
-    data: rows, index: "id", columns: columns(), height: "70vh", layout: "fitDataTable",
-    renderVertical: "virtual", placeholder: "No model matches this view", initialSort: sorters(state.sort),
+    data: rows, index: "id", columns: columns(), maxHeight: "80vh", layout: "fitData",
+    renderVertical: "virtual", placeholder: "", initialSort: sorters(state.sort),
     // A fixed row height and a small buffer of off-screen rows: Tabulator then measures
     // no cells and lays out ~25 rows per redraw instead of ~40 (the cost of a sort/filter).
     rowHeight: rowHeight, renderVerticalBuffer: 4 * rowHeight,
-    columnDefaults: {headerSortStartingDir: "desc"},
+    columnDefaults: {headerSortStartingDir: "desc", headerWordWrap: true},
   });
   table.on("dataSorted", (s) => {
-    if (s.length) { state.sort = s[0].field + ":" + s[0].dir; writeUrl(); }
+    if (s.length) { state.sort = sortOf(s); writeUrl(); }
   });
   table.on("tableBuilt", () => {
-    columnChooser(); applyFilter(); writeUrl();
+    columnChooser(); applyTips(); applyFilter(); writeUrl();
     performance.mark("lb-ready");
     app.setAttribute("data-ready", "1");
     // Order the model names while the page is idle, so the first sort by name is quick too.

@@ -24,6 +24,7 @@ from shlepa.records.request import new_request, save_request
 from shlepa.records.suite import DataSource
 
 SHARED = ("eval", "site", "mkdocs.yml", "flags.yaml", "leaderboard.yaml")
+COPIED = ("flags.yaml", "leaderboard.yaml")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,12 @@ def prepare_workspace(repo: Path, work: Path) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     for name in SHARED:
         src, dst = repo / name, work / name
-        if src.exists() and not dst.exists():
+        if not src.exists() or dst.exists():
+            continue
+        # Shared by a link, except the settings files: their reader refuses links (a copy).
+        if name in COPIED:
+            shutil.copyfile(src, dst)
+        else:
             dst.symlink_to(src.resolve(), target_is_directory=src.is_dir())
     for sub in ("requests", "results"):
         shutil.rmtree(work / sub, ignore_errors=True)

@@ -41,7 +41,7 @@ class Benchmark(BaseModel):
     aggregate: Literal["task", "subtask_mean"] = "task"
     baseline: Annotated[float, Field(ge=0, le=100)] = 0.0
     baseline_note: str = ""
-    higher_is_better: bool = True
+    higher_is_better: bool = Field(default=True, description="false for perplexities, bits per byte, bias scores")
     scale: float = Field(default=100.0, description="multiplier from lm-eval's value to the score")
     group: str = ""
     url: str = ""
@@ -71,6 +71,9 @@ class Benchmark(BaseModel):
     def _kind_fields(self) -> Benchmark:
         if self.kind == "memorization" and (self.task or self.bundled_task):
             raise ValueError("a memorization benchmark runs no lm-eval task; remove task/bundled_task")
+        if self.in_average and not self.higher_is_better:
+            # The average is "higher is better"; a perplexity or a bias score in it would pull it the wrong way.
+            raise ValueError("a lower-is-better benchmark cannot count in the average; set in_average: false")
         return self
 
 

@@ -57,6 +57,13 @@ def is_merged(model_type: str, tags: Any) -> bool:
     return model_type == "merge" or (isinstance(tags, list) and "merge" in tags)
 
 
+def is_local(model: str, model_args: dict[str, Any]) -> bool:
+    """Evaluated from a folder on disk (``--model-path``, as the demo does), not from the Hub:
+    lm-eval's ``pretrained`` is then that folder, not the request's model id."""
+    pretrained = model_args.get("pretrained")
+    return isinstance(pretrained, str) and pretrained != model
+
+
 def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[str, Any]:
     req = res.request
     # The id and sha become folder names and URLs: refuse anything a request could not hold.
@@ -94,6 +101,8 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
         "backend": res.evaluation.backend,
         "checkpoint_series": (req.get("checkpoint") or {}).get("series"),
         "checkpoint_step": (req.get("checkpoint") or {}).get("step"),
+        "local": is_local(req["model"], res.evaluation.model_args),
+        "limit": res.evaluation.limit,
         "scores": scores,
         "stderrs": stderrs,
         "normalized": normalized,
@@ -161,9 +170,13 @@ def load_board(root: Path) -> Board:
     apply_flags(rows, flags)
     frame = pd.DataFrame(rows)
     if not frame.empty:
+        # Ranks are per suite: averages over different benchmarks are not comparable. The
+        # board's rank orders by the average, rank_norm by the normalized average (ties keep
+        # the order of the average); the site, the CSV and the JSON all show these.
         frame = frame.sort_values("average", ascending=False, na_position="last", kind="stable")
-        # Ranks are per suite: averages over different benchmarks are not comparable.
         frame["rank"] = frame.groupby("suite", sort=False).cumcount() + 1
+        by_norm = frame.sort_values("average_normalized", ascending=False, na_position="last", kind="stable")
+        frame["rank_norm"] = (by_norm.groupby("suite", sort=False).cumcount() + 1).reindex(frame.index)
     return Board(suites=suites, rows=frame, requests=requests, results=latest, errors=errors, flags=flags)
 
 
@@ -182,4 +195,4 @@ def apply_flags(rows: list[dict[str, Any]], flags: list[Flag]) -> None:
                 row["flag_reason"], row["flag_url"] = flag.reason, flag.url
 
 
-__all__ = ["Board", "apply_flags", "is_merged", "is_moe", "load_board", "result_row"]
+__all__ = ["Board", "apply_flags", "is_local", "is_merged", "is_moe", "load_board", "result_row"]

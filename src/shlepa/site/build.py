@@ -91,24 +91,72 @@ def _round(value: Any, digits: int = 2) -> float | None:
     return None if x is None else round(x, digits)
 
 
+def default_suite(board: Board) -> str | None:
+    return "open_llm_v1" if "open_llm_v1" in board.suites else next(iter(board.suites), None)
+
+
+def suite_order(board: Board) -> list[str]:
+    """The suites as the site lists them: the default first, then by name."""
+    default = default_suite(board)
+    return sorted(board.suites, key=lambda name: (name != default, name))
+
+
+def demo_info(board: Board) -> dict[str, Any] | None:
+    """What makes this a demo board, from the results themselves: evaluations on the bundled
+    mini edition and/or on the first ``limit`` items of each task. None for a real board."""
+    if board.rows.empty:
+        return None
+    limits = sorted({int(v) for v in board.rows["limit"] if finite(v) is not None})
+    bundled = bool((board.rows["data"] == "bundled").any())
+    if not limits and not bundled:
+        return None
+    return {"limit": limits[-1] if limits else None, "bundled": bundled}
+
+
+def demo_banner(info: dict[str, Any] | None) -> str | None:
+    """The line every page of a demo board shows (plain text; the template escapes it)."""
+    if not info:
+        return None
+    items = f"on {info['limit']} items per task" if info["limit"] else "on a sample of each task"
+    data = ", from the bundled offline mini edition of the benchmarks" if info["bundled"] else ""
+    return (
+        f"Demo board: the models here were evaluated {items}{data}. "
+        "The scores show how the site works, not how good the models are."
+    )
+
+
 def leaderboard_data(board: Board) -> dict[str, Any]:
     """The one data file the leaderboard, the charts and the downloads read."""
-    suites = {
-        name: {
+    suites = {}
+    for name in suite_order(board):
+        s = board.suites[name]
+        suites[name] = {
             "title": s.title,
-            "benchmarks": [{"key": b.key, "title": b.title, "baseline": b.baseline} for b in s.benchmarks],
+            "benchmarks": [
+                {
+                    "key": b.key,
+                    "title": b.title,
+                    "baseline": b.baseline,
+                    "metric": b.metric,
+                    "num_fewshot": b.num_fewshot,
+                    "higher_is_better": b.higher_is_better,
+                    "in_average": b.in_average,
+                    "unit": b.unit,
+                }
+                for b in s.benchmarks
+            ],
             "average_keys": s.average_keys,
         }
-        for name, s in board.suites.items()
-    }
     rows = []
     for r in board.records():
         # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
         r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+        step = r["checkpoint_step"]
         rows.append(
             {
                 "id": r["id"],
                 "rank": r["rank"],
+                "rank_norm": r["rank_norm"],
                 "suite": r["suite"],
                 "model": r["model"],
                 "page": r["page"],
@@ -121,6 +169,9 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
                 "sha": r["revision"],
                 "submitted": (r["submitted_at"] or "")[:10],
                 "evaluated": r["evaluated_at"][:10],
+                "series": r["checkpoint_series"],
+                "step": None if step is None else int(step),
+                "local": r["local"],
                 "average": _round(r["average"]),
                 "average_norm": _round(r["average_normalized"]),
                 "scores": {k: _round(v) for k, v in r["scores"].items()},
@@ -132,18 +183,18 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
                 "flag": ({"reason": r["flag_reason"], "url": r["flag_url"]} if r["flag_reason"] else None),
             }
         )
-    default = "open_llm_v1" if "open_llm_v1" in suites else (next(iter(suites), None))
     return {
         "schema": "shlepa.site.board/1",
         "meta": site_meta(),
-        "default_suite": default,
+        "default_suite": default_suite(board),
         "suites": suites,
+        "demo": demo_info(board),
         "rows": rows,
     }
 
 
 def leaderboard_csv(data: dict[str, Any]) -> str:
-    """Every row of every suite as CSV (the 'download everything' file)."""
+    """Every row of every suite as CSV (the 'download everything' file): the build's ranks and averages."""
     keys = sorted({k for s in data["suites"].values() for k in (b["key"] for b in s["benchmarks"])})
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -152,6 +203,7 @@ def leaderboard_csv(data: dict[str, Any]) -> str:
             "rank",
             "suite",
             "model",
+            "step",
             "type",
             "precision",
             "weight_type",
@@ -161,6 +213,8 @@ def leaderboard_csv(data: dict[str, Any]) -> str:
             "sha",
             "submitted",
             "average",
+            "rank_normalized",
+            "average_normalized",
             *keys,
             "flagged",
         ]
@@ -171,6 +225,7 @@ def leaderboard_csv(data: dict[str, Any]) -> str:
                 r["rank"],
                 r["suite"],
                 r["model"],
+                r["step"],
                 r["type"],
                 r["precision"],
                 r["weight_type"],
@@ -180,6 +235,8 @@ def leaderboard_csv(data: dict[str, Any]) -> str:
                 r["sha"],
                 r["submitted"],
                 r["average"],
+                r["rank_norm"],
+                r["average_norm"],
                 *[r["scores"].get(k) for k in keys],
                 "yes" if r["flag"] else "",
             ]
@@ -273,8 +330,9 @@ def _nav_filtered(nav: list[Any], docs: Path) -> list[Any]:
     return kept
 
 
-def run_mkdocs(root: Path, docs: Path, out: Path) -> None:
-    """MkDocs Material over the work folder, with nav entries of missing pages dropped."""
+def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None = None) -> None:
+    """MkDocs Material over the work folder, with nav entries of missing pages dropped;
+    ``banner``: a line every page shows above the header (site/overrides/main.html)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
 
@@ -284,6 +342,7 @@ def run_mkdocs(root: Path, docs: Path, out: Path) -> None:
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
     cfg = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out))
     cfg["nav"] = _nav_filtered(cfg["nav"] or [], docs)
+    cfg["extra"]["shlepa_banner"] = banner
     mkdocs_build(cfg)
 
 
@@ -295,9 +354,49 @@ def _squeeze(html: str) -> str:
     return _BLANK_RUN.sub("\n", html)
 
 
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+SEARCH_DIALOG_JS = "assets/js/material/search-dialog.js"
+_DRAWER_BUTTON = re.compile(r'<label class="md-header__button md-icon" for="__drawer">.*?</label>\n?', re.S)
+_DIV = re.compile(r"<div\b|</div>")
+_BUNDLE = re.compile(r'<script src="([^"]*)assets/javascripts/bundle\.')
+
+
+def _cut_div(html: str, start: str) -> tuple[str, str]:
+    """``html`` without the <div> that begins with ``start`` (nested divs included), and that div."""
+    i = html.index(start)
+    depth = 0
+    for m in _DIV.finditer(html, i):
+        depth += -1 if m.group() == "</div>" else 1
+        if depth == 0:
+            return html[:i] + html[m.end() :], html[i : m.end()]
+    raise ValueError("unclosed <div>")
+
+
+def _slim_shell(html: str, out: Path) -> str:
+    """The model pages' chrome without what each of 10,000+ copies need not carry: the search
+    dialog's markup (~1.6 KB) moves into a script that puts it back before Material's bundle
+    runs (same header, search works), and the drawer button goes (model pages have no drawer)."""
+    html = _DRAWER_BUTTON.sub("", html, count=1)
+    bundle = _BUNDLE.search(html)
+    if SEARCH_DIALOG not in html or not bundle:
+        return html
+    html, dialog = _cut_div(html, SEARCH_DIALOG)
+    (out / SEARCH_DIALOG_JS).write_text(
+        "/* Written by `shlepa build` (shlepa.site.build._slim_shell): Material's search dialog, which the\n"
+        " * model pages add here instead of carrying its markup. Runs before Material's bundle. */\n"
+        "(function () {\n"
+        "  var button = document.querySelector('.md-header label[for=\"__search\"]');\n"
+        f'  if (button) button.insertAdjacentHTML("afterend", {json.dumps(dialog)});\n'
+        "})();\n",
+        encoding="utf-8",
+    )
+    at = bundle.start()
+    return html[:at] + f'<script src="{bundle.group(1)}{SEARCH_DIALOG_JS}"></script>\n' + html[at:]
+
+
 def _shell_parts(out: Path) -> tuple[str, str]:
     shell = out / SHELL_DIR / "index.html"
-    html = _squeeze(shell.read_text(encoding="utf-8"))
+    html = _slim_shell(_squeeze(shell.read_text(encoding="utf-8")), out)
     if "<pre" in html or "<textarea" in html:
         raise BuildError("the model shell page must not contain <pre> or <textarea>", path=shell)
     marker = f"<p>{SHELL_MARKER}</p>"
@@ -477,7 +576,7 @@ def _build(
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     stage.chmod(0o755)
     try:
-        run_mkdocs(root, docs, stage)
+        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]))
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(

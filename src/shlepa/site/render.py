@@ -173,7 +173,7 @@ class Renderer:
         for items in groups.values():
             items.sort(key=lambda item: item["since"], reverse=True)
         finished = groups.pop(Status.finished.value)
-        return {"groups": groups, "finished": finished[:100], "finished_total": len(finished)}
+        return {"groups": groups, "finished": finished[:100], "finished_total": len(finished), "built_at": self.now}
 
     def _score_table(self, suite: Any, res: ResultsFile, row: dict[str, Any]) -> tuple[Markup, dict[str, Any] | None]:
         """The score table's rows (escaped HTML) and the first benchmark with subjects (MMLU)."""

@@ -75,6 +75,11 @@ export function assignRanks(rows, field = "rank") {
   rows.slice().sort(byAverage).forEach((r, i) => { r[field] = i + 1; });
 }
 
+/** Renumbers `rows` 1..N into `field` in the order of their `by` rank (the board's). */
+export function renumber(rows, by = "rank_all", field = "rank") {
+  rows.slice().sort((a, b) => a[by] - b[by]).forEach((r, i) => { r[field] = i + 1; });
+}
+
 /** Fields the filter and the search read, computed once per row. */
 export function prepareRow(r, meta) {
   const symbols = typeSymbols(meta);
@@ -83,6 +88,9 @@ export function prepareRow(r, meta) {
   r.llicense = String(r.license || "").toLowerCase();
   r.larch = String(r.arch || "").toLowerCase();
   r.band = sizeBand(r.params, meta.size_bands, meta.unknown_size.key);
+  // The build's ranks (per suite, by the average and by the normalized average): the
+  // table shows these unless it averages over the visible columns only.
+  if (r.board_rank === undefined) { r.board_rank = r.rank; r.board_rank_norm = r.rank_norm; }
   return r;
 }
 
@@ -96,6 +104,7 @@ export function typeSymbols(meta) {
 /** Whether a prepared row is in the view of `state` (filters) and `q` (parsed search). */
 export function matches(r, state, q, symbols) {
   if (r.suite !== state.suite) return false;
+  if (state.pin && state.pin.indexOf(r.id) >= 0) return true;  // pinned rows stay in the view
   if (state.type.indexOf(r.type) < 0 || state.precision.indexOf(r.precision) < 0) return false;
   if (state.weight.indexOf(r.weight_type) < 0 || state.size.indexOf(r.band) < 0) return false;
   if (r.flag && state.show.indexOf("flagged") < 0) return false;
@@ -111,15 +120,23 @@ export function matches(r, state, q, symbols) {
 }
 
 /** Scores and averages of the current suite's rows and their board ranks (`rank_all`,
- * 1..N within the suite); rows of other suites are left alone. Returns the suite's rows. */
+ * 1..N within the suite); rows of other suites are left alone. Returns the suite's rows.
+ * Over all the suite's average keys the build's averages and ranks hold (from unrounded
+ * scores: the table, the CSV and the JSON agree); over the visible columns only
+ * (`state.avgvis`, when some average key is hidden) they are computed here, by the same
+ * rule: the shown average keys only, best first, ties in the board's order. */
 export function deriveSuite(rows, data, state) {
   const suite = data.suites[state.suite];
   const benchKeys = suite.benchmarks.map((b) => b.key);
-  const shown = state.avgvis ? benchKeys.filter((k) => state.hidden.indexOf("b_" + k) < 0) : null;
+  const all = averageKeys(suite);
+  const shown = state.avgvis ? averageKeys(suite, benchKeys.filter((k) => state.hidden.indexOf("b_" + k) < 0)) : all;
+  const own = shown.length === all.length;
   const suiteRows = rows.filter((r) => r.suite === state.suite);
-  // Over all the suite's average keys the build's average holds; over the visible ones it is computed here.
-  deriveScores(suiteRows, benchKeys, averageKeys(suite, shown), state.norm, !state.avgvis);
-  assignRanks(suiteRows, "rank_all");
+  const stored = state.norm ? "board_rank_norm" : "board_rank";
+  suiteRows.sort((a, b) => (a.board_rank ?? 0) - (b.board_rank ?? 0));  // the build's order: ties as there
+  deriveScores(suiteRows, benchKeys, shown, state.norm, own);
+  if (own && suiteRows.every((r) => present(r[stored]))) suiteRows.forEach((r) => { r.rank_all = r[stored]; });
+  else assignRanks(suiteRows, "rank_all");
   return suiteRows;
 }
 
@@ -129,14 +146,15 @@ export function computeView(rows, data, state) {
 }
 
 /** Which rows are visible (`_vis`, and the `visible` list in display order of the data),
- * and their `rank`: the board rank, or with `state.rankf` 1..N within the visible rows. */
+ * and their `rank`: the board rank, or with `state.rankf` 1..N within the visible rows
+ * (in the order of the board rank). Pinned rows are always in the view. */
 export function filterView(rows, suiteRows, data, state) {
   const q = parseQuery(state.q), symbols = typeSymbols(data.meta), visible = [];
   for (const r of rows) {
     r._vis = matches(r, state, q, symbols);
     if (r._vis) visible.push(r);
   }
-  if (state.rankf) assignRanks(visible, "rank");
+  if (state.rankf) renumber(visible, "rank_all", "rank");
   else suiteRows.forEach((r) => { r.rank = r.rank_all; });
   return {suiteRows, visible};
 }

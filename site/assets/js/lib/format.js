@@ -65,3 +65,13 @@ export function ordinalSorter(ord) {
     return m.get(a) - m.get(b);
   };
 }
+
+/** How long ago, in the largest whole unit, as the build writes it (shlepa.records.request.format_age):
+ * "45 s", "12 min", "3 h", "2 d"; a time in the future counts as 0 s. */
+export function formatAge(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+    if (seconds >= size) return Math.floor(seconds / size) + " " + unit;
+  }
+  return seconds + " s";
+}

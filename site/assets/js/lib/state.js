@@ -1,6 +1,6 @@
 /* The leaderboard's view state and its URL query string (pure: node imports it). */
 
-export const LISTS = ["type", "precision", "weight", "size", "show", "hidden"];
+export const LISTS = ["type", "precision", "weight", "size", "show", "hidden", "pin"];
 export const FLAGS = ["norm", "avgvis", "rankf"];
 export const DEFAULT_SORT = "avg:desc";
 
@@ -13,6 +13,7 @@ export function defaults(data) {
     size: m.size_bands.map((b) => b.key).concat([m.unknown_size.key]),
     show: m.show.filter((s) => s.shown).map((s) => s.key),
     hidden: m.columns.filter((c) => !c.shown).map((c) => c.field),
+    pin: [],  // row ids pinned to the top of the table, to compare them side by side
     sort: DEFAULT_SORT,
   };
 }
