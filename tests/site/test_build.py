@@ -258,7 +258,7 @@ def test_serve_answers_a_missing_page_with_the_sites_404(built):
     from urllib.error import HTTPError
     from urllib.request import urlopen
 
-    from shlepa.site.serve import serve_in_thread
+    from support.serving import serve_in_thread
 
     _root, out, _ = built
     server, url = serve_in_thread(out)
@@ -290,7 +290,7 @@ def test_a_lower_is_better_benchmark_cannot_count_in_the_average(tmp_path: Path)
     path.write_text(text.replace("metric: acc_norm", "metric: acc_norm\n    higher_is_better: false", 1))
     with pytest.raises(SuiteError, match="lower-is-better"):
         load_suite("open_llm_v1", root)
-    suite = load_suite("analysis360", Path(__file__).resolve().parents[1])
+    suite = load_suite("analysis360", Path(__file__).resolve().parents[2])
     lower = {b.key for b in suite.benchmarks if not b.higher_is_better}
     assert {"word_perplexity", "byte_perplexity", "bits_per_byte", "crows_pairs"} <= lower
     assert not lower & set(suite.average_keys)
@@ -301,7 +301,7 @@ def test_the_demo_workspace_shares_folders_by_link_and_copies_the_settings(tmp_p
     from shlepa.config import load_settings
     from shlepa.demo.run import prepare_workspace
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     work = prepare_workspace(repo, tmp_path / "demo")
     assert (work / "eval").is_symlink() and (work / "site").is_symlink()
     assert (work / "leaderboard.yaml").is_file() and not (work / "leaderboard.yaml").is_symlink()
