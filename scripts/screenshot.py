@@ -1,7 +1,7 @@
 """The README screenshot (docs/img/leaderboard.png), taken from the demo board.
 
     make screenshot            # runs the demo (tiny local models, offline) if needed, then this
-    PYTHONPATH=src python scripts/screenshot.py [--site .shlepa/demo/_site] [--out docs/img/leaderboard.png]
+    python scripts/screenshot.py [--site .shlepa/demo/_site] [--out docs/img/leaderboard.png]
 
 The demo's models are the demo's own (``shlepa-demo/...``), so the picture shows no
 invented models under real organisations' names. Debian's Chromium, driven by Playwright.
@@ -10,12 +10,13 @@ invented models under real organisations' names. Debian's Chromium, driven by Pl
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from shlepa.site.serve import serve_in_thread
-
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(REPO / "tests"))  # the site server and browser settings the tests use
+
+from support.serving import ARGS, CHROMIUM, serve_in_thread  # noqa: E402
 
 
 def take(site: Path, out: Path, width: int = 1400, height: int = 900) -> Path:
@@ -26,7 +27,7 @@ def take(site: Path, out: Path, width: int = 1400, height: int = 900) -> Path:
     server, url = serve_in_thread(site)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(url)
             page.wait_for_selector("#lb-app[data-ready]")

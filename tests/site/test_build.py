@@ -87,9 +87,17 @@ def test_model_page_has_scores_settings_reproduction_history_and_subjects(built)
     assert "md-search__form" in dialog and "md-search__form" in script
     # Long sections travel as JSON in the page; model.js draws them (tests/test_browser.py).
     extra = json.loads(html.split('id="model-data">')[1].split("</script>")[0])
-    assert len(extra["subjects"]) == 57 and "high_school_physics" in extra["subjects"]  # MMLU breakdown
+    assert len(extra["subjects"]) == 57 and "High school physics" in extra["subjects"]  # MMLU, readable names
     assert [h["status"] for h in extra["history"]] == ["PENDING", "RUNNING", "FINISHED"]  # request history
-    assert len(extra["lm_eval"]) == 6 and extra["settings"]["batch_size"] == "auto"
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC", h["at"]) for h in extra["history"])
+    assert extra["settings"]["batch_size"] == "auto"
+    # The reproduction commands are in the HTML (Material adds its copy button to them).
+    assert html.count("<code>lm_eval --model hf") == 1 and html.count("\nlm_eval --model hf") == 5
+    # One id per element: the headings' ids differ from the containers model.js fills.
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # Metric names people read, not lm-eval's keys.
+    assert "acc_norm,none" not in html.split('id="model-data">')[0] and "accuracy (length-normalized)" in html
 
 
 def test_details_are_paged_only_for_models_with_details(built):
@@ -98,7 +106,29 @@ def test_details_are_paged_only_for_models_with_details(built):
     pages = list(out.glob("models/*/*/*/details/arc-0.json"))
     assert len(pages) == report.details_models
     chunk = json.loads(pages[0].read_text())
-    assert {"prompt", "choices", "target", "metrics"} <= set(chunk[0])
+    assert {"prompt", "choices", "target", "response", "metrics"} <= set(chunk[0])
+    # The rows index the viewer's filters read: tasks run-length encoded, right/wrong per row.
+    rows = json.loads((pages[0].parent / "index.json").read_text())
+    assert sum(n for _t, n in rows["arc"]["task_runs"]) == len(rows["arc"]["right"]) == 30
+    assert set(rows["arc"]["right"]) <= {"0", "1"}
+    assert rows["mmlu"]["tasks"][0][1][0].isupper()  # a readable task name
+
+
+def test_model_page_header_card_holds_the_results_values(built):
+    _root, out, _ = built
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    row = next(r for r in data["rows"] if r["model"] != "evil-org/evil-model")
+    html = (out / row["page"] / "index.html").read_text()
+    card = html.split('<div class="model-card">')[1].split("</dl>")[0]
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>(.*?)</dd>", card))
+    assert re.sub("<[^>]+>", "", facts["Revision"]) == row["sha"][:12]
+    assert f'href="https://huggingface.co/{row["model"]}/commit/{row["sha"]}"' in facts["Revision"]
+    assert facts["Precision"] == row["precision"] and facts["License"] == row["license"]
+    assert re.search(
+        r">\d{1,2} (January|February|March|April|May|June|July|August|September|October|November|"
+        r"December) \d{4}<",
+        facts["Evaluated"],
+    )
 
 
 def test_untrusted_values_are_escaped_everywhere(built):

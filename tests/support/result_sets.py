@@ -212,21 +212,45 @@ def _score(rng: random.Random, key: str, params: float, baseline: float) -> floa
 
 
 def _details(rng: random.Random, suite: Suite, per_benchmark: int) -> list[dict[str, Any]]:
+    """Rows as the evaluation writes them: few-shot prompts, lm-eval's ``filtered_resps``
+    ([log-likelihood, is_greedy] per choice; the generation's extracted answer), MMLU rows
+    under three subject tasks. Draws from ``rng`` exactly as before; the log-likelihoods come
+    from a generator of their own, so the rest of the fake board stays the same."""
     rows = []
     for bench in suite.benchmarks:
+        shots = min(bench.num_fewshot, 3)
         for doc_id in range(per_benchmark):
             choices = [f" option {c}" for c in "ABCD"] if bench.key != "gsm8k" else []
             target = rng.randrange(4) if choices else "42"
             correct = rng.random() < 0.6
+            task = (
+                f"mmlu_{MMLU_SUBJECTS[doc_id * 3 // per_benchmark]}"
+                if bench.aggregate == "subtask_mean"
+                else bench.task or bench.key
+            )
+            local = random.Random(f"{bench.key}/{doc_id}")
+            response: Any = None
+            if choices:
+                gold = int(target)
+                pick = gold if correct else (gold + 1 + local.randrange(3)) % 4
+                ll = [round(-local.uniform(4.0, 30.0), 4) for _ in choices]
+                ll[pick] = round(max(ll) + local.uniform(0.1, 3.0), 4)
+                response = [[x, i == pick and local.random() < 0.5] for i, x in enumerate(ll)]
+            else:
+                response = [str(target if correct else "7")]
+            preamble = "".join(
+                f"Example {n} of {bench.title}: what is right?\nAnswer: option {'ABCD'[n % 4]}\n\n"
+                for n in range(shots)
+            )
             rows.append(
                 {
                     "benchmark": bench.key,
-                    "task": bench.task or bench.key,
+                    "task": task,
                     "doc_id": doc_id,
-                    "prompt": f"Question {doc_id} of {bench.title}: which option is right?\nAnswer:",
+                    "prompt": f"{preamble}Question {doc_id} of {bench.title}: which option is right?\nAnswer:",
                     "choices": choices,
                     "target": target,
-                    "response": [str(target if correct else "7")] if not choices else None,
+                    "response": response,
                     "filter": bench.filter,
                     "metrics": {bench.metric: 1.0 if correct else 0.0},
                     "doc": {"id": doc_id},

@@ -3,40 +3,79 @@
  * marked. #compare-app (compare page): the series and models chosen by the reader,
  * overlaid (models as horizontal lines); the choice lives in the URL (?suite=&series=&model=). */
 /* global vegaEmbed */
-import {EMBED_OPTIONS, VEGA_LITE_SCHEMA, modelRows, seriesRows} from "./lib/charts.js";
+import {EMBED_OPTIONS, PALETTE, curveSpec, metrics, modelRows, seriesRows, themeConfig} from "./lib/charts.js";
 
-function draw(el, values, root, step, columns) {
-  values.forEach(function (v) { if (v.url) v.url = root + v.url; });
-  var layers = [
-    {transform: [{filter: "datum.kind === 'series'"}],
-      mark: {type: "line", point: true, tooltip: true},
-      encoding: {x: {field: "step", type: "quantitative", title: "training step"},
-        y: {field: "value", type: "quantitative", title: null, scale: {zero: false}},
-        color: {field: "label", type: "nominal", title: null, legend: {orient: "bottom", columns: 1}},
-        href: {field: "url"},
-        tooltip: [{field: "label"}, {field: "step"}, {field: "value"}, {field: "sha"}]}},
-    {transform: [{filter: "datum.kind === 'model'"}],
-      mark: {type: "rule", strokeDash: [4, 3]},
-      encoding: {y: {field: "value", type: "quantitative"}, color: {field: "label", type: "nominal"},
-        tooltip: [{field: "label"}, {field: "value"}]}}
-  ];
+function theme() {
+  var style = getComputedStyle(document.body);
+  return themeConfig(function (name) { return style.getPropertyValue(name).trim(); }, style.fontFamily);
+}
+
+function legend(holder, labels, models, step) {
+  var box = document.createElement("div");
+  box.className = "chart-legend";
+  labels.forEach(function (l, i) {
+    var s = document.createElement("span");
+    s.textContent = l;
+    s.style.setProperty("--swatch", PALETTE[i % PALETTE.length]);
+    if (models.indexOf(l) >= 0) s.className = "chart-legend-rule";
+    box.appendChild(s);
+  });
   if (step !== null) {
-    layers.push({transform: [{filter: "datum.kind === 'series' && datum.step === " + Number(step)}],
-      mark: {type: "point", size: 120, shape: "diamond", filled: true, color: "black"},
-      encoding: {x: {field: "step", type: "quantitative"}, y: {field: "value", type: "quantitative"}}});
+    var m = document.createElement("span");
+    m.className = "chart-legend-mark"; m.style.setProperty("--swatch", "#000");
+    m.textContent = "this checkpoint (step " + Number(step).toLocaleString("en-US") + ")";
+    box.appendChild(m);
   }
-  return vegaEmbed(el, {
-    $schema: VEGA_LITE_SCHEMA, data: {values: values},
-    facet: {field: "metric", type: "nominal", title: null, sort: null}, columns: columns || 3,
-    spec: {width: 200, height: 130, layer: layers},
-    resolve: {scale: {y: "independent"}}
-  }, EMBED_OPTIONS);
+  holder.appendChild(box);
+}
+
+/* One panel per metric in a CSS grid (aligned, as many columns as fit), "no data yet" for
+ * a metric without values, one HTML legend for all. */
+function draw(el, values, root, step, suite) {
+  values.forEach(function (v) { if (v.url) v.url = root + v.url; });
+  el.textContent = "";
+  var labels = [], models = [], steps = [Infinity, -Infinity];
+  values.forEach(function (v) {
+    if (labels.indexOf(v.label) < 0) labels.push(v.label);
+    if (v.kind === "model" && models.indexOf(v.label) < 0) models.push(v.label);
+    if (v.kind === "series") { steps[0] = Math.min(steps[0], v.step); steps[1] = Math.max(steps[1], v.step); }
+  });
+  if (!isFinite(steps[0])) steps = [0, 1];
+  if (steps[0] === steps[1]) steps = [steps[0] - 1, steps[1] + 1];
+  legend(el, labels, models, step);
+  var grid = document.createElement("div");
+  grid.className = "chart-grid";
+  el.appendChild(grid);
+  var config = theme(), jobs = [];
+  metrics(suite).forEach(function (b) {
+    var panel = document.createElement("div"), title = document.createElement("div");
+    panel.className = "chart-panel"; panel.setAttribute("data-metric", b.key);
+    title.className = "chart-panel-title";
+    title.textContent = b.title + (b.unit ? " (" + b.unit + ")" : "");
+    if (b.higher_is_better === false) {
+      var low = document.createElement("span"); low.className = "chart-lower"; low.textContent = " ↓ lower is better";
+      title.appendChild(low);
+    }
+    panel.appendChild(title);
+    var rows = values.filter(function (v) { return v.key === b.key; }), plot = document.createElement("div");
+    if (!rows.length) {
+      plot.className = "chart-empty"; plot.textContent = "no data yet";
+      panel.appendChild(plot); grid.appendChild(panel);
+      return;
+    }
+    plot.className = "chart-plot";
+    panel.appendChild(plot); grid.appendChild(panel);
+    var spec = curveSpec(rows, steps, labels, step);
+    spec.config = config;
+    jobs.push(vegaEmbed(plot, spec, EMBED_OPTIONS));
+  });
+  return Promise.all(jobs);
 }
 
 function modelPage(page) {
   fetch(page.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (s) {
     var step = page.getAttribute("data-step");
-    return draw(page, seriesRows(s, s.meta, s.series), page.getAttribute("data-root"), step === "" ? null : step);
+    return draw(page, seriesRows(s, s.meta, s.series), page.getAttribute("data-root"), step === "" ? null : step, s.meta);
   }).then(function () { page.setAttribute("data-ready", "1"); });
 }
 
@@ -74,11 +113,15 @@ function comparePage(app) {
       ids.forEach(function (i) { p.append("series", i); });
       mids.forEach(function (i) { p.append("model", i); });
       history.replaceState(null, "", "?" + p.toString());
-      document.getElementById("cmp-empty").hidden = values.length > 0;
+      var empty = document.getElementById("cmp-empty");
+      if (!empty.hasAttribute("data-none")) empty.setAttribute("data-none", empty.textContent);
+      var any = d.series.some(function (s) { return s.suite === sel.value; }) || d.models.some(function (m) { return m.suite === sel.value; });
+      empty.textContent = any ? "No data yet: tick a series or a model above." : empty.getAttribute("data-none");
+      empty.hidden = values.length > 0;
       var charts = document.getElementById("cmp-charts");
       charts.textContent = "";
       if (!values.length) { app.setAttribute("data-ready", "1"); return; }
-      draw(charts, values, root, null, 3).then(function () { app.setAttribute("data-ready", "1"); });
+      draw(charts, values, root, null, suite).then(function () { app.setAttribute("data-ready", "1"); });
     }
 
     function fill() {

@@ -36,7 +36,7 @@ from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
 from shlepa.site.board import Board, load_board
 from shlepa.site.curves import write_curves
-from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_PAGE, site_meta
+from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_INDEX, DETAILS_PAGE, metric_title, site_meta, task_title
 from shlepa.site.render import Renderer, json_for_html
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ WORK_DIR = Path(".shlepa") / "site"
 SHELL_DIR = "models/_shell/page/view"  # same depth as models/<org>/<name>/<leaf>/
 SHELL_MARKER = "SHLEPA_MODEL_CONTENT"
 SHELL_TITLE = "SHLEPA_MODEL_TITLE"
-DETAILS_PAGE_ROWS = 25
+DETAILS_PAGE_ROWS = 20
 PARALLEL_FROM = 2000  # models; below this, forking costs more than it saves
 WRITER_THREADS = 4  # per process writing model pages
 NAV_FALLBACK_PAGES = {
@@ -248,8 +248,24 @@ def _requests_by_key(board: Board) -> dict[str, Request]:
     return {req.key: req for _path, req in board.requests}
 
 
-def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dict[str, str]] | None:
-    """A results file's details in pages: (index, {"<benchmark>-<n>.json": text}); None when there are none."""
+def _right(value: Any) -> str:
+    """A row's main metric as one character of the details index: 1 right, 0 wrong, - not a 0/1 score."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return "1" if value == 1 else "0"
+    return "-"
+
+
+def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """A results file's details in pages: (index, {"<benchmark>-<n>.json": text, "index.json": text});
+    None when there are none.
+
+    The index goes into the model page (per benchmark: title, rows, pages, metric names as
+    people read them); ``index.json`` holds, per row, its task (run-length encoded: rows come
+    grouped by task) and whether the model was right, so the viewer can filter without
+    loading every page. Rows keep the evaluation's format (see ``detail_rows``).
+    """
     if not res.details_file:
         return None
     src = res_path.parent / res.details_file
@@ -263,6 +279,7 @@ def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dic
         return None
     if not rows:
         return None
+    benches = {b.key: b for b in suite.benchmarks} if suite is not None else {}
     by_bench: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_bench[str(row.get("benchmark"))].append(
@@ -273,16 +290,46 @@ def split_details(res_path: Path, res: ResultsFile) -> tuple[dict[str, Any], dic
                 "choices": row.get("choices"),
                 "target": row.get("target"),
                 "response": row.get("response"),
+                "filter": row.get("filter"),
                 "metrics": row.get("metrics"),
             }
         )
     index: dict[str, Any] = {}
+    rows_index: dict[str, Any] = {}
     files: dict[str, str] = {}
     for bench, items in by_bench.items():
         pages = [items[i : i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
         for n, chunk in enumerate(pages):
             files[DETAILS_PAGE.format(bench=bench, page=n)] = json.dumps(chunk, ensure_ascii=False)
-        index[bench] = {"rows": len(items), "pages": len(pages)}
+        b = benches.get(bench)
+        names: dict[str, None] = {}
+        for it in items:
+            names.update(dict.fromkeys(it["metrics"] or {}))
+        metric = b.metric if b is not None else next(iter(names), None)
+        task_ids: dict[str, int] = {}
+        runs: list[list[int]] = []
+        for it in items:
+            t = task_ids.setdefault(str(it["task"]), len(task_ids))
+            if runs and runs[-1][0] == t:
+                runs[-1][1] += 1
+            else:
+                runs.append([t, 1])
+        binary = [m for m in names if all(_right((it["metrics"] or {}).get(m)) != "-" for it in items)]
+        index[bench] = {
+            "title": b.title if b is not None else bench,
+            "rows": len(items),
+            "pages": len(pages),
+            "page_rows": DETAILS_PAGE_ROWS,
+            "metric": metric,
+            "metric_titles": {m: metric_title(m) for m in names},
+            "binary_metrics": binary,
+        }
+        rows_index[bench] = {
+            "tasks": [[t, task_title(t)] for t in task_ids],
+            "task_runs": runs,
+            "right": "".join(_right((it["metrics"] or {}).get(metric)) for it in items),
+        }
+    files[DETAILS_INDEX] = json.dumps(rows_index, ensure_ascii=False, separators=(",", ":"))
     return index, files
 
 
@@ -431,7 +478,7 @@ class _Pages:
             for r in rows:
                 key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
                 path, res = self.results[key]
-                details = split_details(path, res)
+                details = split_details(path, res, self.board.suites.get(r["suite"]))
                 details_models += details is not None
                 content = self.renderer.model_page(
                     r, res, self.requests.get(key), self.evaluations[r["model"]], details[0] if details else None

@@ -7,6 +7,7 @@ the templates read the same values through the renderer's globals, and
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, ModelType, Precision, WeightType
@@ -17,6 +18,8 @@ HUB_URL = "https://huggingface.co/"
 FLAG_SYMBOL = "⚑"
 # A model page's per-sample details: details/<benchmark>-<page>.json beside its index.html.
 DETAILS_PAGE = "{bench}-{page}.json"
+# Per row of those pages: its task and whether the model was right (the viewer's filters).
+DETAILS_INDEX = "index.json"
 
 TABULATOR_CSS = "assets/vendor/tabulator-6.5.3/tabulator.min.css"
 TABULATOR_JS = "assets/vendor/tabulator-6.5.3/tabulator.min.js"
@@ -84,8 +87,10 @@ def site_meta() -> dict[str, Any]:
 
 __all__ = [
     "DATA_FILE",
+    "DETAILS_INDEX",
     "DETAILS_PAGE",
     "EXTRA_COLUMNS",
+    "METRIC_TITLES",
     "SHOW_KINDS",
     "SIZE_BANDS",
     "TABULATOR_CSS",
@@ -93,5 +98,65 @@ __all__ = [
     "TYPE_TITLES",
     "UNKNOWN_BAND",
     "VEGA_JS",
+    "metric_title",
     "site_meta",
+    "subject_title",
+    "task_title",
 ]
+
+
+# What the metrics lm-eval reports are called on the site ("acc_norm,none" -> "accuracy
+# (length-normalized)"): the model page's score table and the details viewer read this one
+# mapping (the viewer through the details index of each page).
+METRIC_TITLES = {
+    "acc": "accuracy",
+    "acc_norm": "accuracy (length-normalized)",
+    "acc_mutual_info": "accuracy (mutual information)",
+    "exact_match": "exact match",
+    "em": "exact match",
+    "f1": "F1",
+    "mc1": "accuracy (single true answer)",
+    "mc2": "probability of the true answers",
+    "pct_stereotype": "stereotype preference",
+    "likelihood_diff": "log-likelihood difference",
+    "pass@1": "pass@1",
+    "pass@10": "pass@10",
+    "pass_at_1": "pass@1",
+    "word_perplexity": "word perplexity",
+    "byte_perplexity": "byte perplexity",
+    "bits_per_byte": "bits per byte",
+    "memorized": "memorized (exact continuation)",
+    "match_rate": "token match rate",
+    "bleu_max": "BLEU (max)",
+    "rouge1_max": "ROUGE-1 (max)",
+}
+# lm-eval's filters as words; "none" (no filter) is not shown.
+FILTER_TITLES = {
+    "none": "",
+    "strict-match": "strict match",
+    "flexible-extract": "flexible extract",
+    "get-answer": "extracted answer",
+    "create_test": "",
+}
+
+
+@functools.lru_cache(maxsize=4096)  # 57 subjects x 10,000 pages: the same few hundred names
+def metric_title(key: str) -> str:
+    """A metric key as people read it: ``acc_norm,none`` -> ``accuracy (length-normalized)``,
+    ``exact_match,strict-match`` -> ``exact match, strict match``."""
+    name, _, filt = str(key).partition(",")
+    title = METRIC_TITLES.get(name, name.replace("_", " "))
+    filt = FILTER_TITLES.get(filt, filt.replace("_", " ").replace("-", " "))
+    return f"{title}, {filt}" if filt else title
+
+
+@functools.lru_cache(maxsize=4096)
+def subject_title(task: str) -> str:
+    """An MMLU-style subject id as a name: ``mmlu_high_school_physics`` -> ``High school physics``."""
+    words = str(task).removeprefix("shlepa_").removeprefix("mmlu_").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def task_title(task: str) -> str:
+    """A details row's task as the viewer names it: MMLU subjects in words, other lm-eval tasks by id."""
+    return subject_title(task) if str(task).removeprefix("shlepa_").startswith("mmlu_") else str(task)

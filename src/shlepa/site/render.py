@@ -20,12 +20,16 @@ from shlepa.site.curves import CurvesIndex, board_trajectories
 from shlepa.site.meta import (
     DATA_CSV,
     DATA_FILE,
+    DETAILS_INDEX,
     DETAILS_PAGE,
+    HUB_URL,
     TABULATOR_CSS,
     TABULATOR_JS,
     TYPE_TITLES,
     VEGA_JS,
+    metric_title,
     site_meta,
+    subject_title,
 )
 
 LEADERBOARD_BIBTEX = """@misc{shlepa_leaderboard,
@@ -70,8 +74,9 @@ def json_for_html(value: Any) -> Markup:
 # we formatted ourselves. Every text value is escaped before it gets here.
 SCORE_ROW = (
     "<tr><td>{title}</td><td{cls}>{value}</td><td>{stderr}</td><td>{base}</td><td>{norm}</td>"
-    "<td>{shots}</td><td><code>{metric}</code></td><td>{n}</td></tr>\n"
+    "<td>{shots}</td><td>{metric}</td><td>{n}</td></tr>\n"
 )
+LOWER_IS_BETTER = ' <span class="model-lower" title="lower is better">↓</span>'
 
 
 def safe_url(value: Any) -> str | None:
@@ -79,6 +84,54 @@ def safe_url(value: Any) -> str | None:
     if isinstance(value, str) and value.startswith(("https://", "http://")):
         return value
     return None
+
+
+def date_words(when: datetime) -> str:
+    """A date as people write it: ``1 December 2026`` (English month names, any locale)."""
+    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+
+
+def datetime_words(when: datetime) -> str:
+    """``1 December 2026, 14:03 UTC``: no microseconds, no ISO ``T``."""
+    when = when.astimezone(UTC) if when.tzinfo else when
+    return f"{date_words(when)}, {when:%H:%M} UTC"
+
+
+def duration_words(seconds: float | None) -> str:
+    s = finite(seconds)
+    if s is None:
+        return "–"
+    s = round(s)
+    return (
+        f"{s // 3600} h {s % 3600 // 60} min" if s >= 3600 else (f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s")
+    )
+
+
+def params_words(billions: Any) -> str:
+    """A parameter count: ``7 B``, ``124 M``, ``395 K``; ``unknown`` when not known."""
+    b = finite(billions)
+    if b is None:
+        return "unknown"
+    for unit, size in (("B", 1.0), ("M", 1e-3), ("K", 1e-6)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{b * 1e9:.0f}"
+
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def fmt(value: Any, digits: int = 2) -> str:
@@ -182,6 +235,10 @@ class Renderer:
         for bench in suite.benchmarks:
             s = res.scores.get(bench.key)
             title, base = escape(bench.title), fmt(bench.baseline, 1)
+            if bench.unit != "%":
+                title += Markup(f' <span class="model-unit">({escape(bench.unit)})</span>') if bench.unit else ""
+            if not bench.higher_is_better:
+                title += Markup(LOWER_IS_BETTER)
             if s is not None and s.value is not None:
                 rows.append(
                     SCORE_ROW.format(
@@ -192,7 +249,7 @@ class Renderer:
                         base=base,
                         norm=fmt(row["norm"].get(bench.key)),
                         shots=int(s.num_fewshot),
-                        metric=escape(s.metric),
+                        metric=escape(metric_title(s.metric)),
                         n=int(s.n_samples) if s.n_samples else "–",
                     )
                 )
@@ -209,7 +266,7 @@ class Renderer:
                         base=base,
                         norm="–",
                         shots=int(bench.num_fewshot),
-                        metric=escape(bench.metric),
+                        metric=escape(metric_title(bench.metric_key)),
                         n="–",
                     )
                 )
@@ -228,7 +285,7 @@ class Renderer:
         extra = {
             "subjects": (
                 {
-                    k.removeprefix("mmlu_"): round(v, 2) if isinstance(v, float) else v
+                    subject_title(k): round(v, 2) if isinstance(v, float) else v
                     for k, v in sorted(mmlu["score"].subtasks.items())
                 }
                 if mmlu
@@ -237,7 +294,7 @@ class Renderer:
             "history": (
                 [
                     {
-                        "at": h.at.isoformat(),
+                        "at": datetime_words(h.at),
                         "status": h.status.value,
                         "reason": h.reason,
                         "runner": h.runner,
@@ -248,8 +305,19 @@ class Renderer:
                 if request
                 else None
             ),
-            "lm_eval": [str(c) for c in res.reproduce.get("lm_eval") or []],
             "settings": res.evaluation.model_dump(mode="json"),
+        }
+        ev = res.evaluation
+        pretrained = ev.model_args.get("pretrained") if isinstance(ev.model_args, dict) else None
+        on_hub = pretrained in (None, row["model"]) and "/" in row["model"]  # not a local folder
+        submitted = request.submitted_at if request else None
+        card = {
+            "evaluated": date_words(ev.finished_at),
+            "evaluated_iso": ev.finished_at.isoformat(timespec="seconds"),
+            "submitted": date_words(submitted) if submitted else (row["submitted"] or "–"),
+            "duration": duration_words(ev.duration_s),
+            "params": params_words(row["params"]),
+            "commit_url": f"{HUB_URL}{row['model']}/commit/{row['sha']}" if on_hub else None,
         }
         return self._model.render(
             row=row,
@@ -260,8 +328,11 @@ class Renderer:
             mmlu=mmlu,
             evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
             details_index=details_index,
+            details_index_file=DETAILS_INDEX,
             root="../../../../",
             extra=extra,
+            card=card,
+            extra_lm_eval=[str(c) for c in res.reproduce.get("lm_eval") or []],
             leaderboard_bibtex=LEADERBOARD_BIBTEX,
             harness_bibtex=HARNESS_BIBTEX,
             curves=self.curves.context(row),

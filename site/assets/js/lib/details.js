@@ -1,0 +1,139 @@
+/* Per-sample details: reading the rows the evaluation writes, filtering and paging (pure:
+ * node imports it; model.js draws the result). */
+
+/** A number as people read it: no scientific notation, at most 4 significant decimals,
+ * thousands separated; a tiny non-zero value is "< 0.0001". */
+export function formatNumber(v) {
+  if (typeof v !== "number" || !isFinite(v)) return v === null || v === undefined ? "–" : String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a < 0.0001) return (v < 0 ? "> -" : "< ") + "0.0001";
+  const digits = a >= 1000 ? 0 : (a >= 100 ? 1 : (a >= 1 ? 2 : 4));
+  return v.toLocaleString("en-US", {maximumFractionDigits: digits, minimumFractionDigits: 0});
+}
+
+/** A share (0–1) in percent: "99.8 %", "0.18 %", "< 0.01 %". */
+export function formatPercent(p) {
+  if (typeof p !== "number" || !isFinite(p)) return "–";
+  const v = 100 * p;
+  if (v === 0) return "0 %";
+  if (v < 0.01) return "< 0.01 %";
+  return v.toFixed(v >= 10 ? 1 : 2) + " %";
+}
+
+/** A per-sample metric value. `binary`: the metric is a 0/1 score (the details index says
+ * which are), shown as ✓/✗; numbers via formatNumber; perplexity's [log-likelihood, count]
+ * pairs in words ("-17,497 log-likelihood over 1,093 words"). */
+export function formatMetric(v, binary, name) {
+  if (typeof v === "boolean") return v ? "✓" : "✗";
+  if (binary && (v === 1 || v === 0)) return v === 1 ? "✓" : "✗";
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number")) {
+    const unit = /word/.test(name || "") ? "words" : (/byte/.test(name || "") ? "bytes" : "tokens");
+    return formatNumber(v[0]) + " log-likelihood over " + formatNumber(v[1]) + " " + unit;
+  }
+  if (Array.isArray(v)) return v.map((x) => formatMetric(x, binary, name)).join(" / ");
+  if (typeof v === "number") return formatNumber(v);
+  return v === null || v === undefined ? "–" : String(v);
+}
+
+/** "1–20 of 1,172" (an en dash), "0 of 0" when nothing is left. */
+export function pageText(start, count, total) {
+  const n = (x) => x.toLocaleString("en-US");
+  return total && count ? n(start + 1) + "–" + n(start + count) + " of " + n(total) : "0 of " + n(total);
+}
+
+/** The few-shot examples before the question: lm-eval joins them with a blank line. */
+export function splitPrompt(prompt) {
+  const text = typeof prompt === "string" ? prompt : (prompt === null || prompt === undefined ? "" : JSON.stringify(prompt));
+  const at = text.lastIndexOf("\n\n");
+  return at < 0 ? {preamble: "", question: text} : {preamble: text.slice(0, at), question: text.slice(at + 2)};
+}
+
+function goldIndexes(target, choices) {
+  const one = (t) => {
+    if (typeof t === "number" && Number.isInteger(t)) return t;
+    if (typeof t === "string" && /^\d+$/.test(t.trim())) return Number(t);
+    if (typeof t === "string") {
+      const same = choices.filter((c) => c.trim() === t.trim()).length;
+      if (same > 1) return -1;  // WinoGrande: every choice is the same continuation
+      const i = choices.findIndex((c) => c.trim() === t.trim());
+      if (i >= 0) return i;
+      if (/^[A-Z]$/.test(t.trim())) return t.trim().charCodeAt(0) - 65;
+    }
+    return -1;
+  };
+  const list = Array.isArray(target) ? target.map(one) : [one(target)];
+  return list.filter((i) => i >= 0 && i < choices.length);
+}
+
+function logLikelihoods(response, n) {
+  // lm-eval's filtered_resps of a multiple-choice sample: [[log-likelihood, is_greedy], ...] or [ll, ...].
+  if (!Array.isArray(response) || response.length !== n) return null;
+  const ll = response.map((r) => (Array.isArray(r) ? r[0] : r));
+  return ll.every((x) => typeof x === "number" && isFinite(x)) ? ll : null;
+}
+
+function asText(v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return v;
+  if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") return v[0];
+  return JSON.stringify(v);
+}
+
+/** One details row as the viewer shows it. The only function that knows the row format
+ * (today the evaluation's: doc_id, task, prompt, choices, target, response = lm-eval's
+ * filtered_resps, filter, metrics); a compact format later changes only this.
+ *
+ * Multiple choice: {kind: "choice", choices: [{text, ll, prob, pick, gold}], pick, gold}
+ * (the pick is the highest log-likelihood, per byte of the choice when the benchmark
+ * scores acc_norm); `sameText`: the choices differ only in their contexts (WinoGrande), which
+ * the row does not hold. Generation: {kind: "generation", generation, answer, target, matched}.
+ * Perplexity (the model scored a text): {kind: "loglikelihood", loglikelihood, text}.
+ * `metric`: the benchmark's main metric (the index's); `right`: true, false or null. */
+export function readRow(raw, metric) {
+  const metrics = raw.metrics && typeof raw.metrics === "object" ? raw.metrics : {};
+  const {preamble, question} = splitPrompt(raw.prompt);
+  const main = metric in metrics ? metrics[metric] : undefined;
+  const right = main === 1 || main === true ? true : (main === 0 || main === false ? false : null);
+  const row = {doc_id: raw.doc_id, task: raw.task || "", preamble, question, metrics, right, filter: raw.filter || ""};
+  const choices = Array.isArray(raw.choices) ? raw.choices.map(String) : [];
+  const ll = choices.length ? logLikelihoods(raw.response, choices.length) : null;
+  if (choices.length) {
+    const gold = goldIndexes(raw.target, choices);
+    let pick = -1, probs = null;
+    if (ll) {
+      const norm = metric === "acc_norm" || (metric === undefined && "acc_norm" in metrics);
+      const score = ll.map((x, i) => (norm ? x / Math.max(1, new TextEncoder().encode(choices[i]).length) : x));
+      pick = score.indexOf(Math.max.apply(null, score));
+      const top = Math.max.apply(null, ll), ex = ll.map((x) => Math.exp(x - top)), sum = ex.reduce((a, b) => a + b, 0);
+      probs = ex.map((x) => x / sum);
+    }
+    const sameText = choices.length > 1 && choices.every((c) => c === choices[0]);
+    return Object.assign(row, {kind: "choice", pick, gold, sameText, perByte: !!ll && (metric === "acc_norm" || (metric === undefined && "acc_norm" in metrics)), choices: choices.map((text, i) => ({
+      text, ll: ll ? ll[i] : null, prob: probs ? probs[i] : null, pick: i === pick, gold: gold.indexOf(i) >= 0}))});
+  }
+  const scores = Array.isArray(raw.response) ? raw.response : [raw.response];
+  if (raw.response !== null && raw.response !== undefined && scores.length && scores.every((x) => typeof x === "number")) {
+    // loglikelihood_rolling (perplexity): the model scored the text itself.
+    return Object.assign(row, {kind: "loglikelihood", loglikelihood: scores.length === 1 ? scores[0] : scores,
+      text: asText(raw.target) || question});
+  }
+  const answer = asText(raw.response);
+  return Object.assign(row, {kind: "generation", generation: raw.generation === undefined ? null : asText(raw.generation),
+    answer, target: asText(raw.target), matched: right});
+}
+
+/** The rows (positions in the benchmark) a filter keeps: `task` ("" for all) and `wrongOnly`.
+ * `rowsIndex`: {tasks: [[task, title]], task_runs: [[task number, count]], right: "10-…"}. */
+export function selectRows(rowsIndex, task, wrongOnly) {
+  const keep = [];
+  const want = task ? rowsIndex.tasks.findIndex((t) => t[0] === task) : -1;
+  let pos = 0;
+  rowsIndex.task_runs.forEach(([t, count]) => {
+    for (let i = pos; i < pos + count; i++) {
+      if ((want < 0 || t === want) && (!wrongOnly || rowsIndex.right[i] === "0")) keep.push(i);
+    }
+    pos += count;
+  });
+  return keep;
+}

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import {test} from "node:test";
+
+import {formatMetric, formatNumber, formatPercent, pageText, readRow, selectRows, splitPrompt} from "../../site/assets/js/lib/details.js";
+
+test("numbers without scientific notation; 0/1 scores as marks", () => {
+  assert.equal(formatNumber(9.6e-18), "< 0.0001");
+  assert.equal(formatNumber(-38.8312), "-38.83");
+  assert.equal(formatNumber(0.123456), "0.1235");
+  assert.equal(formatNumber(15133.17), "15,133");
+  assert.equal(formatMetric(1, true), "✓");
+  assert.equal(formatMetric(0.0, true), "✗");
+  assert.equal(formatMetric(0.0, false), "0");  // a rate that happens to be 0
+  assert.equal(formatMetric(true), "✓");
+  assert.equal(formatMetric([-15133.17, 1093], false, "word_perplexity"), "-15,133 log-likelihood over 1,093 words");
+  assert.equal(formatPercent(0.9981), "99.8 %");
+  assert.equal(formatPercent(0.001837), "0.18 %");
+  assert.equal(formatPercent(1e-9), "< 0.01 %");
+});
+
+test("paging text says where you are", () => {
+  assert.equal(pageText(0, 20, 1172), "1–20 of 1,172");
+  assert.equal(pageText(1160, 12, 1172), "1,161–1,172 of 1,172");
+  assert.equal(pageText(0, 0, 0), "0 of 0");
+});
+
+test("the few-shot preamble is split from the question", () => {
+  assert.deepEqual(splitPrompt("Q: 1+1?\nA: 2\n\nQ: 2+2?\nA:"), {preamble: "Q: 1+1?\nA: 2", question: "Q: 2+2?\nA:"});
+  assert.deepEqual(splitPrompt("Q: only\nA:"), {preamble: "", question: "Q: only\nA:"});
+});
+
+test("a multiple-choice row: every choice with its log-likelihood and probability, the pick and the gold", () => {
+  const row = readRow({doc_id: 3, task: "arc_challenge", prompt: "shot\n\nQuestion?", choices: [" a", " bbbbbbbb", " c"],
+    target: 1, response: [[-5.0, false], [-6.0, false], [-9.0, false]], filter: "none", metrics: {acc: 1.0, acc_norm: 1.0}}, "acc_norm");
+  assert.equal(row.kind, "choice");
+  assert.equal(row.preamble, "shot");
+  assert.equal(row.question, "Question?");
+  assert.equal(row.pick, 1);  // acc_norm: per byte, " bbbbbbbb" wins
+  assert.equal(row.perByte, true);
+  assert.deepEqual(row.gold, [1]);
+  assert.equal(row.right, true);
+  assert.ok(Math.abs(row.choices.reduce((a, c) => a + c.prob, 0) - 1) < 1e-9);
+  assert.ok(row.choices[0].prob > row.choices[1].prob);
+  const acc = readRow({choices: ["x", "y"], target: "0", response: [[-1, true], [-2, false]], metrics: {acc: 0}}, "acc");
+  assert.equal(acc.pick, 0);
+  assert.deepEqual(acc.gold, [0]);
+  assert.equal(acc.right, false);
+  const wino = readRow({choices: [" owner.", " owner."], target: "owner.", response: [[-8, false], [-7, false]], metrics: {acc: 1}}, "acc");
+  assert.equal(wino.sameText, true);
+  assert.deepEqual(wino.gold, []);  // not guessed from a text every choice has
+  assert.equal(wino.pick, 1);
+});
+
+test("a generation row: the answer beside the target and whether it matched", () => {
+  const row = readRow({doc_id: 0, task: "gsm8k", prompt: "Q?", choices: [], target: "42", response: ["7"],
+    filter: "strict-match", metrics: {exact_match: 0.0}}, "exact_match");
+  assert.equal(row.kind, "generation");
+  assert.equal(row.answer, "7");
+  assert.equal(row.target, "42");
+  assert.equal(row.matched, false);
+  const mem = readRow({doc_id: 0, prompt: "the cat", target: "sat", response: "sat", metrics: {memorized: 1, match_rate: 1}}, "memorized");
+  assert.equal(mem.answer, "sat");
+  assert.equal(mem.matched, true);
+});
+
+test("filters keep rows by task and wrong answers", () => {
+  const index = {tasks: [["mmlu_a", "A"], ["mmlu_b", "B"]], task_runs: [[0, 3], [1, 2]], right: "10-01"};
+  assert.deepEqual(selectRows(index, "", false), [0, 1, 2, 3, 4]);
+  assert.deepEqual(selectRows(index, "mmlu_b", false), [3, 4]);
+  assert.deepEqual(selectRows(index, "", true), [1, 3]);
+  assert.deepEqual(selectRows(index, "mmlu_a", true), [1]);
+});
+
+test("a perplexity row: the text and its log-likelihood, not an answer beside a target", () => {
+  const row = readRow({doc_id: 0, task: "wikitext", prompt: "", choices: [], target: " = Robert Boulter =",
+    response: [-15133.17], metrics: {word_perplexity: [-15133.17, 1093]}}, "word_perplexity");
+  assert.equal(row.kind, "loglikelihood");
+  assert.equal(row.loglikelihood, -15133.17);
+  assert.equal(row.text, " = Robert Boulter =");
+  assert.equal(row.right, null);
+});
