@@ -119,6 +119,22 @@ class RunnerSettings(BaseModel):
     )
 
 
+class SiteSettings(BaseModel):
+    """Where the leaderboard lives: the Submit form opens its PRs there, checklists link to its site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repository: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")] = Field(
+        default="shlepa/shlepa", description="OWNER/NAME of the leaderboard's GitHub repository"
+    )
+    branch: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$")] = Field(
+        default="main", description="the branch submissions are merged into"
+    )
+    url: Annotated[str, Field(pattern=r"^https?://[^\s\"'<>]{1,300}/$")] | None = Field(
+        default=None, description="the published site (ending in /); the PR checklist links to its queue page"
+    )
+
+
 class Settings(BaseModel):
     """The whole ``leaderboard.yaml``; each area owns one section."""
 
@@ -126,6 +142,7 @@ class Settings(BaseModel):
 
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    site: SiteSettings = Field(default_factory=SiteSettings)
 
 
 class SettingsError(ShlepaError, ValueError):

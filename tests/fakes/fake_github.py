@@ -1,8 +1,12 @@
 """A fake GitHub REST API on 127.0.0.1 for the real PyGithub client (``Github(base_url=...)``).
 
-Serves the routes the project uses: get repo, issue and its comments (list, create,
-edit), branch, create ref, create file, create pull. State is kept in memory so tests
-can assert what was created or edited.
+Serves the routes the project uses: get repo (with the caller's ``permissions``), the
+authenticated user, issue and its comments (list, create, edit), branch, create ref,
+create file, create and list pulls (``?head=owner:branch``), and forks: ``POST .../forks``
+creates (or returns) the user's fork, whose ``clone_url`` a test points at a local bare
+repository; the fork's branches answer 404 for the first ``fork_ready_after`` polls, as a
+fork GitHub is still copying does. State is kept in memory so tests can assert what was
+created or edited.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 
 class FakeGitHub:
@@ -26,6 +30,14 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}  # id -> comment
         self.pulls: list[dict[str, Any]] = []
         self.calls: list[tuple[str, str]] = []
+        self.user = "someone"  # the token's login (GET /user)
+        self.can_push = True  # permissions.push of the user on the leaderboard repo
+        self.clone_url = f"https://github.com/{repo}.git"  # tests point these at local bare repos
+        self.fork_clone_url = f"https://github.com/{self.user}/{repo.split('/')[1]}.git"
+        self.fork_ready_after = 0  # polls of the fork's branch answered 404 before it is ready
+        self.forks_created = 0
+        self.fork_polls = 0
+        self.has_fork = False
         self._next_id = 1000
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -67,6 +79,28 @@ class FakeGitHub:
             "private": False,
             "url": f"{self.base_url}/repos/{self.repo}",
             "html_url": f"https://github.com/{self.repo}",
+            "clone_url": self.clone_url,
+            "fork": False,
+            "permissions": {"admin": False, "maintain": False, "push": self.can_push, "triage": False, "pull": True},
+        }
+
+    @property
+    def fork_name(self) -> str:
+        return f"{self.user}/{self.repo.split('/')[1]}"
+
+    def _fork_json(self) -> dict[str, Any]:
+        return {
+            "id": 2,
+            "name": self.repo.split("/")[1],
+            "full_name": self.fork_name,
+            "owner": {"login": self.user, "id": 3, "type": "User"},
+            "default_branch": self.default_branch,
+            "private": False,
+            "fork": True,
+            "url": f"{self.base_url}/repos/{self.fork_name}",
+            "html_url": f"https://github.com/{self.fork_name}",
+            "clone_url": self.fork_clone_url,
+            "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
         }
 
     def _comment_json(self, c: dict[str, Any]) -> dict[str, Any]:
@@ -114,10 +148,26 @@ class FakeGitHub:
                 self._route("PUT")
 
             def _route(self, method: str) -> None:
-                path = urlsplit(self.path).path
+                url = urlsplit(self.path)
+                path = url.path
                 gh.calls.append((method, path))
                 if not (self.headers.get("Authorization") or "").startswith(("token ", "Bearer ")):
                     return self._json(401, {"message": "Requires authentication"})
+                if path == "/user" and method == "GET":
+                    return self._json(200, {"login": gh.user, "id": 3, "type": "User"})
+                fork_prefix = f"/repos/{gh.fork_name}"
+                if gh.has_fork and (path == fork_prefix or path.startswith(fork_prefix + "/")):
+                    rest = path[len(fork_prefix) :]
+                    if rest == "" and method == "GET":
+                        return self._json(200, gh._fork_json())
+                    if (m := re.fullmatch(r"/branches/(.+)", rest)) and method == "GET":
+                        gh.fork_polls += 1
+                        if gh.fork_polls <= gh.fork_ready_after:
+                            return self._json(404, {"message": "Branch not found"})
+                        return self._json(
+                            200, {"name": m.group(1), "commit": {"sha": "f" * 40, "url": ""}, "protected": False}
+                        )
+                    return self._json(404, {"message": f"fake GitHub has no fork route {method} {rest}"})
                 prefix = f"/repos/{gh.repo}"
                 if not path.startswith(prefix):
                     return self._json(404, {"message": "Not Found"})
@@ -187,14 +237,29 @@ class FakeGitHub:
                     if pr is None:
                         return self._json(404, {"message": "Not Found"})
                     return self._json(200, pr)
+                if rest == "/forks" and method == "POST":
+                    gh.forks_created += 0 if gh.has_fork else 1
+                    gh.has_fork = True
+                    return self._json(202, gh._fork_json())
+                if rest == "/pulls" and method == "GET":
+                    query = dict(parse_qsl(url.query))
+                    found = [
+                        p
+                        for p in gh.pulls
+                        if p["state"] == query.get("state", "open")
+                        and ("head" not in query or p["head"]["label"] == query["head"])
+                    ]
+                    return self._json(200, found)
                 if rest == "/pulls" and method == "POST":
                     number = len(gh.pulls) + 1
+                    owner, _, ref = data["head"].rpartition(":")
+                    label = f"{owner or gh.repo.split('/')[0]}:{ref}"
                     pr = {
                         "number": number,
                         "id": number,
                         "title": data["title"],
                         "body": data.get("body"),
-                        "head": {"ref": data["head"], "sha": gh.branches.get(data["head"], "0" * 40)},
+                        "head": {"ref": ref, "label": label, "sha": gh.branches.get(data["head"], "0" * 40)},
                         "base": {"ref": data["base"]},
                         "state": "open",
                         "url": f"{gh.base_url}{prefix}/pulls/{number}",

@@ -7,7 +7,10 @@ It serves the routes the submission checks use:
 - ``HEAD``/``GET /{org}/{name}/resolve/{rev}/{file}``: files with ``X-Repo-Commit``,
   ``ETag``, ``X-Linked-Etag`` and ``Content-Length``, honouring ``Range`` (safetensors headers);
 
-and answers errors the way the Hub does (``X-Error-Code`` RepoNotFound, GatedRepo,
+Model info carries ``safetensors: {parameters: {dtype: n}, total}`` (from the headers of
+its ``.safetensors`` files), as huggingface.co's does, and every answer carries
+``Access-Control-Allow-Origin: *`` so the site's Submit form can call it from a browser;
+and it answers errors the way the Hub does (``X-Error-Code`` RepoNotFound, GatedRepo,
 RevisionNotFound, EntryNotFound). ``outage`` switches make it answer 500/429, stall, or drop
 the connection, for the first N requests or for all of them.
 """
@@ -53,6 +56,23 @@ def safetensors_header(tensors: dict[str, tuple[str, list[int]]], with_data: boo
     raw += b" " * (-len(raw) % 8)
     body = b"\0" * offset if with_data else b""
     return struct.pack("<Q", len(raw)) + raw + body
+
+
+def safetensors_counts(files: dict[str, bytes]) -> dict[str, int]:
+    """Parameters per dtype over every .safetensors file (read from the headers, as the Hub does)."""
+    counts: dict[str, int] = {}
+    for name, data in files.items():
+        if not name.endswith(".safetensors") or len(data) < 8:
+            continue
+        (n,) = struct.unpack("<Q", data[:8])
+        for key, t in json.loads(data[8 : 8 + n]).items():
+            if key == "__metadata__":
+                continue
+            size = 1
+            for d in t["shape"]:
+                size *= d
+            counts[t["dtype"]] = counts.get(t["dtype"], 0) + size
+    return counts
 
 
 @dataclass
@@ -140,10 +160,15 @@ class FakeHub:
             def do_GET(self) -> None:
                 self._serve(head=False)
 
+            def do_OPTIONS(self) -> None:  # CORS preflight, answered like huggingface.co
+                self._send(204, b"", {"Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Allow-Headers": "*"})
+
             def _send(
                 self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False
             ) -> None:
                 self.send_response(status)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Expose-Headers", "X-Error-Code, X-Repo-Commit")
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
@@ -221,6 +246,8 @@ class FakeHub:
                 }
                 if repo.card_data is not None:
                     info["cardData"] = repo.card_data
+                if counts := safetensors_counts(files):
+                    info["safetensors"] = {"parameters": counts, "total": sum(counts.values())}
                 body = json.dumps(info).encode()
                 self._send(200, body, {"Content-Type": "application/json"}, head)
 

@@ -107,3 +107,22 @@ def populate(hub: FakeHub) -> None:
     hub.add("org/no-chat", good_files("no-chat", chat=False), card_data={"license": "apache-2.0"})
     hub.add("org/fp32", dict(good, **{"model.safetensors": weights("F32")}), card_data={"license": "apache-2.0"})
     hub.add("optout-org/model", good, card_data={"license": "apache-2.0"})
+    # A training run: one commit per checkpoint, each behind a branch step_<n>.
+    steps = {
+        step: dict(good, **{"model.safetensors": weights(), "step.txt": str(step).encode()})
+        for step in (1000, 2000, 3000)
+    }
+    shas = {step: sha_of("org/run", str(step)) for step in steps}
+    hub.add(
+        "org/run",
+        steps[3000],
+        sha=shas[3000],
+        card_data={"license": "apache-2.0"},
+        refs={f"step_{s}": shas[s] for s in steps},
+        commits={shas[s]: files for s, files in steps.items()},
+    )
+    hub.add(
+        "org/adapter",
+        {"adapter_config.json": b"{}", "adapter_model.safetensors": weights(), "README.md": card("mit", "adapter")},
+        card_data={"license": "mit"},
+    )

@@ -1,9 +1,13 @@
-/* The queue page's ages, counted in the browser from the ISO times in each <time datetime>
- * (the text the build wrote is the no-JavaScript fallback, frozen at build time), and
- * counted again every 30 seconds while the page is open. */
+/* The queue page.
+ * Ages: counted in the browser from the ISO times in each <time datetime> (the text the
+ * build wrote is the no-JavaScript fallback, frozen at build time), again every 30 s.
+ * "My submissions": filters every table's rows by submitter (state in ?submitter=), and a
+ * link to a request's anchor (queue/#req-...) scrolls to its row and marks it, even when
+ * the filter would hide it. */
 import {formatAge} from "./lib/format.js";
+import {readSubmitter, submitterMatches, writeSubmitter} from "./lib/queue.js";
 
-function render() {
+function renderAges() {
   const now = Date.now();
   document.querySelectorAll("time.queue-age[datetime]").forEach((el) => {
     const t = Date.parse(el.getAttribute("datetime"));
@@ -14,5 +18,33 @@ function render() {
   document.documentElement.setAttribute("data-queue-ages", String(now));
 }
 
-render();
-setInterval(render, 30000);
+renderAges();
+setInterval(renderAges, 30000);
+
+const box = document.getElementById("queue-submitter");
+const count = document.getElementById("queue-count");
+
+function applyFilter() {
+  const q = box.value, rows = document.querySelectorAll(".queue-table tr[data-submitter]");
+  const target = decodeURIComponent(location.hash.slice(1));
+  let shown = 0;
+  rows.forEach((tr) => {
+    const on = submitterMatches(tr.getAttribute("data-submitter"), q) || tr.id === target;
+    tr.hidden = !on;
+    shown += on ? 1 : 0;
+  });
+  count.textContent = q.trim() ? shown + " of " + rows.length + " requests" : "";
+}
+
+if (box) {
+  box.value = readSubmitter(location.search);
+  box.addEventListener("input", () => {
+    applyFilter();
+    history.replaceState(null, "", location.pathname + writeSubmitter(location.search, box.value) + location.hash);
+  });
+  window.addEventListener("hashchange", applyFilter);
+  applyFilter();
+  const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target) target.scrollIntoView({block: "center"});
+  document.body.setAttribute("data-queue-ready", "");
+}

@@ -7,11 +7,14 @@ from pathlib import Path
 import typer
 
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli.submit import pr_target
 from shlepa.config import load_settings
 from shlepa.evaluation.suitecheck import check_suites
+from shlepa.records.keys import series_branch
 from shlepa.records.request import ModelType, Precision
+from shlepa.submission.github import client, submit_pull_request
 from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
-from shlepa.submission.series import SeriesError, parse_checkpoint, series_requests, write_series
+from shlepa.submission.series import SERIES_DEFAULT_SUITE, SeriesError, parse_checkpoint, series_requests, write_series
 
 
 @app.command("submit-series")
@@ -24,7 +27,7 @@ def submit_series(
         help="STEP=REVISION (branch, tag or sha), repeated: -c 1000=step_1000 -c 2000=step_2000.",
     ),
     series: str = typer.Option(..., "--series", help="Name of the training run, e.g. my-run-v1."),
-    suite: str = typer.Option("analysis360", "--suite", help="Suite to evaluate every checkpoint on."),
+    suite: str = typer.Option(SERIES_DEFAULT_SUITE, "--suite", help="Suite to evaluate every checkpoint on."),
     precision: Precision = typer.Option(Precision.bfloat16, "--precision", help="Precision to evaluate in."),
     model_type: ModelType = typer.Option(ModelType.pretrained, "--model-type", help="How the model was made."),
     license: str | None = typer.Option(None, "--license", help="License id (default: from the model card)."),
@@ -32,6 +35,15 @@ def submit_series(
     hub_endpoint: str | None = typer.Option(
         None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
     ),
+    open_pr: bool = typer.Option(
+        False,
+        "--open-pr",
+        help="Open ONE PR with every checkpoint's request instead of writing them (see `submit --open-pr`).",
+    ),
+    github_repo: str | None = typer.Option(
+        None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
+    ),
+    github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
     root: Path | None = RootOption,
 ) -> None:
     """Write one request per checkpoint, each revision pinned to its commit sha, and print their paths."""
@@ -66,6 +78,19 @@ def submit_series(
         submitter=submitter,
         suite=suite,
     )
+    if open_pr:
+        token, name = pr_target(repo, github_repo)
+        pr = submit_pull_request(
+            client(token, github_api),
+            name,
+            branch=series_branch(model_id, series),
+            files={str(r.relpath): r.to_yaml() for r in requests},
+            token=token,
+            title=f"Submit checkpoint series {series} of {model_id} ({len(requests)} checkpoints)",
+            body=f"Evaluation requests for {len(requests)} checkpoints of `{model_id}` (series `{series}`).",
+        )
+        typer.echo(pr.url)
+        return
     paths = write_series(repo, requests)
     for path in paths:
         typer.echo(str(path.relative_to(repo)))

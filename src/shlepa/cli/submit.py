@@ -12,9 +12,9 @@ from rich.markup import escape
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 from shlepa.config import load_settings
 from shlepa.env import environment
-from shlepa.records.keys import short_sha, submission_branch
+from shlepa.records.keys import DEFAULT_SUITE, short_sha, submission_branch
 from shlepa.records.request import ModelType, Precision, WeightType
-from shlepa.submission.github import client, open_pull_request, pull_head_sha, upsert_comment
+from shlepa.submission.github import client, pull_head_sha, resolve_token, submit_pull_request, upsert_comment
 from shlepa.submission.hub import Hub
 from shlepa.submission.submit import build_request, git_steps, write_submission
 
@@ -24,6 +24,16 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 def _git_user(root: Path) -> str | None:
     proc = subprocess.run(["git", "-C", str(root), "config", "user.name"], capture_output=True, text=True, check=False)
     return proc.stdout.strip() or None
+
+
+def pr_target(root: Path, github_repo: str | None) -> tuple[str, str]:
+    """(token, OWNER/NAME) for --open-pr: the token from $GITHUB_TOKEN or `gh auth token`,
+    the repository from --github-repo, $GITHUB_REPOSITORY or leaderboard.yaml's site.repository."""
+    env = environment()
+    name = github_repo or env.github_repository or load_settings(root).site.repository
+    if not _REPO_RE.match(name):
+        fail(f"--github-repo: expected OWNER/NAME, got {name!r}")
+    return resolve_token(env.github_token), name
 
 
 @app.command()
@@ -39,6 +49,7 @@ def submit(
     weight_type: WeightType = typer.Option(WeightType.original, "--weight-type", help="original, adapter or delta."),
     base_model: str | None = typer.Option(None, "--base-model", help="Base model id (adapters and deltas)."),
     chat_template: bool = typer.Option(False, "--chat-template", help="Evaluate with the tokenizer's chat template."),
+    suite: str = typer.Option(DEFAULT_SUITE, "--suite", help="Suite to evaluate on (eval/suites/<name>.yaml)."),
     submitter: str | None = typer.Option(
         None, "--submitter", help="Your GitHub login (default: git config user.name)."
     ),
@@ -47,7 +58,9 @@ def submit(
         None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
     ),
     open_pr: bool = typer.Option(
-        False, "--open-pr", help="Also create the branch, commit and PR on GitHub (needs $GITHUB_TOKEN)."
+        False,
+        "--open-pr",
+        help="Open the PR on GitHub instead (token: $GITHUB_TOKEN or `gh auth token`); from your fork if you cannot push.",
     ),
     github_repo: str | None = typer.Option(
         None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
@@ -73,25 +86,22 @@ def submit(
         base_model=base_model,
         use_chat_template=chat_template,
         license=license,
+        suite=suite,
     )
     for note in notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if open_pr:
-        env = environment()
-        token = env.github_token
-        name = github_repo or env.github_repository
-        if not token or not name or not _REPO_RE.match(name):
-            fail("--open-pr: set GITHUB_TOKEN and pass --github-repo OWNER/NAME")
+        token, name = pr_target(repo, github_repo)
         branch = submission_branch(request.model, request.revision, request.precision.value)
         title = f"Submit {request.model}@{short_sha(request.revision)} ({request.precision.value})"
-        pr = open_pull_request(
+        pr = submit_pull_request(
             client(token, github_api),
             name,
             branch=branch,
-            path=str(request.relpath),
-            content=request.to_yaml(),
+            files={str(request.relpath): request.to_yaml()},
             title=title,
             body=f"Evaluation request for `{request.model}`.",
+            token=token,
         )
         typer.echo(pr.url)
         return

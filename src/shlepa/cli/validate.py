@@ -35,14 +35,22 @@ def validate(
         None, "--pr-author", help="GitHub login of the PR author (edits of others' requests fail)."
     ),
     repo_url: str | None = typer.Option(None, "--repo-url", help="URL prefix for links to existing requests."),
+    site_url: str | None = typer.Option(
+        None,
+        "--site-url",
+        help="The published site, for the link to each request's queue entry (default: site.url in leaderboard.yaml).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list the checks that passed."),
     root: Path | None = RootOption,
 ) -> None:
     """Run every submission check and print a checklist. Exit 1 if any check fails or cannot be verified."""
     repo = resolve_root(root)
-    settings = load_settings(config or repo).validation
+    all_settings = load_settings(config or repo)
+    settings = all_settings.validation
     hub = None if offline else Hub(endpoint=hub_endpoint, retry=settings.hub_retry)
-    opts = Options(settings=settings, hub=hub, pr_author=pr_author, repo_url=repo_url)
+    opts = Options(
+        settings=settings, hub=hub, pr_author=pr_author, repo_url=repo_url, site_url=site_url or all_settings.site.url
+    )
     if changed:
         checklist = validate_changes(repo, changed, opts)
     else:

@@ -26,9 +26,13 @@ def short_sha(revision: str) -> str:
     return revision[:SHORT_SHA]
 
 
+#: Identity of an evaluation (full sha); the site's row id is the same with the short sha.
+EVALUATION_KEY = "{model}@{revision}@{precision}@{suite}"
+
+
 def evaluation_key(model: str, revision: str, precision: str, suite: str) -> str:
     """Identity of an evaluation: ``model@revision@precision@suite`` (full sha)."""
-    return f"{model}@{revision}@{precision}@{suite}"
+    return EVALUATION_KEY.format(model=model, revision=revision, precision=precision, suite=suite)
 
 
 def row_id(model: str, revision: str, precision: str, suite: str) -> str:
@@ -36,11 +40,22 @@ def row_id(model: str, revision: str, precision: str, suite: str) -> str:
     return evaluation_key(model, short_sha(revision), precision, suite)
 
 
+#: The request file's path; ``{suffix}`` is ``SUITE_SUFFIX`` for a suite other than the default, else empty.
+#: Exported as is to the site (:func:`name_formats`), where the Submit form fills the same fields.
+REQUEST_PATH = "requests/{org}/{name}/{revision}_{precision}{suffix}.yaml"
+SUITE_SUFFIX = "_{suite}"
+#: The submission branch of one request, and of a checkpoint series (one PR for every checkpoint).
+SUBMISSION_BRANCH = "submit/{org}-{name}-{short}-{precision}"
+SERIES_BRANCH = "submit/{org}-{name}-series-{series}"
+#: The queue page's anchor of a request: ``queue/#<anchor>`` (the site's row id, prefixed).
+QUEUE_ANCHOR = "req-{row_id}"
+
+
 def request_relpath(model: str, revision: str, precision: str, suite: str = DEFAULT_SUITE) -> Path:
     """``requests/<org>/<model>/<sha>_<precision>[_<suite>].yaml``; the default suite is left out."""
-    stem = f"{revision}_{precision}" + ("" if suite == DEFAULT_SUITE else f"_{suite}")
     org, name = model.split("/", 1)
-    return Path("requests") / org / name / f"{stem}.yaml"
+    suffix = "" if suite == DEFAULT_SUITE else SUITE_SUFFIX.format(suite=suite)
+    return Path(REQUEST_PATH.format(org=org, name=name, revision=revision, precision=precision, suffix=suffix))
 
 
 def model_page_path(model: str, revision: str, precision: str, suite: str) -> str:
@@ -52,4 +67,32 @@ def model_page_path(model: str, revision: str, precision: str, suite: str) -> st
 def submission_branch(model: str, revision: str, precision: str) -> str:
     """The git branch a submission's pull request comes from."""
     org, name = model.split("/", 1)
-    return f"submit/{org}-{name}-{short_sha(revision)}-{precision}"
+    return SUBMISSION_BRANCH.format(org=org, name=name, short=short_sha(revision), precision=precision)
+
+
+def series_branch(model: str, series: str) -> str:
+    """The git branch of a checkpoint series' pull request (all its request files)."""
+    org, name = model.split("/", 1)
+    return SERIES_BRANCH.format(org=org, name=name, series=series)
+
+
+def queue_anchor(model: str, revision: str, precision: str, suite: str) -> str:
+    """The id of a request's row on the queue page (stable: it only depends on the request's key)."""
+    return QUEUE_ANCHOR.format(row_id=row_id(model, revision, precision, suite))
+
+
+def name_formats() -> dict[str, object]:
+    """The formats above as data, for the site's JavaScript (the Submit form builds paths with them)."""
+    return {
+        "default_suite": DEFAULT_SUITE,
+        "short_sha": SHORT_SHA,
+        "request_path": REQUEST_PATH,
+        "suite_suffix": SUITE_SUFFIX,
+        "submission_branch": SUBMISSION_BRANCH,
+        "series_branch": SERIES_BRANCH,
+        "queue_anchor": QUEUE_ANCHOR,
+        "evaluation_key": EVALUATION_KEY,
+        "model_id_re": MODEL_ID_RE.pattern,
+        "sha_re": SHA_RE.pattern,
+        "suite_re": SUITE_RE.pattern,
+    }

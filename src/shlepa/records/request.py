@@ -359,6 +359,10 @@ def load_all_requests(
     return good, bad
 
 
+#: The reason of a new request's first history entry.
+SUBMITTED_REASON = "submitted"
+
+
 def new_request(
     model: str,
     revision: str,
@@ -390,7 +394,7 @@ def new_request(
         suite=suite,
         checkpoint=checkpoint,
         status="PENDING",
-        history=[{"at": now, "status": "PENDING", "reason": "submitted"}],
+        history=[{"at": now, "status": "PENDING", "reason": SUBMITTED_REASON}],
     )
     try:
         return Request.model_validate(data)

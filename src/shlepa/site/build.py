@@ -38,6 +38,7 @@ from shlepa.site.board import Board, load_board
 from shlepa.site.curves import write_curves
 from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_INDEX, DETAILS_PAGE, metric_title, site_meta, task_title
 from shlepa.site.render import Renderer, json_for_html
+from shlepa.site.submit_data import SUBMIT_DATA, submit_form_data
 
 log = logging.getLogger(__name__)
 
@@ -606,7 +607,12 @@ def _build(
     (docs / "data").mkdir(exist_ok=True)
     (docs / DATA_FILE).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     (docs / DATA_CSV).write_text(leaderboard_csv(data), encoding="utf-8")
-    renderer.write_pages(docs, data, load_settings(root).validation)
+    settings = load_settings(root)
+    renderer.write_pages(docs, data, settings.validation)
+    suite_titles = {name: s.title for name, s in board.suites.items()}
+    (docs / SUBMIT_DATA).write_text(
+        json.dumps(submit_form_data(settings, suite_titles), ensure_ascii=False), encoding="utf-8"
+    )
     write_curves(docs, renderer.trajectories, renderer)
     (docs / "data" / "citations").mkdir()
     for name, suite in board.suites.items():

@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.config import ValidationSettings
-from shlepa.records.keys import model_page_path
+from shlepa.records.keys import model_page_path, queue_anchor
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status, format_age
 from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
@@ -221,6 +221,7 @@ class Renderer:
                     "log_url": log_url,
                     "reason": last.reason if last else "",
                     "page": model_page_path(req.model, req.revision, req.precision.value, req.suite),
+                    "anchor": queue_anchor(req.model, req.revision, req.precision.value, req.suite),
                 }
             )
         for items in groups.values():

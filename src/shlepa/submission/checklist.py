@@ -59,9 +59,19 @@ class Check:
         return f"{where}{self.name}: {self.message}{fix}"
 
 
+@dataclass(frozen=True)
+class Link:
+    """Where a checked request can be followed once merged (its queue-page entry)."""
+
+    file: str
+    label: str
+    url: str
+
+
 @dataclass
 class Checklist:
     checks: list[Check] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
     def add(self, check: Check) -> None:
         self.checks.append(check)
@@ -106,6 +116,9 @@ class Checklist:
             if check.how_to_fix and check.status != Outcome.passed:
                 item += f"<br>How to fix: {_md(check.how_to_fix)}"
             lines.append(item)
+        if self.links:
+            lines += ["", "After merge, follow the evaluation on the queue page:"]
+            lines += [f"- [{_md(link.label)}]({_url(link.url)})" for link in self.links]
         return "\n".join(lines) + "\n"
 
     def print(self, console: Console, verbose: bool = False) -> None:
@@ -125,8 +138,15 @@ def _md(text: str) -> str:
     return out.replace("@", "@\u200b")
 
 
+def _url(url: str) -> str:
+    """A link target: only http(s), and nothing that could end the Markdown link early."""
+    if not url.startswith(("https://", "http://")):
+        return "#"
+    return "".join(c if c.isascii() and c.isprintable() and c not in " ()<>[]`\"'" else f"%{ord(c):02X}" for c in url)
+
+
 def _code(text: str) -> str:
     return html.escape(str(text).replace("`", "'").replace("\n", " "), quote=True)
 
 
-__all__ = ["COMMENT_MARKER", "Check", "Checklist", "Outcome"]
+__all__ = ["COMMENT_MARKER", "Check", "Checklist", "Link", "Outcome"]

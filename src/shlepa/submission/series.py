@@ -18,6 +18,8 @@ from shlepa.records.keys import SHA_RE, short_sha
 from shlepa.records.request import DEFAULT_SUITE, Request, RequestError, new_request, save_request
 
 SPEC_RE = re.compile(r"^(\d{1,13})=(\S{1,200})$")
+#: The suite a series is evaluated on unless the submitter picks another.
+SERIES_DEFAULT_SUITE = "analysis360"
 
 
 class SeriesError(ShlepaError, ValueError):

@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shlepa.errors import ShlepaError
-from shlepa.records.keys import submission_branch
-from shlepa.records.request import STORED_DTYPE_PRECISION, Request, new_request, save_request
+from shlepa.records.keys import DEFAULT_SUITE, submission_branch
+from shlepa.records.request import STORED_DTYPE_PRECISION, Precision, Request, new_request, save_request
 from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
 
 
 class SubmitError(ShlepaError, ValueError):
     pass
+
+
+#: The precision of a submission whose stored dtype says nothing (no safetensors, or int weights).
+DEFAULT_PRECISION = Precision.bfloat16.value
 
 
 @dataclass
@@ -35,6 +39,7 @@ def build_request(
     base_model: str | None = None,
     use_chat_template: bool = False,
     license: str | None = None,
+    suite: str = DEFAULT_SUITE,
 ) -> tuple[Request, list[str]]:
     """Resolve the revision to its commit sha and fill license and size from the Hub."""
     notes: list[str] = []
@@ -61,7 +66,7 @@ def build_request(
     except (HubNotFound, CouldNotVerify) as exc:
         notes.append(f"parameter count not filled: {exc}")
     if precision is None:
-        precision = stored or "bfloat16"
+        precision = stored or DEFAULT_PRECISION
         notes.append(f"precision {precision} chosen from the stored weights")
     request = new_request(
         model,
@@ -74,6 +79,7 @@ def build_request(
         base_model=base_model,
         use_chat_template=use_chat_template,
         params=params,
+        suite=suite,
     )
     return request, notes
 

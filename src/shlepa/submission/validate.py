@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from shlepa.config import ValidationSettings
 from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
-from shlepa.records.keys import short_sha
+from shlepa.records.keys import queue_anchor, short_sha
 from shlepa.records.request import (
     STORED_DTYPE_PRECISION,
     Precision,
@@ -28,12 +29,13 @@ from shlepa.records.request import (
     load_all_requests,
     outside_requests,
 )
+from shlepa.submission import rules
 from shlepa.submission.changes import Change, Kind, changed_files
-from shlepa.submission.checklist import Check, Checklist, Outcome
+from shlepa.submission.checklist import Check, Checklist, Link, Outcome
 from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
+from shlepa.submission.rules import BF16_AS_FP16_HINT, PICKLE_SUFFIXES, fmt_billions, fmt_limit, fmt_params
 
 ACTIVE = (Status.pending, Status.running, Status.finished)
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # safetensors dtype names -> the precisions that can load them without surprises
 
 
@@ -43,6 +45,7 @@ class Options:
     hub: Hub | None = None  # None: offline, the Hub checks are skipped
     pr_author: str | None = None
     repo_url: str | None = None  # e.g. https://github.com/org/board/blob/main, for links
+    site_url: str | None = None  # the published site (ending in /): the checklist links to the queue page
     # Every request of the repository, read and indexed once per run: validating N
     # files stays O(N), not O(N^2) (10,000 files take seconds, not hours).
     _index: _RequestIndex | None = None
@@ -85,6 +88,11 @@ class _Ctx:
 
     def warn(self, name: str, message: str, fix: str = "") -> None:
         self.add(name, Outcome.warning, message, fix)
+
+    def rule(self, key: str, prefix: str = "", **values: str) -> None:
+        """One outcome worded by the shared table (rules.CHECKS), as the Submit form words it."""
+        name, status, message, fix = rules.render(key, prefix, **values)
+        self.add(name, Outcome(status), message, fix)
 
     def unverified(self, name: str, exc: CouldNotVerify) -> None:
         self.add(
@@ -169,6 +177,8 @@ def validate_request_file(
     _ownership(ctx, request, opts, change, previous)
     _duplicates(ctx, root, path, request, opts, change, previous)
     _policy(ctx, root, request, opts)
+    if opts.site_url:
+        checklist.links.append(queue_link(opts.site_url, request, ctx.file))
     if opts.hub is None:
         ctx.add(
             "Hub checks", Outcome.warning, "skipped (offline)", "run without --offline to check the model on the Hub"
@@ -176,6 +186,13 @@ def validate_request_file(
     else:
         hub_checks(ctx, opts.hub, request, opts.settings)
     return request
+
+
+def queue_link(site_url: str, request: Request, file: str) -> Link:
+    """The request's entry on the queue page: ``<site>/queue/#<anchor>`` (anchor from records/keys.py)."""
+    anchor = queue_anchor(request.model, request.revision, request.precision.value, request.suite)
+    label = f"{request.model}@{short_sha(request.revision)} ({request.precision.value}, {request.suite})"
+    return Link(file, label, f"{site_url.rstrip('/')}/queue/#{quote(anchor, safe='/@')}")
 
 
 def _schema(ctx: _Ctx, path: Path, root: Path) -> Request | None:
@@ -274,11 +291,7 @@ def _duplicates(
 def _policy(ctx: _Ctx, root: Path, request: Request, opts: Options) -> None:
     s = opts.settings
     if s.is_opted_out(request.model):
-        ctx.fail(
-            "opt-out",
-            f"the organisation {request.org!r} asked for its models not to be submitted",
-            "contact the maintainers if you are a member of that organisation",
-        )
+        ctx.rule("opt_out", org=request.org)
     open_requests = opts.index(root).open_by_submitter.get(request.submitter.lower(), set())
     if len(open_requests) > s.max_open_requests_per_submitter:
         ctx.fail(
@@ -306,13 +319,9 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
         ctx.unverified(f"{p}model on the Hub", exc)
         return
     if facts.gated:
-        ctx.fail(
-            f"{p}model is public",
-            f"{model} is gated",
-            "remove the gating (Settings > Access requests) so the evaluator can download it",
-        )
+        ctx.rule("model_gated", p, model=model)
         return
-    ctx.ok(f"{p}model on the Hub", f"{model} exists and is public")
+    ctx.rule("model_ok", p, model=model)
     if revision and facts.sha != revision:
         ctx.fail(
             f"{p}revision",
@@ -321,7 +330,7 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
         )
         return
     if revision:
-        ctx.ok(f"{p}revision", f"commit {facts.sha[:12]} exists")
+        ctx.rule("revision_ok", p, short=facts.sha[:12])
     adapter = not prefix and request.weight_type == WeightType.adapter
     _weights(ctx, p, facts, adapter)
     if not adapter:
@@ -337,37 +346,21 @@ def _not_found(ctx: _Ctx, p: str, model: str, revision: str | None, exc: HubNotF
     if exc.kind == "gated":
         ctx.fail(f"{p}model is public", f"{model} is gated", "remove the gating so the evaluator can download it")
     elif exc.kind == "revision":
-        ctx.fail(
-            f"{p}revision",
-            f"revision {revision} does not exist in {model}",
-            "push the commit to the Hub, or use a sha from the model's history",
-        )
+        ctx.rule("revision_missing", p, revision=str(revision), model=model)
     else:
-        ctx.fail(
-            f"{p}model on the Hub",
-            f"{model} does not exist or is private",
-            "check the spelling of the model id and make the repository public",
-        )
+        ctx.rule("model_missing", p, model=model)
 
 
 def _weights(ctx: _Ctx, p: str, facts: ModelFacts, adapter: bool) -> None:
     files = facts.files
     if any(f.endswith(".safetensors") for f in files):
-        ctx.ok(f"{p}safetensors", "weights are stored as safetensors")
+        ctx.rule("safetensors_ok", p)
     elif any(f.endswith(PICKLE_SUFFIXES) for f in files):
-        ctx.fail(
-            f"{p}safetensors",
-            "weights are only stored as pickle files (.bin/.pt), which can run code when loaded",
-            "convert them: model.save_pretrained(dir, safe_serialization=True) and push model.safetensors",
-        )
+        ctx.rule("safetensors_pickle", p)
     else:
-        ctx.fail(f"{p}safetensors", "no weights found in the repository", "push the model weights as safetensors")
+        ctx.rule("safetensors_none", p)
     if adapter and "adapter_config.json" not in files:
-        ctx.fail(
-            f"{p}adapter",
-            "weight_type is adapter but there is no adapter_config.json",
-            "push the PEFT adapter files, or set weight_type correctly",
-        )
+        ctx.rule("adapter_missing", p)
 
 
 def _config_and_tokenizer(
@@ -506,19 +499,13 @@ def _card_and_license(
         lic = meta.get("license")
         card_license = (lic[0] if isinstance(lic, list) and lic else lic) or facts.license
     if not card_license:
-        ctx.fail(
-            f"{p}license", "the model card declares no license", "add 'license: <id>' to the YAML header of README.md"
-        )
+        ctx.rule("license_none", p)
         return
     card_license = str(card_license)
     if not settings.license_is_open(card_license):
-        ctx.fail(
-            f"{p}license",
-            f"license {card_license!r} is not on the open-license list",
-            "only openly licensed models are evaluated; see leaderboard.yaml for the list",
-        )
+        ctx.rule("license_closed", p, license=card_license)
     else:
-        ctx.ok(f"{p}license", f"open license {card_license}")
+        ctx.rule("license_ok", p, license=card_license)
     if request is not None and request.license.strip().lower() != card_license.lower():
         ctx.warn(
             f"{p}license",
@@ -542,13 +529,9 @@ def _size_and_precision(
         return
     billions = total / 1e9
     if billions > settings.max_params_b:
-        ctx.fail(
-            f"{p}parameters",
-            f"{billions:.1f}B parameters is above the limit of {settings.max_params_b:g}B",
-            "submit a smaller model",
-        )
+        ctx.rule("params_too_big", p, billions=fmt_billions(total), limit=fmt_limit(settings.max_params_b))
     else:
-        ctx.ok(f"{p}parameters", f"{_fmt_params(total)} parameters (limit {settings.max_params_b:g}B)")
+        ctx.rule("params_ok", p, params=fmt_params(total), limit=fmt_limit(settings.max_params_b))
     if request is None:
         return
     if request.params is not None and billions > 0 and abs(request.params - billions) > max(0.05 * billions, 0.01):
@@ -561,18 +544,10 @@ def _size_and_precision(
     want = request.precision
     if stored in STORED_DTYPE_PRECISION and want in STORED_DTYPE_PRECISION.values():
         if STORED_DTYPE_PRECISION[stored] != want:
-            hint = (
-                " (loading bfloat16 weights in float16 can overflow and give NaNs)"
-                if stored == "BF16" and want == Precision.float16
-                else ""
-            )
-            ctx.warn(
-                f"{p}precision",
-                f"weights are stored as {STORED_DTYPE_PRECISION[stored].value} but the request asks for {want.value}{hint}",
-                f"set precision: {STORED_DTYPE_PRECISION[stored].value}",
-            )
+            hint = BF16_AS_FP16_HINT if stored == "BF16" and want == Precision.float16 else ""
+            ctx.rule("precision_mismatch", p, stored=STORED_DTYPE_PRECISION[stored].value, want=want.value, hint=hint)
         else:
-            ctx.ok(f"{p}precision", f"weights are stored as {want.value}")
+            ctx.rule("precision_ok", p, want=want.value)
 
 
 @contextmanager
@@ -581,13 +556,9 @@ def _scratch() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _fmt_params(n: int) -> str:
-    return f"{n / 1e9:.2f}B" if n >= 1e8 else f"{n:,}"
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:300]
 
 
-__all__ = ["Options", "hub_checks", "validate_changes", "validate_paths", "validate_request_file"]
+__all__ = ["Options", "hub_checks", "queue_link", "validate_changes", "validate_paths", "validate_request_file"]
