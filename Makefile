@@ -63,8 +63,8 @@ js-test: node_modules/.stamp
 
 # The Python side's own checks: ruff (lint and format) and mypy, configured in pyproject.toml.
 py-lint: install-dev
-	$(VENV)/bin/ruff check src tests benchmarks scripts eval/tasks
-	$(VENV)/bin/ruff format --check src tests benchmarks scripts eval/tasks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/mypy
 
 # The venv's bin first on PATH: the tests call its actionlint, zizmor and shlepa.

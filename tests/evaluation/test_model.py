@@ -63,7 +63,7 @@ def test_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
     """lm-eval returns None on ranks other than 0 under accelerate: no results, no status change."""
     import shutil
 
-    from queue_helpers import PROJECT, add_requests
+    from support.gitboard import PROJECT, add_requests
 
     from shlepa.evaluation import run as evaluation
     from shlepa.evaluation.options import EvalOptions

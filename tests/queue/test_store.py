@@ -125,7 +125,7 @@ def test_requeue_moves_failed_to_pending_and_refuses_running(git_board):
 
 
 def test_results_since_queued_sees_only_results_newer_than_the_last_queueing(tmp_path):
-    from queue_helpers import add_requests
+    from support.gitboard import add_requests
 
     from shlepa.records.results import write_results
 

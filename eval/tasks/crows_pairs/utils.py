@@ -2,7 +2,7 @@
 
 
 def process_results(doc, results):
-    lls, _ = zip(*results, strict=False)
+    lls, _ = zip(*results)
 
     likelihood1, likelihood2 = lls
 

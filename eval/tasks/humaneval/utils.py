@@ -5,7 +5,7 @@ HF_ALLOW_CODE_EVAL safeguard, same unbiased pass@k estimator."""
 from shlepa.evaluation.codeeval import compute_code_eval
 
 
-def pass_at_k(references: list[str], predictions: list[list[str]], k: list[int] | None = None):
+def pass_at_k(references: list[str], predictions: list[list[str]], k: list[int] = None):
     assert k is not None
     if isinstance(k, int):
         k = [k]
@@ -14,4 +14,4 @@ def pass_at_k(references: list[str], predictions: list[list[str]], k: list[int] 
 
 
 def build_predictions(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:
-    return [[doc["prompt"] + r for r in resp] for resp, doc in zip(resps, docs, strict=False)]
+    return [[doc["prompt"] + r for r in resp] for resp, doc in zip(resps, docs)]

@@ -1,10 +1,14 @@
 """lm-eval 0.4.13's mbpp/utils.py (pass_at_1 and the three fixed few-shot samples, copied),
 scoring with shlepa.evaluation.codeeval instead of HF evaluate's code_eval (downloaded from the Hub)."""
 
+from typing import Union
+
 from shlepa.evaluation.codeeval import compute_code_eval
 
 
-def pass_at_1(references: str | list[str], predictions: str | list[list[str]]) -> float:
+def pass_at_1(
+    references: Union[str, list[str]], predictions: Union[str, list[list[str]]]
+) -> float:
     if isinstance(references, str):
         references = [references]
     if isinstance(predictions[0], str):

@@ -5,7 +5,7 @@ import numpy as np
 
 
 def process_results_mc2(doc, results):
-    ll, _ = zip(*results, strict=False)
+    ll, _ = zip(*results)
     ll = np.array(ll)
 
     # Convert log-likelihoods to probabilities.
