@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.config import ValidationSettings
-from shlepa.records.keys import model_page_path, queue_anchor
+from shlepa.records.keys import model_page_path, queue_anchor, short_sha
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status, format_age
 from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
@@ -155,7 +155,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html)
+        self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html, short_sha=short_sha)
         self.env.globals.update(
             type_symbols=MODEL_TYPE_SYMBOLS,
             type_titles=TYPE_TITLES,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shlepa.errors import ShlepaError
-from shlepa.records.keys import DEFAULT_SUITE, submission_branch
+from shlepa.records.keys import DEFAULT_SUITE, short_sha, submission_branch
 from shlepa.records.request import STORED_DTYPE_PRECISION, Precision, Request, new_request, save_request
 from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
 
@@ -98,7 +98,7 @@ def git_steps(request: Request) -> list[str]:
     return [
         f"git switch -c {q(branch)}",
         f"git add {q(str(request.relpath))}",
-        f"git commit -m {q(f'Submit {request.model}@{request.revision[:12]} ({request.precision.value})')}",
+        f"git commit -m {q(f'Submit {request.model}@{short_sha(request.revision)} ({request.precision.value})')}",
         f"git push -u origin {q(branch)}",
         "then open a pull request; the checklist comment tells you if anything is missing",
     ]

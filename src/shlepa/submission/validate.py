@@ -330,7 +330,7 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
         )
         return
     if revision:
-        ctx.rule("revision_ok", p, short=facts.sha[:12])
+        ctx.rule("revision_ok", p, short=short_sha(facts.sha))
     adapter = not prefix and request.weight_type == WeightType.adapter
     _weights(ctx, p, facts, adapter)
     if not adapter:
