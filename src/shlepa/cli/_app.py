@@ -41,6 +41,12 @@ console = Console(stderr=True)
 RootOption = typer.Option(
     None, "--root", help="Leaderboard repository (default: the one containing the current folder)."
 )
+# Options several commands share, defined once so their names and help never drift apart.
+HubEndpointOption = typer.Option(None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co).")
+GithubRepoOption = typer.Option(
+    None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
+)
+GithubApiOption = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com).")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

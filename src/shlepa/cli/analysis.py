@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli._app import (
+    GithubApiOption,
+    GithubRepoOption,
+    HubEndpointOption,
+    RootOption,
+    app,
+    console,
+    fail,
+    resolve_root,
+)
 from shlepa.cli.submit import pr_target
 from shlepa.config import load_settings
 from shlepa.evaluation.suitecheck import check_suites
@@ -32,18 +41,14 @@ def submit_series(
     model_type: ModelType = typer.Option(ModelType.pretrained, "--model-type", help="How the model was made."),
     license: str | None = typer.Option(None, "--license", help="License id (default: from the model card)."),
     submitter: str = typer.Option(..., "--submitter", help="Your GitHub login."),
-    hub_endpoint: str | None = typer.Option(
-        None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
-    ),
+    hub_endpoint: str | None = HubEndpointOption,
     open_pr: bool = typer.Option(
         False,
         "--open-pr",
         help="Open ONE PR with every checkpoint's request instead of writing them (see `submit --open-pr`).",
     ),
-    github_repo: str | None = typer.Option(
-        None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
-    ),
-    github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
+    github_repo: str | None = GithubRepoOption,
+    github_api: str | None = GithubApiOption,
     root: Path | None = RootOption,
 ) -> None:
     """Write one request per checkpoint, each revision pinned to its commit sha, and print their paths."""

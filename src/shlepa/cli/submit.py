@@ -9,7 +9,16 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shlepa.cli._app import RootOption, app, console, fail, resolve_root
+from shlepa.cli._app import (
+    GithubApiOption,
+    GithubRepoOption,
+    HubEndpointOption,
+    RootOption,
+    app,
+    console,
+    fail,
+    resolve_root,
+)
 from shlepa.config import load_settings
 from shlepa.env import environment
 from shlepa.records.keys import DEFAULT_SUITE, short_sha, submission_branch
@@ -54,18 +63,14 @@ def submit(
         None, "--submitter", help="Your GitHub login (default: git config user.name)."
     ),
     license: str | None = typer.Option(None, "--license", help="License id, if the model card has none."),
-    hub_endpoint: str | None = typer.Option(
-        None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
-    ),
+    hub_endpoint: str | None = HubEndpointOption,
     open_pr: bool = typer.Option(
         False,
         "--open-pr",
         help="Open the PR on GitHub instead (token: $GITHUB_TOKEN or `gh auth token`); from your fork if you cannot push.",
     ),
-    github_repo: str | None = typer.Option(
-        None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
-    ),
-    github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
+    github_repo: str | None = GithubRepoOption,
+    github_api: str | None = GithubApiOption,
     root: Path | None = RootOption,
 ) -> None:
     """Write requests/<org>/<model>/<sha>_<precision>.yaml (status PENDING) from the Hub and print the git steps."""
@@ -134,7 +139,7 @@ def pr_comment(
         None, "--expect-head-sha", help="Refuse unless the PR's head is this commit (the one that was validated)."
     ),
     github_repo: str = typer.Option(..., "--repo", help="OWNER/NAME."),
-    github_api: str | None = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com)."),
+    github_api: str | None = GithubApiOption,
 ) -> None:
     """Post the checklist as ONE comment on the PR, editing it on later pushes (token: $GITHUB_TOKEN)."""
     token = environment().github_token

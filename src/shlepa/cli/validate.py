@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shlepa.cli._app import RootOption, app, console, resolve_root
+from shlepa.cli._app import HubEndpointOption, RootOption, app, console, resolve_root
 from shlepa.config import load_settings
 from shlepa.io.atomic import write_text
 from shlepa.records.request import iter_request_files
@@ -22,9 +22,7 @@ def validate(
         None, "--changed", help="Check a PR instead: the files changed in BASE...HEAD (git refs)."
     ),
     offline: bool = typer.Option(False, "--offline", "--no-hub", help="Skip the Hugging Face Hub checks."),
-    hub_endpoint: str | None = typer.Option(
-        None, "--hub-endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)."
-    ),
+    hub_endpoint: str | None = HubEndpointOption,
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the checklist as Markdown to this file."),
     config: Path | None = typer.Option(
         None,
