@@ -18,6 +18,7 @@ from support.serving import ARGS, ARTIFACTS, CHROMIUM, serve_in_thread
 pytestmark = pytest.mark.browser
 # A test artifact, never a tracked file: the README's docs/img/leaderboard.png is the demo's
 # (`make screenshot`, scripts/screenshot.py).
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = ARTIFACTS / "leaderboard-fake-board.png"
 
 
@@ -305,7 +306,7 @@ def test_pages_run_under_a_strict_content_security_policy(page, site):
 
 
 def test_training_curves_on_a_checkpoint_page_and_the_compare_page(browser, tmp_path):
-    from test_trajectory import REPO, add_series
+    from support.result_sets import add_series
 
     root = make_repo(tmp_path / "repo", 2, queue=0)
     (root / "eval/suites/analysis360.yaml").write_bytes((REPO / "eval/suites/analysis360.yaml").read_bytes())

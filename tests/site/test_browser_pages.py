@@ -190,10 +190,12 @@ def test_header_card_holds_the_results_file_and_the_scores_read_as_words(site, p
         page.inner_text("#history-table tbody tr:first-child td:first-child"),
     )
     assert page.locator("#settings ~ #reproduce pre code").count() == 1
-    assert page.locator("pre.model-command button.model-copy").count() == 2  # the shlepa and lm-eval commands
-    page.click("#reproduce button.model-copy")
-    page.wait_for_function("() => document.querySelector('#reproduce button.model-copy').textContent !== 'Copy'")
-    assert page.inner_text("#reproduce button.model-copy") == "Copied"
+    # Material's own copy button (content.code.copy) on both commands: the shlepa and lm-eval ones
+    buttons = page.locator("pre.model-command .md-code__button[data-md-type='copy']")
+    assert buttons.count() == 2
+    buttons.first.click()
+    page.wait_for_selector(".md-dialog--active", timeout=10000)
+    assert "Copied" in page.inner_text(".md-dialog")
 
 
 def test_details_viewer_shows_choices_pick_and_gold_pages_and_filters(site, page):

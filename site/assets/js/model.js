@@ -220,32 +220,6 @@ function detailsViewer(root) {
 var browserEl = document.getElementById("details-browser");
 if (browserEl) detailsViewer(browserEl);
 
-/* Copy buttons on the reproduction commands (model pages load none of Material's JavaScript,
- * so its content.code.copy buttons are not there). */
-function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text).catch(function () { return legacyCopy(text); });
-  return legacyCopy(text);
-}
-function legacyCopy(text) {
-  var area = document.createElement("textarea");
-  area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
-  document.body.appendChild(area); area.select();
-  var ok;
-  try { ok = document.execCommand("copy"); } catch { ok = false; }
-  area.remove();
-  return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
-}
-Array.prototype.forEach.call(document.querySelectorAll("pre.model-command"), function (pre) {
-  var button = el("button", "Copy", "model-copy");
-  button.type = "button"; button.title = "Copy to the clipboard";
-  button.addEventListener("click", function () {
-    copyText(pre.querySelector("code").textContent).then(function () { button.textContent = "Copied"; },
-      function () { button.textContent = "Select and copy by hand"; });
-    setTimeout(function () { button.textContent = "Copy"; }, 2000);
-  });
-  pre.appendChild(button);
-});
-
 var cite = document.getElementById("citations");
 if (cite) {
   document.getElementById("citations-show").addEventListener("click", function () {
