@@ -63,13 +63,13 @@ def test_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
     """lm-eval returns None on ranks other than 0 under accelerate: no results, no status change."""
     import shutil
 
-    from support.gitboard import PROJECT, add_requests
-
     from shlepa.evaluation import run as evaluation
     from shlepa.evaluation.options import EvalOptions
     from shlepa.evaluation.run import evaluate_request
     from shlepa.records.request import Status, load_request
     from shlepa.records.suite import DataSource
+
+    from support.gitboard import PROJECT, add_requests
 
     shutil.copytree(PROJECT / "eval" / "suites", tmp_path / "eval" / "suites")
     rel = add_requests(tmp_path, 1)[0]

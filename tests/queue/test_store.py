@@ -125,9 +125,9 @@ def test_requeue_moves_failed_to_pending_and_refuses_running(git_board):
 
 
 def test_results_since_queued_sees_only_results_newer_than_the_last_queueing(tmp_path):
-    from support.gitboard import add_requests
-
     from shlepa.records.results import write_results
+
+    from support.gitboard import add_requests
 
     rel = add_requests(tmp_path, 1)[0]
     req = load_request(tmp_path / rel)
