@@ -69,18 +69,22 @@ def sequences(token_docs: list[list[int]], k: int, plain_text: bool, limit: int 
 
 def greedy_continuations(model: Any, prefixes: list[list[int]], k: int, batch_size: int = 16) -> list[list[int]]:
     """``k`` greedily decoded tokens after each prefix (all prefixes have the same length)."""
+    import inspect
+
     import torch
+    from transformers import DynamicCache
 
     device = next(model.parameters()).device
+    # transformers 5 renamed ``past_key_values`` to ``cache``; a Cache object fills in place.
+    cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     out: list[list[int]] = []
     with torch.no_grad():
         for i in range(0, len(prefixes), batch_size):
             ids = torch.tensor(prefixes[i : i + batch_size], dtype=torch.long, device=device)
-            past = None
+            cache = DynamicCache(config=model.config)
             step_ids, new = ids, []
             for _ in range(k):  # plain argmax loop: no EOS stop, no sampling settings to go wrong
-                res = model(input_ids=step_ids, past_key_values=past, use_cache=True)
-                past = res.past_key_values
+                res = model(input_ids=step_ids, use_cache=True, **{cache_kw: cache})
                 step_ids = res.logits[:, -1, :].argmax(dim=-1, keepdim=True)
                 new.append(step_ids)
             out += torch.cat(new, dim=1).tolist()
