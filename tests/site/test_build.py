@@ -336,3 +336,38 @@ def test_the_demo_workspace_shares_folders_by_link_and_copies_the_settings(tmp_p
     assert (work / "eval").is_symlink() and (work / "site").is_symlink()
     assert (work / "leaderboard.yaml").is_file() and not (work / "leaderboard.yaml").is_symlink()
     load_settings(work)  # raises on a link
+
+
+def test_the_full_csv_defuses_formula_cells_as_the_view_export_does():
+    """Free text from request files (a license, a model card's architecture) never runs in a spreadsheet."""
+    import csv as csvmod
+    import io
+
+    from shlepa.site.build import leaderboard_csv
+
+    row = {
+        "rank": 1,
+        "suite": "s",
+        "model": "org/m",
+        "step": None,
+        "type": "pretrained",
+        "precision": "float16",
+        "weight_type": "original",
+        "params": 7.0,
+        "license": '=HYPERLINK("https://evil.example","x")',
+        "arch": "@SUM(1+1)",
+        "sha": "a" * 40,
+        "submitted": "\t=1+1",
+        "average": -1.5,
+        "rank_norm": 1,
+        "average_norm": 0.0,
+        "scores": {},
+        "flag": None,
+    }
+    text = leaderboard_csv({"suites": {"s": {"benchmarks": []}}, "rows": [row]})
+    (cells,) = csvmod.DictReader(io.StringIO(text))
+    assert cells["license"] == "'" + row["license"]
+    assert cells["architecture"] == "'@SUM(1+1)"
+    assert cells["submitted"] == "'\t=1+1"
+    assert cells["average"] == "-1.5"  # numbers stay numbers
+    assert cells["model"] == "org/m"

@@ -194,6 +194,16 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
     }
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...), @SUM, a tab):
+#: it gets a leading ' there, as the client-side CSV export does (site/assets/js/lib/format.js csvCell).
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A free-text value as a spreadsheet shows it, never runs it."""
+    return "'" + value if isinstance(value, str) and value.startswith(CSV_FORMULA_START) else value
+
+
 def leaderboard_csv(data: dict[str, Any]) -> str:
     """Every row of every suite as CSV (the 'download everything' file): the build's ranks and averages."""
     keys = sorted({k for s in data["suites"].values() for k in (b["key"] for b in s["benchmarks"])})
@@ -222,7 +232,8 @@ def leaderboard_csv(data: dict[str, Any]) -> str:
     )
     for r in data["rows"]:
         w.writerow(
-            [
+            csv_safe(cell)
+            for cell in [
                 r["rank"],
                 r["suite"],
                 r["model"],
