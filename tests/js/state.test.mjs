@@ -29,6 +29,9 @@ test("only what differs from the defaults goes into the URL, and reads back the 
 });
 
 test("an unknown suite in the URL falls back to the default; flags are on only as 1", () => {
+  for (const bad of ["__proto__", "constructor", "toString"]) {
+    assert.equal(readState("?suite=" + bad, board()).suite, board().default_suite, bad);
+  }
   const s = readState("?suite=nope&norm=0&avgvis=1&type=", board());
   assert.equal(s.suite, "qa");
   assert.equal(s.norm, false);
@@ -40,4 +43,7 @@ test("a sort is field:direction, descending unless it says asc", () => {
   assert.deepEqual(sorters("b_arc:asc"), [{column: "b_arc", dir: "asc"}]);
   assert.deepEqual(sorters("model:desc"), [{column: "model", dir: "desc"}]);
   assert.deepEqual(sorters("model:sideways"), [{column: "model", dir: "desc"}]);
+  // a field that is no column of the table sorts as the default does
+  assert.deepEqual(sorters("__proto__:asc", ["rank", "avg", "model"]), [{column: "avg", dir: "desc"}]);
+  assert.deepEqual(sorters("model:asc", ["rank", "avg", "model"]), [{column: "model", dir: "asc"}]);
 });

@@ -144,6 +144,14 @@ def test_filters_and_shown_kinds(page, site):
     assert "show=" in page.url and "type=" in page.url
 
 
+def test_hand_edited_links_naming_no_suite_or_column_show_the_default_view(page, site):
+    open_board(page, site[0])
+    default = visible(page)
+    for query in ("?suite=__proto__", "?suite=constructor", "?sort=__proto__:asc", "?sort=constructor:desc"):
+        open_board(page, site[0], query)
+        assert visible(page) == default, query
+
+
 def test_toggles_normalized_rank_within_filter_and_visible_average(page, site):
     open_board(page, site[0])
     raw = {r["model"]: r["b_arc"] for r in visible(page)}

@@ -231,7 +231,11 @@ function download(name, type, body) {
   document.body.appendChild(a); a.click(); a.remove();
 }
 
-function refreshAll() { derive(); applyFilter(); table.setSort(sorters(state.sort)); writeUrl(); }
+function refreshAll() {
+  derive(); applyFilter();
+  table.setSort(sorters(state.sort, table.getColumns().map((c) => c.getField())));
+  writeUrl();
+}
 function sortOf(s) { return s.length ? s[0].field + ":" + s[0].dir : state.sort; }
 
 function wire() {
@@ -257,7 +261,7 @@ function wire() {
   document.querySelectorAll("#lb-tabs a").forEach((a) => {
     a.addEventListener("click", (e) => {
       const s = a.getAttribute("data-suite");
-      if (!data.suites[s]) return;
+      if (!Object.hasOwn(data.suites, s)) return;
       e.preventDefault();
       if (s === state.suite) return;
       state.suite = s; state.sort = "avg:desc"; highlightTab(s); start();
@@ -287,15 +291,16 @@ function probeRowHeight() {
 }
 
 function start() {
-  benches = data.suites[state.suite] ? data.suites[state.suite].benchmarks : [];
+  benches = Object.hasOwn(data.suites, state.suite) ? data.suites[state.suite].benchmarks : [];
   derive();
   if (table) table.destroy();
   const rowHeight = probeRowHeight();
   // No fixed height: the table is as tall as its rows, up to most of the window (then it
   // scrolls inside itself, as it does sideways when the columns are wider than the page).
+  const cols = columns();
   table = new Tabulator("#lb-table", {
-    data: rows, index: "id", columns: columns(), maxHeight: "80vh", layout: "fitData",
-    renderVertical: "virtual", placeholder: "", initialSort: sorters(state.sort),
+    data: rows, index: "id", columns: cols, maxHeight: "80vh", layout: "fitData",
+    renderVertical: "virtual", placeholder: "", initialSort: sorters(state.sort, cols.map((c) => c.field)),
     // A fixed row height and a small buffer of off-screen rows: Tabulator then measures
     // no cells and lays out ~25 rows per redraw instead of ~40 (the cost of a sort/filter).
     rowHeight: rowHeight, renderVerticalBuffer: 4 * rowHeight,
@@ -321,7 +326,7 @@ if (app && typeof Tabulator !== "undefined") {
     state = readState(location.search, data);
     syncControls();
     wire();
-    if (!d.suites[state.suite]) { document.getElementById("lb-count").textContent = "No suite."; return; }
+    if (!Object.hasOwn(d.suites, state.suite)) { document.getElementById("lb-count").textContent = "No suite."; return; }
     start();
   });
 }

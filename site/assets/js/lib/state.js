@@ -22,7 +22,7 @@ export function defaults(data) {
 export function readState(search, data) {
   const s = defaults(data), p = new URLSearchParams(search);
   if (p.has("search")) s.q = p.get("search");
-  if (p.has("suite") && data.suites[p.get("suite")]) s.suite = p.get("suite");
+  if (p.has("suite") && Object.hasOwn(data.suites, p.get("suite"))) s.suite = p.get("suite");
   FLAGS.forEach((k) => { if (p.has(k)) s[k] = p.get(k) === "1"; });
   LISTS.forEach((k) => { if (p.has(k)) s[k] = p.get(k) ? p.get(k).split(",") : []; });
   if (p.has("sort")) s.sort = p.get("sort");
@@ -40,8 +40,11 @@ export function writeState(state, data) {
   return p.toString();
 }
 
-/** "field:dir" as Tabulator's sorters; any direction but "asc" is "desc". */
-export function sorters(sort) {
-  const parts = String(sort).split(":");
+/** "field:dir" as Tabulator's sorters; any direction but "asc" is "desc". With `fields`, a field
+ * that is not one of the table's columns (a hand-edited link: `sort=__proto__:asc`) sorts as the
+ * default does instead of breaking the table. */
+export function sorters(sort, fields) {
+  let parts = String(sort).split(":");
+  if (fields && !fields.includes(parts[0])) parts = DEFAULT_SORT.split(":");
   return [{column: parts[0], dir: parts[1] === "asc" ? "asc" : "desc"}];
 }
