@@ -19,7 +19,6 @@ the file equals an unsplit run's except for timestamps, durations and runner fie
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
 import re
@@ -395,8 +394,7 @@ def merge_lm_eval(splits: list[SplitFile]) -> dict[str, Any]:
 def _read_details(split: SplitFile) -> list[dict[str, Any]]:
     path = split.path.parent / split.data["details_file"]
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+        return atomic.read_jsonl_gz(path)
     except (OSError, EOFError, json.JSONDecodeError) as exc:
         raise SplitError(f"unreadable split details: {exc}", path=path) from None
 

@@ -72,5 +72,6 @@ def write_jsonl_gz(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 
 
 def read_jsonl_gz(path: Path) -> list[dict[str, Any]]:
+    """The rows of a file :func:`write_jsonl_gz` wrote (per-sample details, split details)."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]

@@ -19,13 +19,14 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import random
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from shlepa.env import environment
 from shlepa.errors import ShlepaError
@@ -39,6 +40,10 @@ class GitError(ShlepaError, RuntimeError):
 
 class PublishError(GitError):
     """A change could not be pushed after every retry."""
+
+
+class _PushRejected(Exception):
+    """The remote moved (or a hook refused for now): rebase and push again."""
 
 
 T = TypeVar("T")
@@ -160,10 +165,6 @@ class GitRepo:
         self.git("rebase", "--abort", check=False)
         return False
 
-    def _wait(self, attempt: int) -> None:
-        delay = min(self.max_backoff_s, self.backoff_s * (2**attempt))
-        self.sleep(delay * (0.5 + random.random()))
-
     # -- the one way runners change the branch -----------------------------------
     def publish(self, apply: ApplyFn, message: str, *, sync_first: bool = True) -> Published[Any]:
         """Apply, commit, push; retry on a moved remote. Returns the pushed commit and the apply's value.
@@ -176,19 +177,33 @@ class GitRepo:
         change = apply()
         if not change.paths or not self.commit(change.paths, message):
             return Published(None, change.value)
-        for attempt in range(self.attempts):
-            if self.push():
-                return Published(self.head(), change.value)
-            log.info("push rejected (attempt %d/%d): fetching and rebasing", attempt + 1, self.attempts)
-            self._wait(attempt)
-            self.fetch()
-            if self.rebase():
-                continue
-            log.info("rebase conflicted: applying the change again on the newest %s", self.upstream)
-            self.git("reset", "--quiet", "--hard", self.upstream)
-            change = apply()
-            if not change.paths or not self.commit(change.paths, message):
-                return Published(None, change.value)
+        # Rejected pushes are retried with jittered exponential backoff (tenacity); before each
+        # retry the local commit is rebased onto the newest remote, or the change applied again.
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_random_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
+            retry=retry_if_exception_type(_PushRejected),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    if number > 1:
+                        self.fetch()
+                        if not self.rebase():
+                            log.info("rebase conflicted: applying the change again on the newest %s", self.upstream)
+                            self.git("reset", "--quiet", "--hard", self.upstream)
+                            change = apply()
+                            if not change.paths or not self.commit(change.paths, message):
+                                return Published(None, change.value)
+                    if self.push():
+                        return Published(self.head(), change.value)
+                    log.info("push rejected (attempt %d/%d): fetching and rebasing", number, self.attempts)
+                    raise _PushRejected
+        except _PushRejected:
+            pass
         # Leave the work tree on the remote state so nothing half-published lingers.
         self.git("reset", "--quiet", "--hard", self.upstream, check=False)
         raise PublishError(f"could not push {message!r} to {self.upstream} after {self.attempts} attempts")

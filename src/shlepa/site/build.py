@@ -11,7 +11,6 @@ and stay out of the nav, so the build is linear in the number of models.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import logging
@@ -30,6 +29,7 @@ from typing import Any
 
 from shlepa.config import load_settings
 from shlepa.errors import ShlepaError
+from shlepa.io import atomic
 from shlepa.records.keys import short_sha
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
@@ -284,8 +284,7 @@ def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[
     try:
         if src.stat().st_size < 64:  # an empty gzip stream: the evaluation logged no samples
             return None
-        with gzip.open(src, "rt", encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
+        rows = atomic.read_jsonl_gz(src)
     except (OSError, ValueError) as exc:
         log.warning("%s: unreadable details: %s", src, exc)
         return None
