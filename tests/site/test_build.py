@@ -13,8 +13,10 @@ import yaml
 from typer.testing import CliRunner
 
 from shlepa.cli import app
+from shlepa.io import atomic
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Precision, WeightType
 from shlepa.records.suite import load_suite
+from shlepa.site.board import load_board
 from shlepa.site.build import build_site
 from shlepa.site.meta import site_meta
 
@@ -371,3 +373,19 @@ def test_the_full_csv_defuses_formula_cells_as_the_view_export_does():
     assert cells["submitted"] == "'\t=1+1"
     assert cells["average"] == "-1.5"  # numbers stay numbers
     assert cells["model"] == "org/m"
+
+
+def test_a_details_row_naming_a_path_as_its_benchmark_writes_nothing_outside_the_site(tmp_path):
+    """The benchmark of a details row becomes a file name: '../../x' must not climb out of the site."""
+    root = make_repo(tmp_path / "repo", 1, details_every=1, queue=0)
+    (path, res), *_ = load_board(root).results.values()
+    rows = atomic.read_jsonl_gz(path.parent / res.details_file)
+    evil = dict(rows[0], benchmark="../../../escaped")
+    atomic.write_jsonl_gz(path.parent / res.details_file, [*rows, evil])
+    out = tmp_path / "site"
+    build_site(root, out)
+    assert not list(tmp_path.rglob("escaped*"))
+    details = next(out.rglob("details"))
+    assert {p.name.split("-")[0] for p in details.glob("*-0.json")} <= {
+        b.key for b in load_suite("open_llm_v1", root).benchmarks
+    }

@@ -8,6 +8,7 @@ metric, how subtasks aggregate and the baseline used for normalized scores.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from shlepa.errors import ShlepaError
 from shlepa.io.yaml import YamlError, load_yaml
 
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+#: A benchmark key: it names columns, URLs and files on the site, so only these characters.
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+Key = Annotated[str, StringConstraints(pattern=KEY_RE.pattern)]
 
 
 class DataSource(StrEnum):

@@ -34,6 +34,7 @@ from shlepa.records.keys import short_sha
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
+from shlepa.records.suite import KEY_RE
 from shlepa.site.board import Board, load_board
 from shlepa.site.curves import write_curves
 from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_INDEX, DETAILS_PAGE, metric_title, site_meta, task_title
@@ -293,7 +294,11 @@ def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[
     benches = {b.key: b for b in suite.benchmarks} if suite is not None else {}
     by_bench: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_bench[str(row.get("benchmark"))].append(
+        bench = str(row.get("benchmark"))
+        if not KEY_RE.match(bench):  # it becomes a file name: never a path (../../x) or odd text
+            log.warning("%s: details row with benchmark %.40r skipped (not a benchmark key)", src, bench)
+            continue
+        by_bench[bench].append(
             {
                 "doc_id": row.get("doc_id"),
                 "task": row.get("task"),
