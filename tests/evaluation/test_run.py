@@ -13,7 +13,7 @@ from shlepa.cli import app
 from shlepa.records.request import Status, load_request
 from shlepa.records.suite import load_suite
 
-from support.requests import submit
+from support.requests import evaluate_args, submit
 
 runner = CliRunner()
 BATCH = 4
@@ -21,24 +21,7 @@ LIMIT = 2
 
 
 def evaluate(root: Path, request: Path, model_dir: Path, *extra: str):
-    args = [
-        "evaluate",
-        str(request),
-        "--root",
-        str(root),
-        "--data",
-        "bundled",
-        "--model-path",
-        str(model_dir),
-        "--batch-size",
-        str(BATCH),
-        "--device",
-        "cpu",
-        "--backend",
-        "hf",
-        *extra,
-    ]
-    return runner.invoke(app, args)
+    return runner.invoke(app, evaluate_args(root, request, model_dir, BATCH, *extra))
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ from shlepa.evaluation.split import SplitError, merge_split, parse_split, plan_s
 from shlepa.records.request import Status, load_request
 
 from support.gitboard import clone, git
-from support.requests import submit
+from support.requests import evaluate_args, submit
 
 runner = CliRunner()
 # ARC (a task) and MMLU (a group of 57 subjects, split across runners).
@@ -32,26 +32,7 @@ LM_EVAL_TIMING = {"date", "start_time", "end_time", "total_evaluation_time_secon
 
 
 def run_cli(root: Path, model_dir: Path, request: Path, *extra: str):
-    args = [
-        "evaluate",
-        str(request),
-        "--root",
-        str(root),
-        "--data",
-        "bundled",
-        "--model-path",
-        str(model_dir),
-        "--batch-size",
-        str(BATCH),
-        "--device",
-        "cpu",
-        "--backend",
-        "hf",
-        "--limit",
-        LIMIT,
-        *BENCHMARKS,
-        *extra,
-    ]
+    args = evaluate_args(root, request, model_dir, BATCH, "--limit", LIMIT, *BENCHMARKS, *extra)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return Path(result.stdout.strip().splitlines()[-1])

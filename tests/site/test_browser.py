@@ -13,7 +13,7 @@ from shlepa.site.build import build_site
 
 from support.board_page import open_board, search, visible
 from support.result_sets import XSS, add_hostile_model, make_repo
-from support.serving import ARGS, ARTIFACTS, CHROMIUM, serve_in_thread
+from support.serving import ARTIFACTS, CHROMIUM, chromium, serve_in_thread
 
 pytestmark = pytest.mark.browser
 # A test artifact, never a tracked file: the README's docs/img/leaderboard.png is the demo's
@@ -37,12 +37,8 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from shlepa.site.build import build_site
 
 from support.board_page import visible
 from support.result_sets import add_series, make_repo
-from support.serving import ARGS, ARTIFACTS, CHROMIUM, serve_in_thread
+from support.serving import ARTIFACTS, CHROMIUM, chromium, serve_in_thread
 
 pytestmark = pytest.mark.browser
 WIDE, PHONE = 1400, 390
@@ -76,17 +76,13 @@ def board(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def chromium(board):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+def browser(board):
+    with chromium() as b:
         yield b
-        b.close()
 
 
-def new_page(chromium, width: int):
-    context = chromium.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
+def new_page(browser, width: int):
+    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.problems = []  # type: ignore[attr-defined]
     page.on(
@@ -177,9 +173,9 @@ def check_csv(page, shown: list[dict]) -> None:
     assert [float(r["average"]) if r["average"] else None for r in table] == [r["avg"] for r in shown]
 
 
-def test_table_ranks_and_averages_are_the_data_files_after_each_toggle_and_in_the_csv(chromium, board):
+def test_table_ranks_and_averages_are_the_data_files_after_each_toggle_and_in_the_csv(browser, board):
     _root, _out, url, data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     open_board(page, url)
     for title, suite in (
         ("Analysis360", "analysis360"),
@@ -258,9 +254,9 @@ def test_the_whole_data_files_agree_with_the_build(board):
 
 
 @pytest.mark.parametrize("px", [1280, 1400, 1920])
-def test_no_page_level_horizontal_scroll_the_grid_scrolls_inside(chromium, board, px):
+def test_no_page_level_horizontal_scroll_the_grid_scrolls_inside(browser, board, px):
     _root, _out, url, _data = board
-    page = new_page(chromium, px)
+    page = new_page(browser, px)
     for path in ("", "?suite=analysis360", "queue/", "about/", "submit/", "faq/"):
         page.goto(url + path)
         if not path or path.startswith("?"):
@@ -279,9 +275,9 @@ def test_no_page_level_horizontal_scroll_the_grid_scrolls_inside(chromium, board
     page.context.close()
 
 
-def test_headers_are_readable_and_lower_is_better_is_said(chromium, board):
+def test_headers_are_readable_and_lower_is_better_is_said(browser, board):
     _root, _out, url, data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     open_board(page, url, "?suite=analysis360")
     # Every header's text is whole (inside its box) and clear of its sort arrow.
     cut = page.eval_on_selector_all(
@@ -311,9 +307,9 @@ def test_headers_are_readable_and_lower_is_better_is_said(chromium, board):
     page.context.close()
 
 
-def test_the_table_is_as_tall_as_its_rows_and_checkpoints_show_their_step(chromium, board):
+def test_the_table_is_as_tall_as_its_rows_and_checkpoints_show_their_step(browser, board):
     _root, _out, url, data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     open_board(page, url, "?suite=analysis360")
     rows_h, holder_h = page.evaluate("""() => { const h = document.querySelector('#lb-table .tabulator-tableholder');
         const rows = [...h.querySelectorAll('.tabulator-row')];
@@ -330,9 +326,9 @@ def test_the_table_is_as_tall_as_its_rows_and_checkpoints_show_their_step(chromi
     page.context.close()
 
 
-def test_pinned_rows_stay_on_top_in_any_sort_and_in_the_url(chromium, board):
+def test_pinned_rows_stay_on_top_in_any_sort_and_in_the_url(browser, board):
     _root, _out, url, _data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     open_board(page, url)
     last = visible(page)[-1]["model"]
     page.locator(f'.tabulator-row:has(a.lb-model:text-is("{last}")) button.lb-pin').click()
@@ -346,7 +342,7 @@ def test_pinned_rows_stay_on_top_in_any_sort_and_in_the_url(chromium, board):
         page.click('.tabulator-col[tabulator-field="b_arc"] .tabulator-col-title')
         assert visible(page)[0]["model"] == last
     assert "pin=" in page.url
-    other = new_page(chromium, WIDE)
+    other = new_page(browser, WIDE)
     open_board(other, page.url)
     assert visible(other)[0]["model"] == last
     assert other.locator("button.lb-pin[aria-pressed=true]").count() == 1
@@ -355,9 +351,9 @@ def test_pinned_rows_stay_on_top_in_any_sort_and_in_the_url(chromium, board):
     page.context.close()
 
 
-def test_empty_states_say_how_to_submit(chromium, board, tmp_path):
+def test_empty_states_say_how_to_submit(browser, board, tmp_path):
     _root, _out, url, _data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     open_board(page, url, "?search=no-such-model-anywhere")
     assert page.is_visible("#lb-empty") and "submit/" in page.get_attribute("#lb-empty a", "href")
     page.click("#lb-empty a")
@@ -377,11 +373,11 @@ def test_empty_states_say_how_to_submit(chromium, board, tmp_path):
     page.context.close()
 
 
-def test_every_page_reaches_every_page_through_the_nav(chromium, board, width):
+def test_every_page_reaches_every_page_through_the_nav(browser, board, width):
     root, _out, url, data = board
     nav = _nav(root)
     model = next(r["page"] for r in data["rows"] if r["model"] == "lab/run-7b")
-    page = new_page(chromium, width)
+    page = new_page(browser, width)
     header = None
     for start in [path for _t, path in nav] + [model]:
         page.goto(url + start)
@@ -412,9 +408,9 @@ def test_every_page_reaches_every_page_through_the_nav(chromium, board, width):
     page.context.close()
 
 
-def test_no_console_errors_or_warnings_and_screenshots(chromium, board, width):
+def test_no_console_errors_or_warnings_and_screenshots(browser, board, width):
     _root, _out, url, data = board
-    page = new_page(chromium, width)
+    page = new_page(browser, width)
     model = next(r["page"] for r in data["rows"] if r["model"] == "lab/run-7b")
     shots = []
     for name, path in (
@@ -440,9 +436,9 @@ def test_no_console_errors_or_warnings_and_screenshots(chromium, board, width):
     page.context.close()
 
 
-def test_queue_ages_are_counted_in_the_browser_from_the_timestamps(chromium, board):
+def test_queue_ages_are_counted_in_the_browser_from_the_timestamps(browser, board):
     _root, out, url, _data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     later = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
     page.clock.set_fixed_time(later)
     page.goto(url + "queue/")
@@ -459,9 +455,9 @@ def test_queue_ages_are_counted_in_the_browser_from_the_timestamps(chromium, boa
     page.context.close()
 
 
-def test_demo_board_says_so_everywhere_local_models_link_home_and_missing_pages_get_the_404(chromium, board):
+def test_demo_board_says_so_everywhere_local_models_link_home_and_missing_pages_get_the_404(browser, board):
     _root, out, url, data = board
-    page = new_page(chromium, WIDE)
+    page = new_page(browser, WIDE)
     local = next(r for r in data["rows"] if r["model"] == LOCAL_MODEL)
     assert local["local"] and data["demo"] == {"limit": 4, "bundled": True}
     for path in ("", "queue/", "about/", local["page"]):

@@ -23,7 +23,7 @@ from shlepa.site.build import build_site
 from shlepa.site.render import date_words
 
 from support.result_sets import make_repo, request_data, results_payload
-from support.serving import ARGS, ARTIFACTS, CHROMIUM, serve_in_thread
+from support.serving import ARTIFACTS, CHROMIUM, chromium, serve_in_thread
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
@@ -70,12 +70,8 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def new_page(browser, width: int = 1400):

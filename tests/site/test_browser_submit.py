@@ -26,7 +26,7 @@ from shlepa.submission.rules import BASE_PREFIX, CHECKS
 from shlepa.submission.validate import Options, validate_paths
 
 from support.result_sets import make_repo
-from support.serving import ARGS, CHROMIUM, serve_in_thread
+from support.serving import CHROMIUM, chromium, serve_in_thread
 
 pytestmark = pytest.mark.browser
 TIME_RE = re.compile(r"'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z'")
@@ -51,16 +51,10 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        # A page Playwright fulfils (the CSP test) counts as public; its calls to the fake Hub on
-        # 127.0.0.1 would then be refused as local-network access, which huggingface.co is not.
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=[*ARGS, "--disable-features=LocalNetworkAccessChecks"]
-        )
+    # A page Playwright fulfils (the CSP test) counts as public; its calls to the fake Hub on
+    # 127.0.0.1 would then be refused as local-network access, which huggingface.co is not.
+    with chromium("--disable-features=LocalNetworkAccessChecks") as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

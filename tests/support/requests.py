@@ -14,3 +14,24 @@ def model_sha(model_dir: Path) -> str:
 
 def submit(root: Path, model_dir: Path, model: str = "acme/tiny-llama") -> Path:
     return save_request(new_request(model, model_sha(model_dir), "float32", "pretrained", "mit", "alice"), root)
+
+
+def evaluate_args(root: Path, request: Path, model_dir: Path, batch_size: int, *extra: str) -> list[str]:
+    """``shlepa evaluate`` of a local model folder, offline on the bundled data, plain ``hf`` on CPU."""
+    return [
+        "evaluate",
+        str(request),
+        "--root",
+        str(root),
+        "--data",
+        "bundled",
+        "--model-path",
+        str(model_dir),
+        "--batch-size",
+        str(batch_size),
+        "--device",
+        "cpu",
+        "--backend",
+        "hf",
+        *extra,
+    ]

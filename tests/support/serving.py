@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from shlepa.site.serve import make_server
 
@@ -30,3 +33,16 @@ def serve_in_thread(directory: Path, port: int = 0) -> tuple[ThreadingHTTPServer
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, real_port = server.server_address[:2]
     return server, f"http://{host}:{real_port}/"
+
+
+@contextlib.contextmanager
+def chromium(*extra_args: str) -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright (it never downloads a browser of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *extra_args], headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
