@@ -304,3 +304,25 @@ def test_isolate_child_gets_every_evaluation_option(board_root, tmp_path):
         True,
     )
     assert EvalOptions.from_json(json.loads(captured.read_text())) == expected
+
+
+def test_allow_code_eval_without_a_sandbox_stops_before_claiming(git_board, tmp_path, monkeypatch):
+    """No bubblewrap on the runner: the drain refuses at once and the request stays PENDING for a runner that has it."""
+    from typer.testing import CliRunner
+
+    from shlepa.cli import app
+    from shlepa.evaluation import sandbox
+
+    remote, seed = git_board
+    rels = publish_requests(seed, 1)
+    work = clone(remote, tmp_path / "w")
+    sandbox._probe.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    try:
+        args = ["evaluate", "--next", "--commit", "--push", "--allow-code-eval", *FAST, "--root", str(work)]
+        result = CliRunner().invoke(app, args)
+    finally:
+        sandbox._probe.cache_clear()
+    assert result.exit_code != 0
+    assert "bubblewrap" in result.output and "never run unsandboxed" in result.output
+    assert remote_request(remote, rels[0]).status == Status.pending

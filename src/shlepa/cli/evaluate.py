@@ -93,7 +93,8 @@ def evaluate(
     allow_code_eval: bool = typer.Option(
         False,
         "--allow-code-eval",
-        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
+        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code, each program in a "
+        "bubblewrap sandbox (`make sandbox`); refused where none can be created. Off by default.",
     ),
     memorization_data: Path | None = typer.Option(
         None, "--memorization-data", help="Local sample of the model's training data (JSONL 'text' or plain text)."
