@@ -275,6 +275,16 @@ def test_honest_code_scores_as_before(allowed):
     assert compute_code_eval(refs[:20], wrong, k=[1])[0] == {"pass@1": 0.0}
 
 
+def test_the_program_is_run_as_given_under_limits(allowed):
+    refs = ["pass", "pass", "pass"]
+    preds = [
+        ["from __future__ import annotations\ndef f(x: int) -> int: return x"],  # must stay the first line
+        ["open('/tmp/big', 'wb').write(b'x' * (2 << 20))"],  # over the 1 MiB file limit
+        ["x = bytearray(2 << 30)"],  # over the 1 GiB address space
+    ]
+    assert compute_code_eval(refs, preds, k=[1])[1] == [[True], [False], [False]]
+
+
 @pytest.fixture
 def no_probe_cache():
     sandbox._probe.cache_clear()
