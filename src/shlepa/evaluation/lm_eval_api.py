@@ -48,6 +48,10 @@ def get_model(backend: str) -> Any:
 def simple_evaluate(**kwargs: Any) -> dict[str, Any] | None:
     import lm_eval
 
+    from shlepa.evaluation.codeeval import route_hf_code_eval
+
+    route_hf_code_eval()  # also when lm-eval builds task objects from names itself
+
     return lm_eval.simple_evaluate(**kwargs)
 
 
