@@ -336,3 +336,7 @@ def test_stock_hub_humaneval_and_mbpp_score_through_the_same_sandbox(allowed, mo
     assert humaneval.pass_at_k(BOTH_WAYS[1:], [[steal]], k=[1]) == {"pass@1": 1.0}
     assert mbpp.pass_at_1(BOTH_WAYS[0], [steal]) == 0.0
     assert mbpp.pass_at_1(BOTH_WAYS[1], [steal]) == 1.0
+    import evaluate
+
+    route_hf_code_eval()  # again, evaluate already imported: idempotent, every spelling routed
+    assert all(isinstance(evaluate.load(n), SandboxedCodeEval) for n in ("code_eval", "evaluate-metric/code_eval"))
