@@ -281,6 +281,7 @@ def test_isolate_child_gets_every_evaluation_option(board_root, tmp_path):
         "def capture(request_file, root, opts, progress=None):\n"
         f"    Path({str(captured)!r}).write_text(json.dumps(opts.to_json()))\n"
         "cli.evaluate_request = capture\n"
+        "cli.require_sandbox = lambda: None  # option transport only (the sandbox has its own tests)\n"
         "app(sys.argv[sys.argv.index('shlepa') + 1:], prog_name='shlepa')\n"
     )
     opts = RunnerOptions(
