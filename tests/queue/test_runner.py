@@ -7,6 +7,7 @@ item), so the git machinery is what is under test, with a real lm-eval run.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -22,7 +23,7 @@ from shlepa.evaluation.options import EvalOptions
 from shlepa.io import atomic
 from shlepa.io.yaml import load_yaml_text
 from shlepa.queue.git import GitRepo
-from shlepa.queue.runner import RunnerOptions, drain, evaluate_one
+from shlepa.queue.runner import RunnerOptions, _child_command, child_options, drain, evaluate_one
 from shlepa.queue.store import requeue
 from shlepa.records.request import Status, load_request, parse_request
 from shlepa.records.suite import DataSource
@@ -238,3 +239,91 @@ def test_cli_runner_step_exits_nonzero_when_a_request_failed(git_board, tmp_path
     result = CliRunner().invoke(app, ["evaluate", "--next", "--commit", "--push", *FAST, "--root", str(work)])
     assert result.exit_code == 3
     assert any(line.startswith("FAILED\t") for line in result.output.splitlines())
+
+
+def test_isolate_child_gets_every_evaluation_option(board_root, tmp_path):
+    """--isolate/launcher: the child's CLI rebuilds exactly the parent's options record, every field of it.
+
+    The child command once listed its flags by hand and dropped --allow-code-eval,
+    --backend-arg, --memorization-data and --wandb. Every field below differs from its
+    default, so a new EvalOptions field that is not set here (and carried) fails.
+    """
+    full = EvalOptions(
+        source=DataSource.bundled,
+        benchmarks=["arc", "humaneval"],
+        model_path=Path("/models/org/model"),
+        backend="hf",
+        backend_args={"max_batch_tokens": 16384, "trust": True},
+        batch_size=8,
+        device="cuda:1",
+        limit=0.5,
+        cache_dir=Path("/cache/lm_eval"),
+        force=True,
+        runner="from-the-options",
+        run_url="https://ci.example/runs/9",
+        confirm_run_unsafe_code=True,
+        claimed=True,
+        log_url="https://ci.example/runs/9#artifacts",
+        memorization_data=Path("/data/sample.jsonl"),
+        wandb_project="board",
+    )
+    defaults = EvalOptions()
+    unset = [f.name for f in dataclasses.fields(EvalOptions) if getattr(full, f.name) == getattr(defaults, f.name)]
+    assert unset == [], f"give these fields a non-default value in this test: {unset}"
+
+    captured = tmp_path / "child_saw.json"
+    child = tmp_path / "child.py"  # the real `shlepa evaluate` CLI, with the evaluation itself replaced
+    child.write_text(
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from shlepa.cli import app\n"
+        "from shlepa.cli import evaluate as cli\n"
+        "def capture(request_file, root, opts, progress=None):\n"
+        f"    Path({str(captured)!r}).write_text(json.dumps(opts.to_json()))\n"
+        "cli.evaluate_request = capture\n"
+        "cli.require_sandbox = lambda: None  # option transport only (the sandbox has its own tests)\n"
+        "app(sys.argv[sys.argv.index('shlepa') + 1:], prog_name='shlepa')\n"
+    )
+    opts = RunnerOptions(
+        eval=full,
+        runner="gpu-7",
+        run_url="https://ci.example/runs/10",
+        log_url="https://ci.example/runs/10#log",
+        launcher=[sys.executable, str(child)],
+        isolate=True,
+    )
+    rel = Path("requests/org/model/0123456_float16.yaml")
+    cmd = _child_command(rel, board_root, opts, tmp_path / "options.json")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    subprocess.run(cmd, cwd=board_root, env=env, check=True, capture_output=True, timeout=300)
+
+    expected = child_options(opts)
+    assert (expected.runner, expected.run_url, expected.log_url, expected.claimed) == (
+        "gpu-7",
+        "https://ci.example/runs/10",
+        "https://ci.example/runs/10#log",
+        True,
+    )
+    assert EvalOptions.from_json(json.loads(captured.read_text())) == expected
+
+
+def test_allow_code_eval_without_a_sandbox_stops_before_claiming(git_board, tmp_path, monkeypatch):
+    """No bubblewrap on the runner: the drain refuses at once and the request stays PENDING for a runner that has it."""
+    from typer.testing import CliRunner
+
+    from shlepa.cli import app
+    from shlepa.evaluation import sandbox
+
+    remote, seed = git_board
+    rels = publish_requests(seed, 1)
+    work = clone(remote, tmp_path / "w")
+    sandbox._probe.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    try:
+        args = ["evaluate", "--next", "--commit", "--push", "--allow-code-eval", *FAST, "--root", str(work)]
+        result = CliRunner().invoke(app, args)
+    finally:
+        sandbox._probe.cache_clear()
+    assert result.exit_code != 0
+    assert "bubblewrap" in result.output and "never run unsandboxed" in result.output
+    assert remote_request(remote, rels[0]).status == Status.pending

@@ -6,18 +6,29 @@ a workflow step runs: claim, evaluate, commit results + status in one commit, pu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 from shlepa.config import DEFAULT_BACKEND, load_settings
+from shlepa.errors import ShlepaError
 from shlepa.evaluation.model import parse_backend_args
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
+from shlepa.evaluation.sandbox import require_sandbox
 from shlepa.queue.git import GitRepo
 from shlepa.queue.runner import RunnerOptions, drain, evaluate_one, github_run_url, runner_name
 from shlepa.records.suite import DataSource
+
+
+def read_options(path: Path) -> EvalOptions:
+    """The options record a parent runner wrote (:func:`shlepa.queue.runner.child_options`)."""
+    try:
+        return EvalOptions.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ShlepaError(f"not a readable evaluation options record: {exc}", path=path) from exc
 
 
 def _batch(value: str) -> str | int:
@@ -82,13 +93,20 @@ def evaluate(
     allow_code_eval: bool = typer.Option(
         False,
         "--allow-code-eval",
-        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code in this job. Off by default.",
+        help="Run the code benchmarks (HumanEval, MBPP): executes model-written code, each program in a "
+        "bubblewrap sandbox (`make sandbox`); refused where none can be created. Off by default.",
     ),
     memorization_data: Path | None = typer.Option(
         None, "--memorization-data", help="Local sample of the model's training data (JSONL 'text' or plain text)."
     ),
     wandb: str | None = typer.Option(
         None, "--wandb", metavar="PROJECT", help="Also log to this Weights & Biases project (needs shlepa[wandb])."
+    ),
+    options_file: Path | None = typer.Option(
+        None,
+        "--options-file",
+        help="Take every evaluation option from this JSON record instead of the flags above "
+        "(how --isolate and runner.launcher hand a request to the child process).",
     ),
     root: Path | None = RootOption,
 ) -> None:
@@ -101,25 +119,32 @@ def evaluate(
     if limit is None:
         limit = settings.limit
     run_url = run_url or github_run_url()
-    opts = EvalOptions(
-        source=data or DataSource(settings.data),
-        benchmarks=benchmark or None,
-        model_path=model_path,
-        backend=backend or settings.backend,
-        backend_args=parsed_backend_args,
-        batch_size=_batch(str(batch_size or settings.batch_size)),
-        device=device or settings.device,
-        limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
-        cache_dir=cache_dir,
-        force=force,
-        runner=runner or runner_name(),
-        run_url=run_url,
-        log_url=log_url or (f"{run_url}#artifacts" if run_url else None),
-        claimed=claimed,
-        confirm_run_unsafe_code=allow_code_eval,
-        memorization_data=memorization_data.resolve() if memorization_data else None,
-        wandb_project=wandb,
-    )
+    if options_file is not None:
+        if request_file is None or next_ or commit or push or split is not None:
+            fail("--options-file evaluates one request file: leave out --next, --commit, --push and --split")
+        opts = read_options(options_file)
+    else:
+        opts = EvalOptions(
+            source=data or DataSource(settings.data),
+            benchmarks=benchmark or None,
+            model_path=model_path,
+            backend=backend or settings.backend,
+            backend_args=parsed_backend_args,
+            batch_size=_batch(str(batch_size or settings.batch_size)),
+            device=device or settings.device,
+            limit=int(limit) if limit is not None and limit >= 1 and float(limit).is_integer() else limit,
+            cache_dir=cache_dir,
+            force=force,
+            runner=runner or runner_name(),
+            run_url=run_url,
+            log_url=log_url or (f"{run_url}#artifacts" if run_url else None),
+            claimed=claimed,
+            confirm_run_unsafe_code=allow_code_eval,
+            memorization_data=memorization_data.resolve() if memorization_data else None,
+            wandb_project=wandb,
+        )
+    if opts.confirm_run_unsafe_code:
+        require_sandbox()  # before anything is claimed: no sandbox, no code benchmarks (fails closed)
     if split is not None:
         if next_ or commit or push:
             fail("--split writes a partial file only: leave out --next, --commit and --push (merge-split commits)")

@@ -28,7 +28,12 @@ def installed_version() -> str | None:
 
 # -- public entry points -----------------------------------------------------------
 def task_manager(include_path: str, include_defaults: bool) -> Any:
+    """lm-eval's task index; first routes ``evaluate``'s code_eval (stock humaneval/mbpp) to the sandbox."""
     from lm_eval.tasks import TaskManager
+
+    from shlepa.evaluation.codeeval import route_hf_code_eval
+
+    route_hf_code_eval()
 
     return TaskManager(include_path=include_path, include_defaults=include_defaults)
 
@@ -42,6 +47,10 @@ def get_model(backend: str) -> Any:
 
 def simple_evaluate(**kwargs: Any) -> dict[str, Any] | None:
     import lm_eval
+
+    from shlepa.evaluation.codeeval import route_hf_code_eval
+
+    route_hf_code_eval()  # also when lm-eval builds task objects from names itself
 
     return lm_eval.simple_evaluate(**kwargs)
 

@@ -17,6 +17,7 @@ import logging
 import socket
 import subprocess
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -110,39 +111,21 @@ class _FileLog:
             self.handler.close()
 
 
-def _child_command(rel: Path, root: Path, opts: RunnerOptions) -> list[str]:
-    e = opts.eval
+def child_options(opts: RunnerOptions) -> EvalOptions:
+    """The evaluation options of a claimed request, the same in process and in a child."""
+    return replace(opts.eval, claimed=True, runner=opts.runner, run_url=opts.run_url, log_url=opts.log_url)
+
+
+def _child_command(rel: Path, root: Path, opts: RunnerOptions, options_file: Path) -> list[str]:
+    """``shlepa evaluate`` for a child process: every option travels in one JSON file, none on argv.
+
+    Rebuilding the command line flag by flag silently dropped every option it did not
+    list (--allow-code-eval, --backend-arg, --memorization-data, --wandb); the record
+    itself cannot lose a field.
+    """
     prefix = [*opts.launcher, "-m"] if opts.launcher else [sys.executable, "-m"]
-    cmd = [
-        *prefix,
-        "shlepa",
-        "evaluate",
-        str(rel),
-        "--root",
-        str(root),
-        "--claimed",
-        "--data",
-        e.source.value,
-        "--backend",
-        e.backend,
-        "--batch-size",
-        str(e.batch_size),
-        "--runner",
-        opts.runner,
-    ]
-    for key in e.benchmarks or []:
-        cmd += ["--benchmark", key]
-    for flag, value in (
-        ("--device", e.device),
-        ("--limit", e.limit),
-        ("--cache-dir", e.cache_dir),
-        ("--model-path", e.model_path),
-        ("--run-url", opts.run_url),
-        ("--log-url", opts.log_url),
-    ):
-        if value is not None:
-            cmd += [flag, str(value)]
-    return cmd
+    atomic.write_json(options_file, child_options(opts).to_json())
+    return [*prefix, "shlepa", "evaluate", str(rel), "--root", str(root), "--options-file", str(options_file)]
 
 
 def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | None) -> None:
@@ -151,18 +134,19 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
     error: BaseException | None = None
     exit_note = ""
     if opts.launcher or opts.isolate:
-        cmd = _child_command(rel, root, opts)
         if log_path:
             log_path.parent.mkdir(parents=True, exist_ok=True)
         sink = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
-            proc = subprocess.run(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, check=False)
+            with tempfile.TemporaryDirectory(prefix="shlepa-child-") as tmp:
+                cmd = _child_command(rel, root, opts, Path(tmp) / "options.json")
+                proc = subprocess.run(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, check=False)
         finally:
             if log_path:
                 sink.close()  # type: ignore[union-attr]
         exit_note = f"evaluation process exited with status {proc.returncode}"
     else:
-        eval_opts = replace(opts.eval, claimed=True, runner=opts.runner, run_url=opts.run_url, log_url=opts.log_url)
+        eval_opts = child_options(opts)
         with _FileLog(log_path):
             try:
                 evaluate_request(path, root, eval_opts)
