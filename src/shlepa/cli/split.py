@@ -57,14 +57,19 @@ def merge_split(
 @app.command()
 def claim(
     request_file: Path = typer.Argument(..., help="PENDING request YAML under requests/."),
-    runner: str = typer.Option("split", "--runner", help="Name recorded as the request's runner."),
+    runner: str | None = typer.Option(
+        None, "--runner", help="Name recorded as the request's runner (default: this run's claim id, else 'split')."
+    ),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
     """Claim one PENDING request (commit RUNNING, push) so no drain evaluates it while its splits run."""
     repo_root = resolve_root(root)
     rel = _rel(repo_root, request_file)
-    won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
+    from shlepa.cli.handoff import default_claim
+
+    who = runner or default_claim() or "split"
+    won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, who, github_run_url())
     if not won:
         fail(f"{rel}: field 'status': not PENDING (claimed by another runner?); nothing to split")
     typer.echo(f"RUNNING\t{rel}")
