@@ -48,7 +48,10 @@ class FakeGitHub:
         self.blobs: dict[str, bytes] = {}
         self.pull_files: dict[int, list[dict[str, Any]]] = {}
         self.statuses: dict[str, list[dict[str, Any]]] = {}  # commit sha -> statuses posted, in order
-        self.move_head_on_listing: dict[int, str] = {}  # PR -> the head it moves to once its files are listed
+        self.move_head_on_listing: dict[int, str] = {}
+        self.jit_requests: list[
+            dict[str, Any]
+        ] = []  # bodies of POST .../actions/runners/generate-jitconfig  # PR -> the head it moves to once its files are listed
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -306,6 +309,11 @@ class FakeGitHub:
                             "commit": {"sha": sha, "message": data["message"]},
                         },
                     )
+                if rest == "/actions/runners/generate-jitconfig" and method == "POST":
+                    gh.jit_requests.append({**data, "authorization": self.headers.get("Authorization")})
+                    runner = {"id": len(gh.jit_requests), "name": data["name"], "labels": data["labels"]}
+                    config = base64.b64encode(f"jit-{len(gh.jit_requests)}".encode()).decode()
+                    return self._json(201, {"runner": runner, "encoded_jit_config": config})
                 if (m := re.fullmatch(r"/pulls/(\d+)/files", rest)) and method == "GET":
                     n = int(m.group(1))
                     listing = gh.pull_files.get(n, [])
