@@ -152,5 +152,6 @@ def test_the_split_path_evaluates_on_gpus_and_merges_without_a_gpu():
     assert merge["needs"] == ["plan", "split"]
     runs = "\n".join(step.get("run", "") for job in (split, merge) for step in job["steps"])
     assert '--split "$PART/$SPLIT"' in runs and "shlepa merge-split" in runs
+    assert '--claim "$CLAIM"' in runs  # the merge publishes only what this run's plan job claimed
     assert "${{" not in runs
     assert "merge" in wf["jobs"]["publish"]["needs"]

@@ -48,6 +48,7 @@ def plan_claims(
     entries = [{"index": i, "request": rel.as_posix(), "claim": who} for i, rel in enumerate(rels)]
     console.print(f"claimed {len(rels)} request(s) as {who}", highlight=False)
     typer.echo(f"claimed={json.dumps(entries, separators=(',', ':'))}")
+    typer.echo(f"claim={who}")
 
 
 @app.command()

@@ -97,6 +97,18 @@ def claimed_by(request: Request, claim: str) -> bool:
     return request.status == Status.running and last is not None and last.runner == claim
 
 
+def require_claim(request: Request, rel: str, claim: str) -> None:
+    """Raise unless this run's claim holds the request: nothing of another run's request is ever published."""
+    if not claimed_by(request, claim):
+        last = request.history[-1] if request.history else None
+        raise HandoffError(
+            f"the request is {request.status.value}, claimed by {last.runner if last else None!r}, "
+            f"not by this run's claim {claim!r}; nothing of this hand-off is used",
+            path=rel,
+            field="status",
+        )
+
+
 # -- the GPU side ---------------------------------------------------------------------
 def _files_under(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
@@ -141,7 +153,7 @@ def write_handoff(root: Path, rel: Path, claim: str, out: Path, opts: RunnerOpti
 
 
 # -- the hosted side ------------------------------------------------------------------
-def _walk(folder: Path) -> dict[str, Path]:
+def regular_files(folder: Path) -> dict[str, Path]:
     """Every regular file under ``folder`` by POSIX relative path; a symlink or special file is refused."""
     found: dict[str, Path] = {}
     count = 0
@@ -200,18 +212,10 @@ def check_handoff(folder: Path, root: Path, rel: Path, claim: str) -> Checked:
     request = load_request(root / rel)
     if request.relpath.as_posix() != rel_s:
         raise HandoffError(f"not the request's own path {request.relpath}", path=rel_s)
-    if not claimed_by(request, claim):
-        last = request.history[-1] if request.history else None
-        who = last.runner if last else None
-        raise HandoffError(
-            f"the request is {request.status.value}, claimed by {who!r}, not by this run's claim {claim!r}; "
-            "nothing of this hand-off is used",
-            path=rel_s,
-            field="status",
-        )
+    require_claim(request, rel_s, claim)
     if folder.is_symlink() or not folder.is_dir():
         raise HandoffError("no hand-off folder (the GPU job handed nothing over)", path=str(folder))
-    found = _walk(folder)
+    found = regular_files(folder)
     if MANIFEST not in found:
         raise HandoffError("no manifest.json in the hand-off", path=str(folder))
     manifest = _read_manifest(found[MANIFEST])
@@ -356,5 +360,7 @@ __all__ = [
     "claim_batch",
     "claimed_by",
     "ingest_handoff",
+    "regular_files",
+    "require_claim",
     "write_handoff",
 ]
