@@ -307,9 +307,7 @@ def ingest_handoff(
     ..."), without a single file of the hand-off, and then raises it, so the job shows red.
     """
     root = Path(root).resolve()
-    request = load_request(root / rel)
-    if not claimed_by(request, claim):
-        check_handoff(folder, root, rel, claim)  # raises with the claim's message
+    require_claim(load_request(root / rel), rel.as_posix(), claim)  # another run's request: touch nothing
     if not Path(folder).exists() or (Path(folder).is_dir() and not any(Path(folder).iterdir())):
         return _publish_failure(
             repo,
