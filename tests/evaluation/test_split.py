@@ -242,3 +242,23 @@ def test_a_merge_that_cannot_happen_fails_the_request_in_a_pushed_commit(
     assert "split_1_of_2.json" in failed.failure.message
     assert git(work, "status", "--porcelain").strip() == ""
     assert not list(work.glob("results/**/*.json")), "nothing half-merged is committed"
+
+
+@pytest.mark.slow
+def test_a_merge_under_another_runs_claim_commits_nothing(runs: dict[str, Path], git_board, tmp_path: Path) -> None:
+    """The workflow's merge job passes the plan job's claim: a request another run holds is left alone."""
+    remote, seed = git_board
+    rel = runs["request"]
+    _claim_on_remote(runs, seed)  # held by "split-1"
+    work = clone(remote, tmp_path / "merge-job")
+    before = git(remote, "rev-parse", "main").strip()
+    args = ["merge-split", str(runs["split_dir"]), "--request", str(rel), "--root", str(work)]
+    result = runner.invoke(app, [*args, "--claim", "run-9.1", "--commit", "--push"])
+    assert result.exit_code == 1 and "claimed by 'split-1', not by this run's claim 'run-9.1'" in result.output
+    assert git(remote, "rev-parse", "main").strip() == before
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "split_0_of_2.json").symlink_to(runs["splits"][0])
+    refused = runner.invoke(app, [*args[:1], str(linked), *args[2:], "--claim", "split-1", "--commit", "--push"])
+    assert refused.exit_code == 1 and "a symlink in the hand-off" in refused.output
+    assert git(remote, "rev-parse", "main").strip() == before

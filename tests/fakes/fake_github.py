@@ -7,6 +7,11 @@ creates (or returns) the user's fork, whose ``clone_url`` a test points at a loc
 repository; the fork's branches answer 404 for the first ``fork_ready_after`` polls, as a
 fork GitHub is still copying does. State is kept in memory so tests can assert what was
 created or edited.
+
+For the merge gate it also serves a pull request's head as git trees and blobs
+(:meth:`FakeGitHub.add_pull` takes the head's files with their modes), the PR's file
+listing (``/pulls/N/files`` with each file's status and patch), ``/commits/SHA`` and
+commit statuses (``POST /statuses/SHA``, kept in :attr:`FakeGitHub.statuses`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,14 @@ class FakeGitHub:
         self.fork_polls = 0
         self.has_fork = False
         self._next_id = 1000
+        self.trees: dict[str, list[dict[str, Any]]] = {}  # tree (or commit) sha -> entries
+        self.blobs: dict[str, bytes] = {}
+        self.pull_files: dict[int, list[dict[str, Any]]] = {}
+        self.statuses: dict[str, list[dict[str, Any]]] = {}  # commit sha -> statuses posted, in order
+        self.move_head_on_listing: dict[int, str] = {}
+        self.jit_requests: list[
+            dict[str, Any]
+        ] = []  # bodies of POST .../actions/runners/generate-jitconfig  # PR -> the head it moves to once its files are listed
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -63,6 +76,71 @@ class FakeGitHub:
             cid = self._next_id
         self.comments[cid] = {"id": cid, "issue": issue, "body": body, "user": user}
         return cid
+
+    # -- pull requests for the gate ---------------------------------------------------
+    def _tree_of(self, files: dict[str, tuple[str, bytes]], prefix: str = "") -> str:
+        """Store the folder ``prefix`` of ``files`` ({path: (mode, bytes)}) as git trees; its sha."""
+        entries: list[dict[str, Any]] = []
+        folders = sorted(
+            {p[len(prefix) :].split("/", 1)[0] for p in files if p.startswith(prefix) and "/" in p[len(prefix) :]}
+        )
+        for name in folders:
+            sha = self._tree_of(files, f"{prefix}{name}/")
+            entries.append({"path": name, "mode": "040000", "type": "tree", "sha": sha})
+        for path, (mode, data) in sorted(files.items()):
+            rest = path[len(prefix) :]
+            if path.startswith(prefix) and "/" not in rest:
+                sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+                self.blobs[sha] = data
+                kind = "commit" if mode == "160000" else "blob"
+                entries.append({"path": rest, "mode": mode, "type": kind, "sha": sha, "size": len(data)})
+        sha = hashlib.sha1(json.dumps(entries, sort_keys=True).encode()).hexdigest()
+        self.trees[sha] = entries
+        return sha
+
+    def add_pull(
+        self,
+        number: int,
+        author: str,
+        head: dict[str, bytes | tuple[str, bytes]],
+        changes: dict[str, str] | None = None,
+    ) -> str:
+        """A PR whose head commit holds ``head`` ({path: bytes or (mode, bytes)}); ``changes`` = {path: status}
+        as GitHub lists them (default: every head file "added"). Returns the head sha."""
+        files = {p: v if isinstance(v, tuple) else ("100644", v) for p, v in head.items()}
+        tree = self._tree_of(files)
+        head_sha = hashlib.sha1(f"commit {tree} {number}".encode()).hexdigest()
+        self.trees[head_sha] = self.trees[tree]
+        listing = changes if changes is not None else dict.fromkeys(files, "added")
+        self.pull_files[number] = [
+            {
+                "sha": "0" * 40,
+                "filename": path,
+                "status": status,
+                "additions": 1,
+                "deletions": 0,
+                "changes": 1,
+                "patch": "@@ -0,0 +1 @@\n+" + files.get(path, ("", b""))[1].decode("utf-8", "replace")[:200],
+                **({"previous_filename": path + ".old"} if status in ("renamed", "copied") else {}),
+            }
+            for path, status in listing.items()
+        ]
+        self.pulls = [p for p in self.pulls if p["number"] != number]
+        self.pulls.append(
+            {
+                "number": number,
+                "id": number,
+                "title": "submission",
+                "state": "open",
+                "user": {"login": author, "id": 9, "type": "User"},
+                "head": {"ref": "submit", "label": f"{author}:submit", "sha": head_sha},
+                "base": {"ref": self.default_branch, "sha": self.branches[self.default_branch]},
+                "changed_files": len(listing),
+                "url": f"{self.base_url}/repos/{self.repo}/pulls/{number}",
+                "html_url": f"https://github.com/{self.repo}/pull/{number}",
+            }
+        )
+        return head_sha
 
     def comments_on(self, issue: int) -> list[dict[str, Any]]:
         return [c for c in self.comments.values() if c["issue"] == issue]
@@ -231,6 +309,38 @@ class FakeGitHub:
                             "commit": {"sha": sha, "message": data["message"]},
                         },
                     )
+                if rest == "/actions/runners/generate-jitconfig" and method == "POST":
+                    gh.jit_requests.append({**data, "authorization": self.headers.get("Authorization")})
+                    runner = {"id": len(gh.jit_requests), "name": data["name"], "labels": data["labels"]}
+                    config = base64.b64encode(f"jit-{len(gh.jit_requests)}".encode()).decode()
+                    return self._json(201, {"runner": runner, "encoded_jit_config": config})
+                if (m := re.fullmatch(r"/pulls/(\d+)/files", rest)) and method == "GET":
+                    n = int(m.group(1))
+                    listing = gh.pull_files.get(n, [])
+                    if n in gh.move_head_on_listing:  # a push lands while the gate reads the PR
+                        pr = next(p for p in gh.pulls if p["number"] == n)
+                        pr["head"] = dict(pr["head"], sha=gh.move_head_on_listing.pop(n))
+                    return self._json(200, listing)
+                if (m := re.fullmatch(r"/git/trees/([0-9a-f]{40})", rest)) and method == "GET":
+                    entries = gh.trees.get(m.group(1))
+                    if entries is None:
+                        return self._json(404, {"message": "Not Found"})
+                    tree = [dict(e, url=f"{gh.base_url}{prefix}/git/{e['type']}s/{e['sha']}") for e in entries]
+                    return self._json(200, {"sha": m.group(1), "tree": tree, "truncated": False, "url": ""})
+                if (m := re.fullmatch(r"/git/blobs/([0-9a-f]{40})", rest)) and method == "GET":
+                    data = gh.blobs.get(m.group(1))
+                    if data is None:
+                        return self._json(404, {"message": "Not Found"})
+                    content = base64.b64encode(data).decode()
+                    return self._json(
+                        200, {"sha": m.group(1), "size": len(data), "encoding": "base64", "content": content}
+                    )
+                if (m := re.fullmatch(r"/commits/([0-9a-f]{40})", rest)) and method == "GET":
+                    return self._json(200, {"sha": m.group(1), "url": f"{gh.base_url}{prefix}/commits/{m.group(1)}"})
+                if (m := re.fullmatch(r"/statuses/([0-9a-f]{40})", rest)) and method == "POST":
+                    status = {k: data.get(k) for k in ("state", "description", "context", "target_url")}
+                    gh.statuses.setdefault(m.group(1), []).append(status)
+                    return self._json(201, {"id": len(gh.statuses), "url": "", **status})
                 if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
                     n = int(m.group(1))
                     pr = next((p for p in gh.pulls if p["number"] == n), None)

@@ -92,3 +92,17 @@ def test_pr_comment_command_reads_untrusted_number_and_checks_head(fake_github, 
     (tmp_path / "pr_number").write_text("1; rm -rf /")
     bad = runner.invoke(app, [*base])
     assert bad.exit_code == 1 and "positive integer" in bad.output
+
+
+def test_a_strangers_comment_holding_the_marker_is_never_edited(fake_github):
+    """The attack: mallory pastes the marker (and a fake 'Ready to merge') into her own comment."""
+    gh = client("x", fake_github.base_url)
+    forged = f"{COMMENT_MARKER}\n## Ready to merge\nall checks passed"
+    theirs = fake_github.add_comment(9, forged, user="mallory")
+    action, cid = upsert_comment(gh, fake_github.repo, 9, _checklist(Outcome.failed))
+    assert action == "created" and cid != theirs
+    assert fake_github.comments[theirs]["body"] == forged  # left exactly as mallory wrote it
+    assert fake_github.comments[cid]["user"] == "github-actions[bot]"
+    assert ("PATCH", f"/repos/{fake_github.repo}/issues/comments/{theirs}") not in fake_github.calls
+    again, cid2 = upsert_comment(gh, fake_github.repo, 9, _checklist(Outcome.passed))
+    assert (again, cid2) == ("updated", cid)  # the bot's own comment is the one kept up to date

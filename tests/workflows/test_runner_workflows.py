@@ -31,8 +31,46 @@ def test_evaluate_never_runs_for_pull_requests_and_drains_without_cancelling():
     assert wf["permissions"] == {}
     assert wf["concurrency"]["cancel-in-progress"] is False
     gpu = wf["jobs"]["evaluate"]
-    assert gpu["runs-on"] == ["self-hosted", "gpu"] and gpu["permissions"] == {"contents": "write"}
+    assert gpu["runs-on"] == ["self-hosted", "gpu"] and gpu["permissions"] == {"contents": "read"}
     assert all("timeout-minutes" in job for job in wf["jobs"].values() if "steps" in job)
+
+
+def _runs(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_hosted_jobs_claim_and_publish_and_the_gpu_job_only_hands_over_files():
+    """plan claims (hosted) -> evaluate --out (GPU, no token) -> artifact -> ingest (hosted) checks and commits."""
+    jobs = _load("evaluate.yml")["jobs"]
+    plan, gpu, ingest = jobs["plan"], jobs["evaluate"], jobs["ingest"]
+    assert plan["runs-on"] == ingest["runs-on"] == "ubuntu-latest"
+    assert 'shlepa plan-claims --wanted "$WANTED" >> "$GITHUB_OUTPUT"' in _runs(plan)
+    assert gpu["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.claimed) }}"
+    assert ingest["strategy"]["matrix"]["include"] == gpu["strategy"]["matrix"]["include"]
+    assert '--out "$RUNNER_TEMP/handoff" --claim "$CLAIM"' in _runs(gpu)
+    assert "--commit" not in _runs(gpu) and "--push" not in _runs(gpu) and "git " not in _runs(gpu)
+    uploads = [s for s in gpu["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    downloads = [s for s in ingest["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert uploads[0]["with"]["name"] == downloads[0]["with"]["name"] == "handoff-${{ matrix.index }}"
+    assert 'shlepa ingest "$RUNNER_TEMP/handoff" --request "$REQUEST" --claim "$CLAIM"' in _runs(ingest)
+    # The claim the ingest job checks comes from the plan job's output, never from the artifact.
+    env = next(s["env"] for s in ingest["steps"] if "shlepa ingest" in s.get("run", ""))
+    assert env["CLAIM"] == "${{ matrix.claim }}" and ingest["needs"] == ["plan", "evaluate"]
+    assert ingest["if"].startswith("always()")  # a failed GPU job still ends its request FAILED
+    assert [s["uses"] for s in ingest["steps"] if "setup" in s.get("uses", "")] == ["$/.github/actions/setup"]
+
+
+def test_gpu_caches_are_per_job_under_runner_temp_never_home():
+    jobs = _load("evaluate.yml")["jobs"]
+    for name in ("evaluate", "split"):
+        job = jobs[name]
+        text = _runs(job)
+        assert "$HOME" not in text and "~/" not in text, name
+        assert '--cache-dir "$RUNNER_TEMP/lm-eval-cache"' in text, name
+        step = next(s for s in job["steps"] if "shlepa evaluate" in s.get("run", ""))
+        assert step["env"]["HF_HOME"] == "${{ runner.temp }}/hf-home", name
+        assert step["env"]["XDG_CACHE_HOME"] == "${{ runner.temp }}/cache", name
+        assert job["env"]["PIP_NO_CACHE_DIR"] == "1", name
 
 
 def test_publish_has_only_the_pages_permissions():
@@ -114,5 +152,6 @@ def test_the_split_path_evaluates_on_gpus_and_merges_without_a_gpu():
     assert merge["needs"] == ["plan", "split"]
     runs = "\n".join(step.get("run", "") for job in (split, merge) for step in job["steps"])
     assert '--split "$PART/$SPLIT"' in runs and "shlepa merge-split" in runs
+    assert '--claim "$CLAIM"' in runs  # the merge publishes only what this run's plan job claimed
     assert "${{" not in runs
     assert "merge" in wf["jobs"]["publish"]["needs"]

@@ -27,7 +27,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Extras that pull torch/lm-eval: never installed by a job that handles PR data.
 HEAVY_EXTRAS = {"eval", "dev", "vllm", "quant", "wandb"}
 # Workflows whose jobs read a pull request's files or artifacts.
-PR_DATA = ("validate.yml", "comment.yml")
+PR_DATA = ("validate.yml", "comment.yml", "gate.yml")
 
 
 def _tool(name: str) -> str:
@@ -186,9 +186,47 @@ def test_validation_workflow_reads_pr_files_only_as_data():
 def test_comment_workflow_never_checks_out_pr_code():
     data = _load(ROOT / ".github/workflows/comment.yml")
     assert set(data["on"]) == {"workflow_run"} and data["permissions"] == {}
+    # Only the gate's own runs: a PR can add a workflow named "Merge gate", but not one that
+    # runs as pull_request_target from .github/workflows/gate.yml (that is always the base's file).
+    assert data["on"]["workflow_run"]["workflows"] == ["Merge gate"]
+    condition = data["jobs"]["comment"]["if"]
+    assert "github.event.workflow_run.event == 'pull_request_target'" in condition
+    assert "github.event.workflow_run.path == '.github/workflows/gate.yml'" in condition
     for job in data["jobs"].values():
         assert job["permissions"]["pull-requests"] == "write"
         assert "write" not in {v for k, v in job["permissions"].items() if k != "pull-requests"}
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert "ref" not in step.get("with", {}), "the comment workflow must check out the default branch only"
+
+
+@pytest.mark.parametrize("name", ["comment.yml", "gate.yml"])
+def test_the_pr_facing_writers_are_clean_under_zizmors_pedantic_persona(name):
+    """Documented permissions and a concurrency group: zizmor --persona pedantic has nothing to say."""
+    proc = subprocess.run(
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            "--persona",
+            "pedantic",
+            str(ROOT / ".github/workflows" / name),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_gate_reads_the_pr_only_through_the_api_and_may_only_post_statuses():
+    data = _load(ROOT / ".github/workflows/gate.yml")
+    assert set(data["on"]) == {"pull_request_target"} and data["permissions"] == {}
+    job = data["jobs"]["gate"]
+    assert job["runs-on"] == "ubuntu-latest"
+    assert job["permissions"] == {"contents": "read", "pull-requests": "read", "statuses": "write"}
+    for step in job["steps"]:
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert not {"ref", "repository"} & set(step["with"]), "the gate checks out main only"
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert 'shlepa gate --root base --repo "$REPO" --pr "$PR_NUMBER"' in runs
+    assert [s["uses"] for s in _setup_steps(job)] == ["$/.github/actions/setup"]

@@ -6,6 +6,7 @@ group below turns any of them into one ``error:`` line on stderr and exit 1.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -47,6 +48,8 @@ GithubRepoOption = typer.Option(
     None, "--github-repo", help="OWNER/NAME of the leaderboard (default: $GITHUB_REPOSITORY)."
 )
 GithubApiOption = typer.Option(None, "--github-api", help="GitHub API URL (default: api.github.com).")
+#: OWNER/NAME of a GitHub repository, as --repo takes it.
+REPO_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

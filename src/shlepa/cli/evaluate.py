@@ -108,6 +108,13 @@ def evaluate(
         help="Take every evaluation option from this JSON record instead of the flags above "
         "(how --isolate and runner.launcher hand a request to the child process).",
     ),
+    out_dir: Path | None = typer.Option(
+        None,
+        "--out",
+        help="GPU hand-off: evaluate the claimed request into this folder (results, details, manifest.json); "
+        "nothing is committed or pushed (`shlepa ingest` does that on a hosted runner).",
+    ),
+    claim: str | None = typer.Option(None, "--claim", help="With --out: the plan job's claim id of the request."),
     root: Path | None = RootOption,
 ) -> None:
     """Evaluate one request, or (--next) drain the queue as a runner: claim, evaluate, commit, push."""
@@ -145,6 +152,25 @@ def evaluate(
         )
     if opts.confirm_run_unsafe_code:
         require_sandbox()  # before anything is claimed: no sandbox, no code benchmarks (fails closed)
+    if out_dir is not None:
+        if next_ or commit or push or split is not None:
+            fail("--out hands the results over as files: leave out --next, --commit, --push and --split")
+        if request_file is None or not claim:
+            fail("--out needs a request file and --claim (the plan job's claim id)")
+        from shlepa.queue.handoff import write_handoff
+
+        rel = request_file.resolve().relative_to(repo_root) if request_file.is_absolute() else request_file
+        ropts = RunnerOptions(
+            eval=opts,
+            runner=claim,
+            run_url=run_url,
+            log_url=opts.log_url,
+            log_dir=log_dir,
+            launcher=settings.launcher or None,
+            isolate=isolate,
+        )
+        typer.echo(str(write_handoff(repo_root, rel, claim, out_dir, ropts)))
+        return
     if split is not None:
         if next_ or commit or push:
             fail("--split writes a partial file only: leave out --next, --commit and --push (merge-split commits)")

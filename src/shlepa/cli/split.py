@@ -28,6 +28,12 @@ def merge_split(
     commit: bool = typer.Option(False, "--commit", help="Commit results + FINISHED request in one commit."),
     push: bool = typer.Option(False, "--push", help="Push that commit; a rejected push is rebased and retried."),
     runner: str | None = typer.Option(None, "--runner", help="Runner name recorded (default $RUNNER_NAME)."),
+    claim: str | None = typer.Option(
+        None,
+        "--claim",
+        help="Refuse (commit nothing) unless the request is RUNNING under this claim id; split folders "
+        "holding a symlink or special file are refused too (the workflow's parts come from GPU machines).",
+    ),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
@@ -40,6 +46,16 @@ def merge_split(
         fail("--push needs --commit")
     rel = _rel(repo_root, request_file) if request_file is not None else None
     repo = runner_repo(repo_root, branch) if commit else None
+    if claim is not None:
+        from shlepa.queue.handoff import regular_files, require_claim
+        from shlepa.records.request import load_request
+
+        if rel is None:
+            fail("--claim needs --request")
+        require_claim(load_request(repo_root / rel), rel.as_posix(), claim)
+        for folder in splits:
+            if folder.is_dir():
+                regular_files(folder)
     try:
         target, outcome = merge_and_finish(
             repo_root, splits, rel, runner or runner_name(), github_run_url(), repo=repo, push=push
@@ -57,14 +73,19 @@ def merge_split(
 @app.command()
 def claim(
     request_file: Path = typer.Argument(..., help="PENDING request YAML under requests/."),
-    runner: str = typer.Option("split", "--runner", help="Name recorded as the request's runner."),
+    runner: str | None = typer.Option(
+        None, "--runner", help="Name recorded as the request's runner (default: this run's claim id, else 'split')."
+    ),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
     """Claim one PENDING request (commit RUNNING, push) so no drain evaluates it while its splits run."""
     repo_root = resolve_root(root)
     rel = _rel(repo_root, request_file)
-    won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, runner, github_run_url())
+    from shlepa.cli.handoff import default_claim
+
+    who = runner or default_claim() or "split"
+    won = claim_fn(runner_repo(repo_root, branch), repo_root, rel, who, github_run_url())
     if not won:
         fail(f"{rel}: field 'status': not PENDING (claimed by another runner?); nothing to split")
     typer.echo(f"RUNNING\t{rel}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from shlepa.cli._app import (
+    REPO_NAME_RE,
     GithubApiOption,
     GithubRepoOption,
     HubEndpointOption,
@@ -27,7 +27,7 @@ from shlepa.submission.github import client, pull_head_sha, resolve_token, submi
 from shlepa.submission.hub import Hub
 from shlepa.submission.submit import build_request, git_steps, write_submission
 
-_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+_REPO_RE = REPO_NAME_RE
 
 
 def _git_user(root: Path) -> str | None:

@@ -47,6 +47,9 @@ SUITE_SUFFIX = "_{suite}"
 #: The submission branch of one request, and of a checkpoint series (one PR for every checkpoint).
 SUBMISSION_BRANCH = "submit/{org}-{name}-{short}-{precision}"
 SERIES_BRANCH = "submit/{org}-{name}-series-{series}"
+#: Who holds a claimed request: the evaluate.yml run (and attempt) whose hosted plan job claimed it.
+#: Recorded as the RUNNING entry's runner; the hosted ingest job publishes only under the same claim.
+CLAIM_ID = "run-{run_id}.{attempt}"
 #: The queue page's anchor of a request: ``queue/#<anchor>`` (the site's row id, prefixed).
 QUEUE_ANCHOR = "req-{row_id}"
 
@@ -56,6 +59,11 @@ def request_relpath(model: str, revision: str, precision: str, suite: str = DEFA
     org, name = model.split("/", 1)
     suffix = "" if suite == DEFAULT_SUITE else SUITE_SUFFIX.format(suite=suite)
     return Path(REQUEST_PATH.format(org=org, name=name, revision=revision, precision=precision, suffix=suffix))
+
+
+def claim_id(run_id: str, attempt: str | None) -> str:
+    """The claim of an Actions run: ``run-<run id>.<attempt>``."""
+    return CLAIM_ID.format(run_id=run_id, attempt=attempt or "1")
 
 
 def model_page_path(model: str, revision: str, precision: str, suite: str) -> str:

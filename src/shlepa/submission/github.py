@@ -27,6 +27,8 @@ from shlepa.submission.checklist import COMMENT_MARKER
 
 DEFAULT_API = "https://api.github.com"
 MAX_COMMENT_CHARS = 65_000  # GitHub refuses bodies above 65,536 characters
+#: The login GITHUB_TOKEN comments as in Actions; the checklist comment is only ever found among its comments.
+BOT_LOGIN = "github-actions[bot]"
 
 
 class GitHubError(ShlepaError, RuntimeError):
@@ -76,17 +78,26 @@ def _body(markdown: str, marker: str) -> str:
 
 
 def upsert_comment(
-    gh: Github, repo_name: str, pr_number: int, markdown: str, marker: str = COMMENT_MARKER
+    gh: Github,
+    repo_name: str,
+    pr_number: int,
+    markdown: str,
+    marker: str = COMMENT_MARKER,
+    bot_login: str = BOT_LOGIN,
 ) -> tuple[str, int]:
     """Create the checklist comment, or edit the one already there: never a second one.
 
+    Only a comment the bot itself wrote (author ``bot_login``) is ever edited: anyone can
+    paste the marker into a comment of their own, and editing that one would put the
+    bot's checklist under a stranger's name (or keep a forged one in place).
     Returns ("created" | "updated" | "unchanged", comment id).
     """
     try:
         issue = gh.get_repo(repo_name).get_issue(pr_number)
         body = _body(markdown, marker)
         for comment in issue.get_comments():
-            if marker in (comment.body or ""):
+            author = comment.user.login if comment.user is not None else None
+            if author == bot_login and marker in (comment.body or ""):
                 if comment.body == body:
                     return "unchanged", comment.id
                 comment.edit(body)
@@ -281,6 +292,7 @@ def submit_pull_request(
 
 
 __all__ = [
+    "BOT_LOGIN",
     "ForkNotReady",
     "GitHubError",
     "MissingTokenError",
