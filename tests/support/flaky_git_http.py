@@ -1,6 +1,6 @@
-"""A git smart-HTTP server on 127.0.0.1 (git's own ``http-backend``) that answers 502 to the first pushes.
+"""A git smart-HTTP server on 127.0.0.1 (git's own ``http-backend``) that answers 502 to chosen pushes.
 
-It plays GitHub having a bad minute: the first ``fail_pushes`` POSTs to
+It plays GitHub having a bad minute: chosen POSTs to
 ``git-receive-pack`` get ``502 Bad Gateway`` before reaching git; every other
 request is served by ``git http-backend`` over CGI, so fetches and later pushes
 are real.
@@ -18,9 +18,14 @@ from pathlib import Path
 
 
 @contextmanager
-def flaky_git_server(project_root: Path, fail_pushes: int) -> Iterator[tuple[str, list[int]]]:
-    """Serve the bare repositories below ``project_root``; yields (base URL, [502s answered])."""
+def flaky_git_server(project_root: Path, fail_pushes: int | set[int]) -> Iterator[tuple[str, list[int]]]:
+    """Serve the bare repositories below ``project_root``; yields (base URL, [502s answered]).
+
+    ``fail_pushes``: the first N pushes fail, or (a set) the pushes with these numbers, counting from 0.
+    """
     answered = [0]
+    pushes = [0]
+    failing = set(range(fail_pushes)) if isinstance(fail_pushes, int) else set(fail_pushes)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -33,7 +38,8 @@ def flaky_git_server(project_root: Path, fail_pushes: int) -> Iterator[tuple[str
             body = self.rfile.read(length) if length else b""
             if self.command == "POST" and path.endswith("/git-receive-pack"):
                 with lock:
-                    fail = answered[0] < fail_pushes
+                    fail = pushes[0] in failing
+                    pushes[0] += 1
                     answered[0] += fail
                 if fail:
                     self.send_response(502, "Bad Gateway")

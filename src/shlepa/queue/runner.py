@@ -205,12 +205,13 @@ def _timeout_message(seconds: float, how: str) -> str:
 
 
 _armed = threading.Event()
+_armed_message = [""]
 
 
 def _on_timeout_signal(signum: int, frame: object) -> None:
     if _armed.is_set():  # a late signal after the deadline was lifted is ignored
         _armed.clear()
-        raise EvaluationTimeout
+        raise EvaluationTimeout(_armed_message[0])
 
 
 @contextlib.contextmanager
@@ -234,6 +235,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
     assert main is not None
     timer = threading.Timer(seconds, signal.pthread_kill, (main, TIMEOUT_SIGNAL))
     timer.daemon = True
+    _armed_message[0] = _timeout_message(seconds, "the run was interrupted")
     _armed.set()
     timer.start()
     try:
@@ -303,10 +305,10 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
                     except Exception as exc:  # failed before the evaluation proper (suite, model args, backend)
                         error = exc
                         log.error("%s", "".join(traceback.format_exception(exc)))
-            except EvaluationTimeout:
-                error, error_class = _timeout_message(limit or 0, "the run was interrupted"), "EvaluationTimeout"
+            except EvaluationTimeout as exc:  # raised outside evaluate_request's own recording
+                error, error_class = str(exc), "EvaluationTimeout"
                 log.error("%s", error)
-                gc.collect()  # drop the interrupted run's frames (and the model they hold)
+            gc.collect()  # drop an interrupted run's frames (and the model they hold)
     request = load_request(path)
     if request.status == Status.running:
         # Timed out, or crashed without recording (a child killed by the OOM killer, an early error): record it now.
