@@ -89,7 +89,7 @@ def sweep(
 ) -> None:
     """Put RUNNING requests whose runner died (older than the timeout) back to PENDING.
 
-    A request whose runner already died runner.max_attempts times ends FAILED instead.
+    A request the sweep already requeued runner.max_attempts times (each a dead runner) ends FAILED instead.
     """
     repo_root = resolve_root(root)
     settings = load_settings(repo_root).runner
