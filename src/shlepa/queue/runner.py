@@ -406,8 +406,8 @@ def _outcome_apply(
             log.warning("%s is gone from %s; not recording it", rel, repo.upstream)
             return Change()
         upstream = load_request(path)
-        if upstream.status == Status.finished and final.status == Status.finished:
-            log.warning("%s was finished by another runner meanwhile; dropping this duplicate", rel)
+        if upstream.status == Status.finished:  # never replace a recorded result, nor duplicate it
+            log.warning("%s was finished by another runner meanwhile; dropping this outcome", rel)
             return Change()
         for f, data in files.items():
             atomic.write_bytes(repo.path / f, data)
@@ -440,7 +440,8 @@ def keep_unpublished(
     atomic.write_text(folder / "push-error.txt", f"{error.message}\n\n{git_says}\n")
     log.error("push of %s refused; its results are kept in %s", rel, folder)
 
-    kept = f"in {folder} on runner {opts.runner}"
+    uploaded = " (uploaded with the run's logs)" if opts.keep_dir is None and opts.log_dir else ""
+    kept = f"in the folder {folder.parent.name}/{slug} of runner {opts.runner}{uploaded}"
     branch = unpublished_branch(slug)
     notes: list[str] = []
     if files:
