@@ -291,8 +291,10 @@ class GitRepo:
             attempts=self.attempts,
         )
 
-    def push_side_branch(self, branch: str, apply: ApplyFn, message: str) -> str:
+    def push_side_branch(self, branch: str, apply: ApplyFn, message: str) -> str | None:
         """Commit a change on top of the remote branch and push it to a new side ``branch``; its commit.
+
+        None when the change has nothing to commit (e.g. the request was recorded meanwhile).
 
         For a change main refused for good: it lands where the owners can review and
         merge it, and the work tree goes back to the remote state. Transient failures
@@ -303,7 +305,8 @@ class GitRepo:
                 with attempt:
                     self._fresh(fetch=attempt.retry_state.attempt_number > 1)
                     change = apply()
-                    self.commit(change.paths, message)
+                    if not change.paths or not self.commit(change.paths, message):
+                        return None  # nothing (left) to keep
                     sha = self.head()
                     self.push(ref=f"refs/heads/{branch}")
                     return sha

@@ -446,8 +446,11 @@ def keep_unpublished(
     notes: list[str] = []
     if files:
         try:
-            repo.push_side_branch(branch, _outcome_apply(repo, root, final, files), _message(final, rel, opts.runner))
-            kept = f"on branch {branch} (and {kept})"
+            side_sha = repo.push_side_branch(
+                branch, _outcome_apply(repo, root, final, files), _message(final, rel, opts.runner)
+            )
+            if side_sha is not None:
+                kept = f"on branch {branch} (and {kept})"
         except PublishError as side:
             notes.append(f"the side branch {branch} was refused too: {side.git_output or side.message}")
     if final.status == Status.finished:
