@@ -93,6 +93,18 @@ class RunnerSettings(BaseModel):
         description="A RUNNING request older than this is put back to PENDING by the sweep; "
         "keep it above the evaluate job's timeout-minutes.",
     )
+    max_attempts: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=3,
+        description="How many times the sweep requeues a request whose runner died (each is recorded in its "
+        "history); the next dead runner ends it FAILED, so one request cannot hold the queue.",
+    )
+    request_timeout_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 7)] = Field(
+        default=360,
+        description="Longest one request may evaluate; past it the evaluation ends FAILED ('evaluation exceeded "
+        "N minutes') and the drain goes on with the next request. With --isolate (or a launcher) the child's "
+        "whole process group is killed; in process the run is interrupted at the next Python instruction. "
+        "Keep it below the evaluate job's timeout-minutes.",
+    )
     data: Literal["hub", "bundled"] = Field(
         default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"
     )

@@ -13,9 +13,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
+import huggingface_hub.constants
 import pytest
 
 from shlepa.evaluation import run as evaluation
@@ -30,6 +32,9 @@ from shlepa.records.suite import DataSource
 
 from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
 
+#: The in-process time limit of these tests: many times one dummy evaluation (about a second) on a busy CPU.
+LIMIT_S = 10.0
+
 FAST = ["--data", "bundled", "--backend", "dummy", "--benchmark", "arc", "--limit", "1"]
 
 
@@ -37,6 +42,9 @@ FAST = ["--data", "bundled", "--backend", "dummy", "--benchmark", "arc", "--limi
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # huggingface_hub read the variable when it was imported (at collection): tell it too, so the
+    # dummy backend's tokenizer lookup fails at once instead of retrying a Hub it cannot reach.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
 def _repo(path: Path) -> GitRepo:
@@ -327,3 +335,195 @@ def test_allow_code_eval_without_a_sandbox_stops_before_claiming(git_board, tmp_
     assert result.exit_code != 0
     assert "bubblewrap" in result.output and "never run unsandboxed" in result.output
     assert remote_request(remote, rels[0]).status == Status.pending
+
+
+# -- one request cannot hold the queue (#15 item 4) ------------------------------------
+def test_request_past_the_time_limit_ends_failed_and_the_next_request_is_evaluated(git_board, tmp_path, monkeypatch):
+    remote, seed = git_board
+    rels = publish_requests(seed, 2)
+    real = evaluation.run_lm_eval
+    calls: list[float] = []
+
+    def hangs_first(*args, **kwargs):  # a chat template rendering for hours, on the first request only
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            evaluation.log.info("rendering the chat template")
+            time.sleep(3600)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "run_lm_eval", hangs_first)
+    work = clone(remote, tmp_path / "w")
+    started = time.monotonic()
+    outcomes = drain(_repo(work), work, _opts(log_dir=tmp_path / "logs", request_timeout_s=LIMIT_S))
+    assert [o.status for o in outcomes] == [Status.failed, Status.finished]
+    assert time.monotonic() - started < 3600  # it did not wait for the hang
+    stuck = remote_request(remote, rels[0])
+    assert stuck.failure.error_class == "EvaluationTimeout"
+    assert f"evaluation exceeded {LIMIT_S:g} seconds" in stuck.failure.message
+    assert "rendering the chat template" in stuck.failure.log_tail
+    assert remote_request(remote, rels[1]).status == Status.finished
+    assert len(remote_results(remote)) == 1
+
+
+HANG = """
+import os, subprocess, sys, time
+if sys.argv[1:4] != ["-m", "shlepa", "evaluate"]:
+    raise SystemExit("unexpected command line")
+# A grandchild in the same process group: it must die with the child.
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+with open(os.environ["HANG_PIDS"], "a") as f:
+    f.write(f"{os.getpid()} {helper.pid}\\n")
+print("rendering the chat template", flush=True)
+time.sleep(3600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie is dead, only not yet reaped
+
+
+def test_isolated_request_past_the_time_limit_has_its_process_group_killed(git_board, tmp_path, monkeypatch):
+    remote, seed = git_board
+    rels = publish_requests(seed, 2)
+    script = tmp_path / "hang.py"
+    script.write_text(HANG)
+    monkeypatch.setenv("HANG_PIDS", str(tmp_path / "pids"))
+    monkeypatch.setattr("shlepa.queue.runner.KILL_GRACE_S", 1.0)
+    work = clone(remote, tmp_path / "w")
+    opts = _opts(launcher=[sys.executable, str(script)], log_dir=tmp_path / "logs", request_timeout_s=2)
+    outcomes = drain(_repo(work), work, opts)
+    assert [o.status for o in outcomes] == [Status.failed, Status.failed]  # the drain went on to the next one
+    for rel in rels:
+        req = remote_request(remote, rel)
+        assert req.failure.error_class == "EvaluationTimeout"
+        assert (
+            "evaluation exceeded 2 seconds" in req.failure.message and "process group was killed" in req.failure.message
+        )
+        assert "rendering the chat template" in req.failure.log_tail
+    pids = [int(p) for line in (tmp_path / "pids").read_text().splitlines() for p in line.split()]
+    assert len(pids) == 4 and not any(_alive(p) for p in pids)
+
+
+# -- a result cannot be lost at the push (#15 item 5) ----------------------------------
+RULESET = """#!/bin/sh
+# Like a GitHub ruleset on main: no change under results/ may land there.
+while read old new ref; do
+  [ "$ref" = refs/heads/main ] || continue
+  if git diff --name-only "$old" "$new" | grep -q '^results/'; then
+    echo "error: GH013: Repository rule violations found for refs/heads/main." >&2
+    echo "- Changes to results/ must come from the publish job" >&2
+    exit 1
+  fi
+done
+"""
+
+
+def _install_hook(remote: Path, text: str) -> None:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(text)
+    hook.chmod(0o755)
+
+
+def test_results_refused_by_a_ruleset_are_kept_on_a_side_branch_and_the_request_fails_with_gits_message(
+    git_board, tmp_path
+):
+    remote, seed = git_board
+    rels = publish_requests(seed, 2)
+    _install_hook(remote, RULESET)
+    work = clone(remote, tmp_path / "w")
+    outcomes = drain(_repo(work), work, _opts(log_dir=tmp_path / "logs"))
+    assert [o.status for o in outcomes] == [Status.failed, Status.failed]  # never left RUNNING; the drain went on
+
+    req = remote_request(remote, rels[0])
+    assert req.status == Status.failed and req.failure.error_class == "PushRejected"
+    assert "push rejected" in req.failure.message and "GH013: Repository rule violations" in req.failure.message
+    assert "Changes to results/ must come from the publish job" in req.failure.message
+    assert remote_files(remote, "results") == []
+
+    # The results are on a side branch named after the request, with the FINISHED request, for the owners to merge.
+    branches = git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/shlepa/unpublished/").split()
+    assert len(branches) == 2 and any("org0-model-0-000000000000-float32-open_llm_v1-" in b for b in branches)
+    branch = next(b for b in branches if "model-0" in b)
+    assert branch in req.failure.message
+    kept = git(remote, "ls-tree", "-r", "--name-only", branch, "--", "results").split()
+    assert any(f.endswith(".json") for f in kept) and any(f.endswith(".jsonl.gz") for f in kept)
+    on_branch = parse_request(load_yaml_text(git(remote, "show", f"{branch}:{rels[0]}"), str(rels[0])), rels[0])
+    assert on_branch.status == Status.finished
+    assert git(remote, "rev-parse", f"{branch}^").strip() in git(remote, "rev-list", "main").split()
+
+    # ... and in the folder uploaded with the logs, with git's message.
+    folder = tmp_path / "logs" / "unpublished" / branch.rsplit("/", 1)[1]
+    assert [p.name for p in (folder / "results").rglob("results_*.json")]
+    assert "GH013" in (folder / "push-error.txt").read_text()
+    assert git(work, "status", "--porcelain").strip() == ""
+
+
+def test_a_remote_refusing_everything_still_keeps_the_results_in_the_folder(git_board, tmp_path):
+    remote, seed = git_board
+    rels = publish_requests(seed, 1)
+    work = clone(remote, tmp_path / "w")
+    repo = _repo(work)
+    from shlepa.queue.store import claim
+
+    assert claim(repo, work, rels[0], "gpu-test", None)
+    _install_hook(remote, "#!/bin/sh\necho 'repository is read-only for maintenance' >&2\nexit 1\n")
+    from shlepa.queue.runner import process_claimed
+
+    out = process_claimed(repo, work, rels[0], _opts(log_dir=tmp_path / "logs"))
+    assert out.status == Status.failed
+    assert "refused too" in out.note and "read-only for maintenance" in out.note
+    (folder,) = (tmp_path / "logs" / "unpublished").iterdir()
+    assert (
+        list(folder.rglob("results_*.json")) and "read-only for maintenance" in (folder / "push-error.txt").read_text()
+    )
+    kept = parse_request(load_yaml_text((folder / rels[0]).read_text(), str(rels[0])), rels[0])
+    assert kept.status == Status.finished
+
+
+def test_a_502_at_the_results_push_is_retried_and_the_result_lands(git_board, tmp_path):
+    from support.flaky_git_http import flaky_git_server
+
+    remote, seed = git_board
+    rels = publish_requests(seed, 2)
+    # Push 0 is the first claim; pushes 1 and 2 (the first results) get a 502, then all goes through.
+    with flaky_git_server(remote.parent, fail_pushes={1, 2}) as (url, answered):
+        git(tmp_path, "clone", "--quiet", f"{url}/{remote.name}", "w")
+        work = tmp_path / "w"
+        outcomes = drain(_repo(work), work, _opts())
+        assert answered == [2]
+    assert [o.status for o in outcomes] == [Status.finished, Status.finished]
+    assert all(remote_request(remote, r).status == Status.finished for r in rels)
+    assert len(remote_results(remote)) == 2
+
+
+def test_a_commit_force_pushed_off_main_during_the_evaluation_is_not_pushed_back(git_board, tmp_path, monkeypatch):
+    remote, seed = git_board
+    rels = publish_requests(seed, 1)
+    atomic.write_text(seed / "secret.txt", "must not be published\n")
+    git(seed, "add", "secret.txt")
+    git(seed, "commit", "-qm", "bad commit")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    real = evaluation.run_lm_eval
+
+    def owners_rewrite_main_meanwhile(*args, **kwargs):
+        # The runner claimed on top of the bad commit; the owners now drop it and force-push main.
+        git(seed, "fetch", "-q", "origin")
+        git(seed, "reset", "-q", "--hard", "origin/main")
+        git(seed, "rebase", "-q", "--onto", "HEAD~2", "HEAD~1")  # main without "bad commit", the claim kept
+        git(seed, "push", "-q", "--force", "origin", "HEAD:main")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "run_lm_eval", owners_rewrite_main_meanwhile)
+    work = clone(remote, tmp_path / "w")
+    assert [o.status for o in drain(_repo(work), work, _opts())] == [Status.finished]
+    subjects = git(remote, "log", "--format=%s", "main").splitlines()
+    assert "bad commit" not in subjects and subjects[0].startswith("evaluate: results for")
+    assert "secret.txt" not in remote_files(remote, ".")
+    assert remote_request(remote, rels[0]).status == Status.finished and len(remote_results(remote)) == 1
+    # Only the runner's own files are in its commit.
+    names = git(remote, "show", "--name-only", "--format=", "main").split()
+    assert len(names) == 3 and all(n.startswith(("requests/", "results/")) for n in names)

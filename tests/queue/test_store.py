@@ -14,6 +14,7 @@ from shlepa.queue.store import (
     QueueError,
     claim,
     claim_next,
+    dead_runners,
     list_queue,
     requeue,
     results_since_queued,
@@ -87,12 +88,7 @@ def test_sweep_puts_stale_running_back_to_pending_and_leaves_fresh_ones(git_boar
     repo = _repo(seed)
     claim(repo, seed, rels[0], "dead-runner", None)
     claim(repo, seed, rels[1], "live-runner", None)
-    # Make the first claim two hours old.
-    req = load_request(seed / rels[0])
-    old = req.history[-1].model_copy(update={"at": req.history[-1].at - timedelta(hours=2)})
-    save_request(req.model_copy(update={"history": [*req.history[:-1], old]}), seed)
-    git(seed, "commit", "-qam", "age the claim")
-    git(seed, "push", "-q", "origin", "HEAD:main")
+    _age_last_change(seed, rels[0], timedelta(hours=2))  # the first claim is two hours old
 
     swept = sweep(seed, timedelta(minutes=60), repo=repo)
     assert swept == [rels[0]]
@@ -100,6 +96,44 @@ def test_sweep_puts_stale_running_back_to_pending_and_leaves_fresh_ones(git_boar
     assert back.status == Status.pending and "dead-runner" in back.history[-1].reason
     assert _remote_request(remote, rels[1]).status == Status.running
     assert sweep(seed, timedelta(minutes=60), repo=repo) == []  # nothing stale any more
+
+
+def _age_last_change(seed: Path, rel: Path, by: timedelta) -> None:
+    req = load_request(seed / rel)
+    old = req.history[-1].model_copy(update={"at": req.history[-1].at - by})
+    save_request(req.model_copy(update={"history": [*req.history[:-1], old]}), seed)
+    git(seed, "commit", "-qam", "age the claim")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+
+
+def test_sweep_counts_dead_runners_and_fails_a_request_after_max_attempts(git_board):
+    remote, seed = git_board
+    rels = publish_requests(seed, 2)
+    repo = _repo(seed)
+    for attempt in range(1, 4):  # three runners die on request 0, each requeue is recorded
+        assert claim_next(repo, seed, f"gpu-{attempt}", None) == rels[0]
+        _age_last_change(seed, rels[0], timedelta(hours=2))
+        assert sweep(seed, timedelta(minutes=60), repo=repo, max_attempts=3) == [rels[0]]
+        back = _remote_request(remote, rels[0])
+        assert back.status == Status.pending
+        assert f"dead runner {attempt} of 3" in back.history[-1].reason and f"gpu-{attempt}" in back.history[-1].reason
+        assert dead_runners(back) == attempt
+
+    # The fourth runner dies too: the next sweep ends it FAILED instead of requeueing it a fourth time.
+    assert claim_next(repo, seed, "gpu-4", None) == rels[0]
+    _age_last_change(seed, rels[0], timedelta(hours=2))
+    result = CliRunner().invoke(app, ["sweep", "--push", "--stale-after-minutes", "60", "--root", str(seed)])
+    assert result.exit_code == 0, result.output
+    assert f"FAILED\t{rels[0]}" in result.output
+    failed = _remote_request(remote, rels[0])
+    assert failed.status == Status.failed and failed.failure.error_class == "RunnersDied"
+    assert "died 4 times" in failed.failure.message and "runner.max_attempts" in failed.failure.message
+    # It no longer holds the queue: the next claim takes the other request.
+    assert claim_next(repo, seed, "gpu-5", None) == rels[1]
+
+    # The rerun button starts the count again.
+    requeue(seed, rels[0], "fixed the template", repo=repo)
+    assert dead_runners(_remote_request(remote, rels[0])) == 0
 
 
 def test_requeue_moves_failed_to_pending_and_refuses_running(git_board):

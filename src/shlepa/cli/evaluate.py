@@ -201,6 +201,7 @@ def evaluate(
             launcher=settings.launcher or None,
             isolate=isolate,
             max_requests=max_requests,
+            request_timeout_s=settings.request_timeout_minutes * 60.0,
         )
         if next_:
             outcomes = drain(repo, repo_root, ropts, say=console.log)

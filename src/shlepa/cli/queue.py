@@ -14,7 +14,7 @@ from shlepa.queue.git import GitRepo
 from shlepa.queue.store import list_queue
 from shlepa.queue.store import requeue as requeue_fn
 from shlepa.queue.store import sweep as sweep_fn
-from shlepa.records.request import Status, format_age
+from shlepa.records.request import Status, format_age, load_request
 
 
 @app.command()
@@ -87,17 +87,27 @@ def sweep(
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
     root: Path | None = RootOption,
 ) -> None:
-    """Put RUNNING requests whose runner died (older than the timeout) back to PENDING."""
+    """Put RUNNING requests whose runner died (older than the timeout) back to PENDING.
+
+    A request the sweep already requeued runner.max_attempts times (each a dead runner) ends FAILED instead.
+    """
     repo_root = resolve_root(root)
     settings = load_settings(repo_root).runner
     if stale_after_minutes is not None:
         settings = settings.model_copy(update={"stale_after_minutes": stale_after_minutes})
     check_stale_after(repo_root, settings)
     minutes = settings.stale_after_minutes
-    swept = sweep_fn(repo_root, timedelta(minutes=minutes), repo=runner_repo(repo_root, branch) if push else None)
-    for rel in swept:
-        typer.echo(f"PENDING\t{rel}")
-    console.print(f"{len(swept)} stale request(s) requeued", highlight=False)
+    swept = sweep_fn(
+        repo_root,
+        timedelta(minutes=minutes),
+        repo=runner_repo(repo_root, branch) if push else None,
+        max_attempts=settings.max_attempts,
+    )
+    statuses = [load_request(repo_root / rel).status for rel in swept]
+    for rel, status in zip(swept, statuses, strict=True):
+        typer.echo(f"{status.value}\t{rel}")
+    failed = statuses.count(Status.failed)
+    console.print(f"{len(swept) - failed} stale request(s) requeued, {failed} failed", highlight=False)
 
 
 @app.command("matrix-plan")

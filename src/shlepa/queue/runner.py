@@ -4,22 +4,50 @@
 PENDING request (see :mod:`shlepa.queue.store`), evaluates it, and publishes the
 results files together with the FINISHED request, or the FAILED request with the
 error and the log tail, in one commit; then it takes the next one until none is
-left. A push that loses a race is rebased and retried; when another runner
-touched the same request meanwhile (a sweep requeued it and someone else finished
-it), the change is re-applied on the newest state and a duplicate result is
-dropped rather than committed twice.
+left. A push that loses a race (or meets a transient failure) is applied again
+on the newest main and retried; when another runner touched the same request
+meanwhile (a sweep requeued it and someone else finished it), a duplicate result
+is dropped rather than committed twice.
+
+One request cannot hold the others:
+
+- ``runner.request_timeout_minutes`` bounds each evaluation. With ``--isolate`` (or
+  a launcher) the child runs in its own process group, and the whole group is
+  killed at the limit (and whatever the child left in it, after it ends). In
+  process, a watchdog thread signals the main thread, which raises
+  :class:`EvaluationTimeout` at the next Python instruction: a chat template
+  rendering for hours stops; a call into native code that never returns does
+  not, which is what ``--isolate`` is for. Either way the request ends FAILED
+  ("evaluation exceeded N minutes") and the drain claims the next one.
+- A runner that dies (the machine, the job's own timeout) is handled by the
+  sweep, which counts the dead runners (:func:`shlepa.queue.store.sweep`).
+
+A result cannot be lost at the push: when main refuses it for good (a ruleset,
+a file over the size limit) the results are written to a folder first
+(``keep_dir``, by default ``<log_dir>/unpublished``, which the workflow uploads
+with the logs), then pushed to a side branch ``shlepa/unpublished/<slug>``
+(:func:`shlepa.records.keys.unpublished_branch`), and the request is recorded
+FAILED on main with git's own message and where the results are.
+
+:func:`publish_outcome` is that publishing step alone, for a job that did not
+evaluate (it takes the request record and its files' bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
+import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,15 +58,26 @@ from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request, record_failure
 from shlepa.evaluation.split import merge_split
 from shlepa.io import atomic
-from shlepa.queue.git import Change, GitRepo
+from shlepa.queue.git import Change, GitRepo, PublishError
 from shlepa.queue.store import claim, claim_next, results_since_queued
-from shlepa.records.keys import short_sha
-from shlepa.records.request import Request, Status, load_request, save_request
+from shlepa.records.keys import short_sha, unpublished_branch, unpublished_slug
+from shlepa.records.request import Failure, Request, Status, load_request, save_request, utcnow
 from shlepa.records.results import results_dir
 
 log = logging.getLogger("shlepa.queue.runner")
 
 LOG_TAIL_LINES = 60
+#: Seconds a timed-out child's process group gets between SIGTERM and SIGKILL.
+KILL_GRACE_S = 10.0
+#: The signal the in-process watchdog sends the main thread (its handler raises EvaluationTimeout).
+TIMEOUT_SIGNAL = signal.SIGUSR2
+
+
+class EvaluationTimeout(BaseException):
+    """The evaluation ran past its time limit.
+
+    A BaseException so that no library's ``except Exception`` swallows it halfway.
+    """
 
 
 def runner_name() -> str:
@@ -76,6 +115,14 @@ class RunnerOptions:
     launcher: list[str] | None = None  # run `-m shlepa evaluate` in a child process with this prefix
     isolate: bool = False  # child process even without a launcher (survives a hard crash)
     max_requests: int | None = None
+    request_timeout_s: float | None = None  # runner.request_timeout_minutes, in seconds; None: no limit
+    keep_dir: Path | None = None  # where refused results are kept (default <log_dir>/unpublished, else .shlepa/)
+
+    def keep_folder(self, root: Path) -> Path:
+        """The folder refused results are written to before anything else is tried."""
+        if self.keep_dir is not None:
+            return self.keep_dir
+        return self.log_dir / "unpublished" if self.log_dir else Path(root) / ".shlepa" / "unpublished"
 
 
 def log_name(request: Request) -> str:
@@ -128,38 +175,130 @@ def _child_command(rel: Path, root: Path, opts: RunnerOptions, options_file: Pat
     return [*prefix, "shlepa", "evaluate", str(rel), "--root", str(root), "--options-file", str(options_file)]
 
 
+def limit_text(seconds: float) -> str:
+    """A time limit as the failure reason says it: whole minutes, else seconds."""
+    if seconds >= 60 and float(seconds / 60).is_integer():
+        minutes = int(seconds // 60)
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds:g} seconds"
+
+
+def _timeout_message(seconds: float, how: str) -> str:
+    return f"evaluation exceeded {limit_text(seconds)} (runner.request_timeout_minutes); {how}"
+
+
+_armed = threading.Event()
+_armed_message = [""]
+
+
+def _on_timeout_signal(signum: int, frame: object) -> None:
+    if _armed.is_set():  # a late signal after the deadline was lifted is ignored
+        _armed.clear()
+        raise EvaluationTimeout(_armed_message[0])
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`EvaluationTimeout` in the main thread once ``seconds`` have passed.
+
+    A watchdog thread sends :data:`TIMEOUT_SIGNAL`, which also wakes a blocking
+    system call; unlike SIGALRM it cannot be cancelled by a task that sets its own
+    alarm (several lm-eval tasks do). Off the main thread nothing is enforced (a
+    warning says so): use ``--isolate`` there.
+    """
+    if not seconds:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        log.warning("the time limit is only enforced on the main thread or with --isolate")
+        yield
+        return
+    signal.signal(TIMEOUT_SIGNAL, _on_timeout_signal)  # stays installed: a late signal must not kill the runner
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(seconds, signal.pthread_kill, (main, TIMEOUT_SIGNAL))
+    timer.daemon = True
+    _armed_message[0] = _timeout_message(seconds, "the run was interrupted")
+    _armed.set()
+    timer.start()
+    try:
+        yield
+    finally:
+        _armed.clear()
+        timer.cancel()
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _run_child(cmd: list[str], root: Path, log_path: Path | None, limit_s: float | None) -> tuple[int, bool]:
+    """Run the child in its own process group; at the limit kill the group. (exit status, timed out)."""
+    if log_path:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    sink = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    timed_out = False
+    try:
+        proc = subprocess.Popen(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            log.warning("evaluation exceeded %s: killing its process group %d", limit_text(limit_s or 0), proc.pid)
+            _kill_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=KILL_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid, signal.SIGKILL)
+                proc.wait()
+        except BaseException:  # the runner itself is being stopped: take the child down with it
+            _kill_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        finally:
+            _kill_group(proc.pid, signal.SIGKILL)  # whatever the child left running in its group
+    finally:
+        if log_path:
+            sink.close()  # type: ignore[union-attr]
+    return proc.returncode, timed_out
+
+
 def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | None) -> None:
     """Evaluate a claimed request; afterwards the request file is FINISHED or FAILED, never RUNNING."""
     path = root / rel
-    error: BaseException | None = None
+    error: BaseException | str | None = None
+    error_class: str | None = None
     exit_note = ""
+    limit = opts.request_timeout_s
     if opts.launcher or opts.isolate:
-        if log_path:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-        sink = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL  # noqa: SIM115
-        try:
-            with tempfile.TemporaryDirectory(prefix="shlepa-child-") as tmp:
-                cmd = _child_command(rel, root, opts, Path(tmp) / "options.json")
-                proc = subprocess.run(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, check=False)
-        finally:
-            if log_path:
-                sink.close()  # type: ignore[union-attr]
-        exit_note = f"evaluation process exited with status {proc.returncode}"
+        with tempfile.TemporaryDirectory(prefix="shlepa-child-") as tmp:
+            cmd = _child_command(rel, root, opts, Path(tmp) / "options.json")
+            returncode, timed_out = _run_child(cmd, root, log_path, limit)
+        exit_note = f"evaluation process exited with status {returncode}"
+        if timed_out:
+            error, error_class = _timeout_message(limit or 0, "its process group was killed"), "EvaluationTimeout"
     else:
         eval_opts = child_options(opts)
         with _FileLog(log_path):
             try:
-                evaluate_request(path, root, eval_opts)
-            except EvaluationError:
-                pass  # evaluate_request already recorded FAILED with the error and log tail
-            except Exception as exc:  # failed before the evaluation proper (suite, model args, backend)
-                error = exc
-                log.error("%s", "".join(traceback.format_exception(exc)))
+                with deadline(limit):
+                    try:
+                        evaluate_request(path, root, eval_opts)
+                    except EvaluationError:
+                        pass  # evaluate_request already recorded FAILED with the error and log tail
+                    except Exception as exc:  # failed before the evaluation proper (suite, model args, backend)
+                        error = exc
+                        log.error("%s", "".join(traceback.format_exception(exc)))
+            except EvaluationTimeout as exc:  # raised outside evaluate_request's own recording
+                error, error_class = str(exc), "EvaluationTimeout"
+                log.error("%s", error)
+            gc.collect()  # drop an interrupted run's frames (and the model they hold)
     request = load_request(path)
     if request.status == Status.running:
-        # Crashed without recording (a child killed by the OOM killer, an early error): record it now.
+        # Timed out, or crashed without recording (a child killed by the OOM killer, an early error): record it now.
         ended = exit_note or "the evaluation stopped without recording a result"
-        _record_failure(root, rel, opts, error if error is not None else ended, log_path)
+        _record_failure(root, rel, opts, error if error is not None else ended, log_path, error_class)
     elif (
         request.status == Status.failed and request.failure is not None and opts.log_url and not request.failure.log_url
     ):
@@ -169,14 +308,19 @@ def run_evaluation(root: Path, rel: Path, opts: RunnerOptions, log_path: Path | 
 
 
 def _record_failure(
-    root: Path, rel: Path, opts: RunnerOptions, error: BaseException | str, log_path: Path | None
+    root: Path,
+    rel: Path,
+    opts: RunnerOptions,
+    error: BaseException | str,
+    log_path: Path | None,
+    error_class: str | None = None,
 ) -> None:
     """A RUNNING request whose evaluation recorded nothing: FAILED with the error (or how it ended) and its log."""
     record_failure(
         root,
         rel,
         error,
-        error_class=None if isinstance(error, BaseException) else "EvaluationProcessDied",
+        error_class=error_class or (None if isinstance(error, BaseException) else "EvaluationProcessDied"),
         log_tail=_tail(log_path),
         log_url=opts.log_url,
         runner=opts.runner,
@@ -201,34 +345,127 @@ def finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, p
         for f in new_files:
             (repo.path / f).unlink(missing_ok=True)
         new_files = []
-    contents = {f: (repo.path / f).read_bytes() for f in new_files}
-    final = request
-    first = [True]
+    if not push:
+        repo.commit([rel, *new_files], _message(request, rel, opts.runner))
+        return Outcome(rel, request.status, [Path(f) for f in new_files], repo.head())
+    contents = {Path(f): (repo.path / f).read_bytes() for f in new_files}
+    return publish_outcome(repo, root, request, contents, opts)
+
+
+def _message(request: Request, rel: Path, runner: str) -> str:
+    verb = "results for" if request.status == Status.finished else "failed:"
+    return f"evaluate: {verb} {rel} ({runner})"
+
+
+def publish_outcome(
+    repo: GitRepo, root: Path, final: Request, files: Mapping[Path, bytes], opts: RunnerOptions
+) -> Outcome:
+    """Publish one request's final state with its files (paths relative to the work tree) in ONE commit.
+
+    Every attempt starts from the newest main and writes only this change: the
+    request moved to ``final``'s status and these files, so nothing else this
+    machine holds is pushed. A request another runner FINISHED meanwhile is not
+    recorded twice. When main refuses for good, see :func:`keep_unpublished`.
+    """
+    root = Path(root)
+    rel = final.relpath
+    message = _message(final, rel, opts.runner)
+    apply = _outcome_apply(repo, root, final, files)
+    try:
+        sha = repo.publish(apply, message).sha
+    except PublishError as exc:
+        return keep_unpublished(repo, root, final, files, opts, exc)
+    status = load_request(root / rel).status
+    note = "" if sha else "dropped: another runner recorded this request first"
+    return Outcome(rel, status, [Path(f) for f in files if sha], sha, note)
+
+
+def _outcome_apply(
+    repo: GitRepo, root: Path, final: Request, files: Mapping[Path, bytes]
+) -> Callable[[], Change[None]]:
+    rel = final.relpath
 
     def apply() -> Change[None]:
-        if first[0]:  # this work tree already holds the change
-            first[0] = False
-            return Change([rel, *new_files])
-        upstream = load_request(root / rel)
-        if upstream.status == Status.finished:
-            log.warning("%s was finished by another runner meanwhile; dropping this duplicate", rel)
+        path = root / rel
+        if not path.is_file():
+            log.warning("%s is gone from %s; not recording it", rel, repo.upstream)
             return Change()
-        for f, data in contents.items():
+        upstream = load_request(path)
+        if upstream.status == Status.finished:  # never replace a recorded result, nor duplicate it
+            log.warning("%s was finished by another runner meanwhile; dropping this outcome", rel)
+            return Change()
+        for f, data in files.items():
             atomic.write_bytes(repo.path / f, data)
         last = final.history[-1]
         moved = upstream.with_status(final.status, last.reason, runner=last.runner, run_url=last.run_url)
         save_request(moved.model_copy(update={"failure": final.failure}), root)
-        return Change([rel, *new_files])
+        return Change([rel, *files])
 
-    verb = "results for" if final.status == Status.finished else "failed:"
-    message = f"evaluate: {verb} {rel} ({opts.runner})"
-    if not push:
-        repo.commit([rel, *new_files], message)
-        return Outcome(rel, final.status, [Path(f) for f in new_files], repo.head())
-    sha = repo.publish(apply, message, sync_first=False).sha
-    status = load_request(root / rel).status
-    note = "" if sha else "dropped: another runner recorded this request first"
-    return Outcome(rel, status, [Path(f) for f in new_files if sha], sha, note)
+    return apply
+
+
+def keep_unpublished(
+    repo: GitRepo, root: Path, final: Request, files: Mapping[Path, bytes], opts: RunnerOptions, error: PublishError
+) -> Outcome:
+    """Main refused this outcome for good: keep it (folder, then side branch), record FAILED with git's message.
+
+    In this order, so each step only adds to what holds: the folder is local disk
+    (uploaded with the logs); the side branch is on the remote for the owners to
+    review and merge; the FAILED request tells the submitter on main. A step that
+    fails is said in the outcome's note, never raised, so the drain goes on.
+    """
+    rel = final.relpath
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    slug = unpublished_slug(final.model, final.revision, final.precision.value, final.suite, stamp)
+    folder = opts.keep_folder(root) / slug
+    git_says = error.git_output or error.message
+    for f, data in files.items():
+        atomic.write_bytes(folder / f, data)
+    atomic.write_text(folder / rel, final.to_yaml())
+    atomic.write_text(folder / "push-error.txt", f"{error.message}\n\n{git_says}\n")
+    log.error("push of %s refused; its results are kept in %s", rel, folder)
+
+    uploaded = " (uploaded with the run's logs)" if opts.keep_dir is None and opts.log_dir else ""
+    kept = f"in the folder {folder.parent.name}/{slug} of runner {opts.runner}{uploaded}"
+    branch = unpublished_branch(slug)
+    notes: list[str] = []
+    if files:
+        try:
+            side_sha = repo.push_side_branch(
+                branch, _outcome_apply(repo, root, final, files), _message(final, rel, opts.runner)
+            )
+            if side_sha is not None:
+                kept = f"on branch {branch} (and {kept})"
+        except PublishError as side:
+            notes.append(f"the side branch {branch} was refused too: {side.git_output or side.message}")
+    if final.status == Status.finished:
+        reason = f"push rejected: {git_says}\nThe results were not published; they are kept {kept}."
+    else:
+        reason = (
+            f"push rejected: {git_says}\nThe evaluation's own failure: {final.failure.message if final.failure else ''}"
+        )
+    failure = Failure(error_class="PushRejected", message=reason[:4000], log_url=opts.log_url)
+
+    def apply() -> Change[None]:
+        path = root / rel
+        if not path.is_file():
+            return Change()
+        upstream = load_request(path)
+        if upstream.status == Status.finished:
+            return Change()
+        failed = upstream.with_status(
+            Status.failed, f"PushRejected: {reason}"[:2000], runner=opts.runner, run_url=opts.run_url
+        )
+        save_request(failed.model_copy(update={"failure": failure}), root)
+        return Change([rel])
+
+    try:
+        sha = repo.publish(apply, f"evaluate: push rejected: {rel} ({opts.runner})").sha
+    except PublishError as again:
+        sha = None
+        notes.append(f"recording FAILED on main was refused too: {again.git_output or again.message}")
+    note = "; ".join([f"push rejected; results kept {kept}", *notes])
+    return Outcome(rel, Status.failed, [], sha, note)
 
 
 #: Public name for other publishers of results (``shlepa merge-split``).

@@ -3,7 +3,10 @@
 A request is PENDING until a runner claims it by committing it as RUNNING (runner
 name, run URL, start time) and pushing; the push decides who won. A RUNNING
 request whose runner died is put back to PENDING by :func:`sweep` once it is
-older than ``runner.stale_after_minutes``. :func:`requeue` does what the rerun
+older than ``runner.stale_after_minutes``; each such requeue records one dead
+runner in the request's history, and a request that already had
+``runner.max_attempts`` of them is ended FAILED by the next sweep instead, so a
+request that kills its runner every time cannot take the queue over. :func:`requeue` does what the rerun
 button does for a FAILED (or FINISHED) request.
 """
 
@@ -14,9 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from shlepa.config import RunnerSettings
 from shlepa.errors import ShlepaError
 from shlepa.queue.git import Change, GitRepo
-from shlepa.records.request import Request, RequestError, Status, load_all_requests, load_request, save_request, utcnow
+from shlepa.records.request import (
+    Failure,
+    Request,
+    RequestError,
+    Status,
+    load_all_requests,
+    load_request,
+    save_request,
+    utcnow,
+)
 from shlepa.records.results import ResultsError, iter_results_files, load_results
 
 log = logging.getLogger("shlepa.queue.store")
@@ -113,25 +126,68 @@ def stale_running(root: Path, stale_after: timedelta, now: datetime | None = Non
     return [e for e in list_queue(root)[0] if e.status == Status.running and e.age(now) > stale_after]
 
 
-def _sweep_apply(root: Path, stale_after: timedelta, now: datetime | None):
+#: How the sweep's requeues start in a request's history: :func:`dead_runners` counts them.
+SWEEP_REASON = "requeued by sweep"
+#: ``runner.max_attempts`` unless leaderboard.yaml says otherwise (the default lives in config.py).
+DEFAULT_MAX_ATTEMPTS: int = RunnerSettings.model_fields["max_attempts"].default
+
+
+def dead_runners(request: Request) -> int:
+    """Runners that died on this request since it was last queued by a person (or submitted).
+
+    Counted from the history: the sweep's requeues after the last other PENDING
+    entry, so the rerun button (a requeue by hand) starts the count again.
+    """
+    count = 0
+    for change in reversed(request.history):
+        if change.status != Status.pending:
+            continue
+        if not change.reason.startswith(SWEEP_REASON):
+            break
+        count += 1
+    return count
+
+
+def _sweep_apply(root: Path, stale_after: timedelta, now: datetime | None, max_attempts: int):
     def apply() -> Change[list[Path]]:
         swept: list[Path] = []
+        minutes = int(stale_after.total_seconds() // 60)
         for entry in stale_running(root, stale_after, now):
-            minutes = int(stale_after.total_seconds() // 60)
-            reason = f"requeued by sweep: RUNNING on {entry.runner or 'an unknown runner'} for more than {minutes} min"
-            save_request(entry.request.with_status(Status.pending, reason), root)
+            where = f"RUNNING on {entry.runner or 'an unknown runner'} for more than {minutes} min"
+            died = dead_runners(entry.request) + 1
+            if died <= max_attempts:
+                reason = f"{SWEEP_REASON} (dead runner {died} of {max_attempts} allowed): {where}"
+                save_request(entry.request.with_status(Status.pending, reason), root)
+            else:
+                message = (
+                    f"the runner died {died} times on this request (the last time {where}); the sweep requeued it "
+                    f"{max_attempts} times (runner.max_attempts) and does not again: read the runs' logs, fix the "
+                    "cause, then requeue it"
+                )
+                failed = entry.request.with_status(Status.failed, f"RunnersDied: {message}"[:2000], runner=entry.runner)
+                failure = Failure(error_class="RunnersDied", message=message[:4000])
+                save_request(failed.model_copy(update={"failure": failure}), root)
             swept.append(entry.request.relpath)
         return Change(swept, swept)
 
     return apply
 
 
-def sweep(root: Path, stale_after: timedelta, repo: GitRepo | None = None, now: datetime | None = None) -> list[Path]:
-    """Put RUNNING requests whose runner died back to PENDING; with ``repo``, commit and push."""
-    apply = _sweep_apply(root, stale_after, now)
+def sweep(
+    root: Path,
+    stale_after: timedelta,
+    repo: GitRepo | None = None,
+    now: datetime | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> list[Path]:
+    """Put RUNNING requests whose runner died back to PENDING, or FAILED after ``max_attempts`` dead runners.
+
+    Returns the requests it changed (read their status for which); with ``repo``, commits and pushes.
+    """
+    apply = _sweep_apply(root, stale_after, now, max_attempts)
     if repo is None:
         return apply().value or []
-    published = repo.publish(apply, "queue: sweep stale RUNNING requests back to PENDING")
+    published = repo.publish(apply, "queue: sweep stale RUNNING requests")
     return (published.value or []) if published.sha else []
 
 
@@ -186,10 +242,13 @@ def results_since_queued(root: Path, request: Request) -> Path | None:
 
 
 __all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "SWEEP_REASON",
     "QueueEntry",
     "QueueError",
     "claim",
     "claim_next",
+    "dead_runners",
     "list_queue",
     "pending",
     "requeue",

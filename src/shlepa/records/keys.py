@@ -50,6 +50,10 @@ SERIES_BRANCH = "submit/{org}-{name}-series-{series}"
 #: Who holds a claimed request: the evaluate.yml run (and attempt) whose hosted plan job claimed it.
 #: Recorded as the RUNNING entry's runner; the hosted ingest job publishes only under the same claim.
 CLAIM_ID = "run-{run_id}.{attempt}"
+#: Where a runner pushes results that main refused for good (a ruleset, a file over the size limit):
+#: one branch per refused publish, so a later one never collides with an earlier one.
+UNPUBLISHED_BRANCH = "shlepa/unpublished/{slug}"
+UNPUBLISHED_SLUG = "{org}-{name}-{short}-{precision}-{suite}-{stamp}"
 #: The queue page's anchor of a request: ``queue/#<anchor>`` (the site's row id, prefixed).
 QUEUE_ANCHOR = "req-{row_id}"
 
@@ -82,6 +86,23 @@ def series_branch(model: str, series: str) -> str:
     """The git branch of a checkpoint series' pull request (all its request files)."""
     org, name = model.split("/", 1)
     return SERIES_BRANCH.format(org=org, name=name, series=series)
+
+
+def unpublished_slug(model: str, revision: str, precision: str, suite: str, stamp: str) -> str:
+    """The folder (and last branch part) of refused results; ``stamp`` is a UTC time like 20260101T000000Z.
+
+    Runs of dots become one, so the name is always a valid git branch name.
+    """
+    org, name = model.split("/", 1)
+    slug = UNPUBLISHED_SLUG.format(
+        org=org, name=name, short=short_sha(revision), precision=precision, suite=suite, stamp=stamp
+    )
+    return re.sub(r"\.{2,}", ".", slug)
+
+
+def unpublished_branch(slug: str) -> str:
+    """The side branch that holds refused results (see :func:`unpublished_slug`)."""
+    return UNPUBLISHED_BRANCH.format(slug=slug)
 
 
 def queue_anchor(model: str, revision: str, precision: str, suite: str) -> str:
