@@ -404,3 +404,57 @@ def test_duplicates_compare_hub_ids_case_insensitively(fake_hub, git_board):
         validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
     )
     assert "already PENDING" in failed["duplicate"]
+
+
+# -- #15 item 3: parser bombs in config.json are one clear failure, not a traceback -------
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [("org/deep-config", "config.json: is nested more than 100 levels deep"), ("org/huge-number", "number too long")],
+)
+def test_a_config_bomb_is_a_clear_failure_naming_the_file(fake_hub, board, model, words):
+    path = _request(fake_hub, board, model)
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert words in failed["config"] and "refused before parsing" in failed["config"]
+
+
+def test_the_bounded_parser_catches_what_the_depth_scan_lets_through():
+    from shlepa.submission.hub import BadFile, parse_json_bounded
+
+    assert parse_json_bounded(b'{"a": ["[[[[", {"b": 1}]}', "x.json", 100, 3) == {"a": ["[[[[", {"b": 1}]}
+    with pytest.raises(BadFile, match=r"x.json: is nested too deeply"):
+        parse_json_bounded(b"[" * 50_000 + b"]" * 50_000, "x.json", 1_000_000, 10**6)
+    with pytest.raises(BadFile, match=r"x.json: holds a number too long"):
+        parse_json_bounded(b"9" * 5000, "x.json", 1_000_000, 100)
+    with pytest.raises(BadFile, match=r"x.json: is larger than 10 bytes"):
+        parse_json_bounded(b"[1, 2, 3, 4, 5]", "x.json", 10, 100)
+
+
+# -- #15 item 4: the chat template is rendered once, under a time limit ----------------
+def test_a_chat_template_that_renders_for_hours_fails_validation_in_seconds(fake_hub, board):
+    import time
+
+    path = _request(fake_hub, board, "org/slow-chat-template", use_chat_template=True)
+    t0 = time.perf_counter()
+    failed = _failed(_run(fake_hub, board, [path], ValidationSettings(chat_template_timeout_s=1)))
+    assert failed["chat template"] == "the chat template took longer than 1 s to render"
+    assert time.perf_counter() - t0 < 60
+
+
+def test_the_good_chat_template_renders_within_the_limit(fake_hub, board):
+    path = _request(fake_hub, board, "org/good", use_chat_template=True)
+    chat = next(c for c in _run(fake_hub, board, [path]).checks if c.name == "chat template")
+    assert chat.status == Outcome.passed and "renders a conversation in" in chat.message
+
+
+def test_a_chat_template_that_raises_fails_with_its_error(tmp_path):
+    from transformers import PreTrainedTokenizerFast
+
+    from fakes.hub_models import tokenizer_files
+    from shlepa.submission.chat_render import render_once
+
+    for name, data in tokenizer_files().items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "chat_template.jinja").write_text("{{ raise_exception('no system role, sorry') }}")
+    assert PreTrainedTokenizerFast.from_pretrained(tmp_path).chat_template
+    outcome = render_once(tmp_path, 30)
+    assert not outcome.ok and "no system role, sorry" in outcome.message

@@ -6,7 +6,6 @@ tokenizer files are fetched into a throwaway temporary folder).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -34,8 +33,17 @@ from shlepa.records.request import (
 )
 from shlepa.submission import rules
 from shlepa.submission.changes import Change, Kind, change_problem, changed_files
+from shlepa.submission.chat_render import render_once
 from shlepa.submission.checklist import Check, Checklist, Link, Outcome
-from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
+from shlepa.submission.hub import (
+    CONFIG_FILES,
+    TOKENIZER_FILES,
+    BadFile,
+    CouldNotVerify,
+    Hub,
+    HubNotFound,
+    ModelFacts,
+)
 from shlepa.submission.rules import BF16_AS_FP16_HINT, PICKLE_SUFFIXES, fmt_billions, fmt_limit, fmt_params
 
 ACTIVE = (Status.pending, Status.running, Status.finished)
@@ -457,12 +465,20 @@ def _config_and_tokenizer(
         ctx.fail(f"{p}config", "there is no config.json", "save the model with save_pretrained and push config.json")
         return
     try:
-        config_data = hub.read_json(facts.model_id, facts.sha, "config.json")
+        config_data = hub.read_json(
+            facts.model_id,
+            facts.sha,
+            "config.json",
+            max_depth=settings.max_json_depth,
+        )
     except CouldNotVerify as exc:
         ctx.unverified(f"{p}config", exc)
         return
-    except (HubNotFound, json.JSONDecodeError) as exc:
+    except HubNotFound as exc:
         ctx.fail(f"{p}config", f"config.json cannot be read: {exc}", "push a valid config.json")
+        return
+    except BadFile as exc:  # str(): "config.json: is nested more than 100 levels deep"
+        ctx.fail(f"{p}config", f"{exc}; it is refused before parsing", "push the config.json save_pretrained writes")
         return
     auto_map = isinstance(config_data, dict) and "auto_map" in config_data
     if auto_map or code:
@@ -499,10 +515,10 @@ def _config_and_tokenizer(
                 "ship a standard tokenizer; ask the maintainers if a legitimate one is this large",
             )
             return
-        _load_with_auto_classes(ctx, p, tmp, need_chat)
+        _load_with_auto_classes(ctx, p, tmp, need_chat, settings)
 
 
-def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) -> None:
+def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool, settings: ValidationSettings) -> None:
     import transformers
     from transformers import AutoConfig, AutoTokenizer
 
@@ -538,7 +554,18 @@ def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) ->
     ctx.ok(f"{p}tokenizer", "AutoTokenizer loads it")
     if need_chat:
         if getattr(tok, "chat_template", None):
-            ctx.ok(f"{p}chat template", "the tokenizer has a chat template")
+            # Rendered once, as the evaluation will, in a child process stopped at the limit:
+            # a template can loop for hours (#15 item 4).
+            outcome = render_once(folder, settings.chat_template_timeout_s)
+            if outcome.ok:
+                ctx.ok(f"{p}chat template", f"the tokenizer has a chat template; it {outcome.message}")
+            else:
+                ctx.fail(
+                    f"{p}chat template",
+                    outcome.message,
+                    "fix the chat template so it renders a short conversation quickly "
+                    f"(limit: validation.chat_template_timeout_s = {settings.chat_template_timeout_s:g} s)",
+                )
         else:
             ctx.fail(
                 f"{p}chat template",
