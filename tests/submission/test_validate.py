@@ -449,8 +449,9 @@ def test_the_good_chat_template_renders_within_the_limit(fake_hub, board):
 def test_a_chat_template_that_raises_fails_with_its_error(tmp_path):
     from transformers import PreTrainedTokenizerFast
 
-    from fakes.hub_models import tokenizer_files
     from shlepa.submission.chat_render import render_once
+
+    from fakes.hub_models import tokenizer_files
 
     for name, data in tokenizer_files().items():
         (tmp_path / name).write_bytes(data)
@@ -458,3 +459,51 @@ def test_a_chat_template_that_raises_fails_with_its_error(tmp_path):
     assert PreTrainedTokenizerFast.from_pretrained(tmp_path).chat_template
     outcome = render_once(tmp_path, 30)
     assert not outcome.ok and "no system role, sorry" in outcome.message
+
+
+# -- #15 item 7: adapters: pickle weights fail; the base model is pinned -------------------
+def test_an_adapter_with_only_a_pickle_adapter_model_bin_fails(fake_hub, board):
+    base = fake_hub.repos["org/base"].sha
+    path = _request(
+        fake_hub, board, "org/pickle-adapter", weight_type="adapter", base_model="org/base", base_revision=base
+    )
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert "pickle" in failed["safetensors"]
+
+
+def test_an_adapter_passes_only_with_adapter_model_safetensors_not_another_safetensors_file(fake_hub, board):
+    from fakes.hub_models import card, weights
+
+    fake_hub.add(
+        "org/decoy-adapter",
+        {
+            "adapter_config.json": b"{}",
+            "adapter_model.bin": b"PK\x03\x04 pickle",
+            "decoy.safetensors": weights(),
+            "README.md": card("mit", "adapter"),
+        },
+        card_data={"license": "mit"},
+    )
+    base = fake_hub.repos["org/base"].sha
+    path = _request(
+        fake_hub, board, "org/decoy-adapter", weight_type="adapter", base_model="org/base", base_revision=base
+    )
+    assert "pickle" in _failed(_run(fake_hub, board, [path]))["safetensors"]
+    good = _request(fake_hub, board, "org/adapter", weight_type="adapter", base_model="org/base", base_revision=base)
+    cl = _run(fake_hub, board, [good])
+    assert cl.ok, [c.line() for c in cl.problems()]
+    assert any(c.name == "base model: revision" and c.status == Outcome.passed for c in cl.checks)
+
+
+def test_an_adapter_without_a_pinned_base_revision_fails(fake_hub, board):
+    path = _request(fake_hub, board, "org/adapter", weight_type="adapter", base_model="org/base")
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert "base_revision" in failed["base model revision"]
+
+
+def test_a_base_revision_that_is_not_the_base_models_commit_fails(fake_hub, board):
+    path = _request(
+        fake_hub, board, "org/adapter", weight_type="adapter", base_model="org/base", base_revision="c" * 40
+    )
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert "base model: revision" in failed

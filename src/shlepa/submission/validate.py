@@ -44,7 +44,14 @@ from shlepa.submission.hub import (
     HubNotFound,
     ModelFacts,
 )
-from shlepa.submission.rules import BF16_AS_FP16_HINT, PICKLE_SUFFIXES, fmt_billions, fmt_limit, fmt_params
+from shlepa.submission.rules import (
+    ADAPTER_SAFETENSORS,
+    BF16_AS_FP16_HINT,
+    PICKLE_SUFFIXES,
+    fmt_billions,
+    fmt_limit,
+    fmt_params,
+)
 
 ACTIVE = (Status.pending, Status.running, Status.finished)
 # safetensors dtype names -> the precisions that can load them without surprises
@@ -197,6 +204,13 @@ def validate_request_file(
     if request is None:
         return None
     _ownership(ctx, request, opts, change, previous)
+    if request.weight_type != WeightType.original and request.base_revision is None:
+        ctx.fail(
+            "base model revision",
+            f"a {request.weight_type.value} request must pin its base model's commit (base_revision); "
+            f"without it {request.base_model} would be loaded at whatever its main branch holds",
+            "set base_revision to the full commit sha of the base model (shlepa submit fills it in)",
+        )
     _duplicates(ctx, root, path, request, opts, change, previous)
     _policy(ctx, root, request, opts, change)
     if opts.site_url:
@@ -402,7 +416,8 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
     """The Open LLM Leaderboard's checks on the model (and, for adapters/deltas, its base)."""
     p = prefix
     model = request.base_model if prefix else request.model
-    revision = None if prefix else request.revision
+    # The base model is checked at the commit the request pins (base_revision), the one evaluated.
+    revision = request.base_revision if prefix else request.revision
     assert model is not None
     try:
         facts = hub.model_facts(model, revision)
@@ -447,7 +462,9 @@ def _not_found(ctx: _Ctx, p: str, model: str, revision: str | None, exc: HubNotF
 
 def _weights(ctx: _Ctx, p: str, facts: ModelFacts, adapter: bool) -> None:
     files = facts.files
-    if any(f.endswith(".safetensors") for f in files):
+    # An adapter is loaded from adapter_model.safetensors, else from the pickle adapter_model.bin:
+    # another .safetensors file in the repository proves nothing.
+    if ADAPTER_SAFETENSORS in files if adapter else any(f.endswith(".safetensors") for f in files):
         ctx.rule("safetensors_ok", p)
     elif any(f.endswith(PICKLE_SUFFIXES) for f in files):
         ctx.rule("safetensors_pickle", p)
