@@ -576,6 +576,8 @@ def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool, se
             outcome = render_once(folder, settings.chat_template_timeout_s)
             if outcome.ok:
                 ctx.ok(f"{p}chat template", f"the tokenizer has a chat template; it {outcome.message}")
+            elif outcome.unverified:
+                ctx.add(f"{p}chat template", Outcome.unverified, outcome.message, "re-run the check later")
             else:
                 ctx.fail(
                     f"{p}chat template",
