@@ -73,6 +73,13 @@ class ValidationSettings(BaseModel):
     max_open_requests_per_submitter: int = Field(5, ge=1)
     min_card_chars: int = Field(200, ge=0)
     max_tokenizer_mb: float = Field(50.0, gt=0, description="largest config or tokenizer file parsed")
+    max_json_depth: int = Field(100, ge=2, le=10_000, description="deepest nesting of config.json accepted")
+    chat_template_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="longest one render of the model's chat template may take at validation"
+    )
+    submitted_at_max_age_days: int = Field(
+        30, ge=1, description="a new request's submitted_at may be at most this old (and not in the future)"
+    )
     hub_retry: HubRetry = Field(default_factory=HubRetry)
 
     def license_is_open(self, license: str) -> bool:

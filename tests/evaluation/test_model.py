@@ -81,3 +81,30 @@ def test_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
     assert out is None
     assert load_request(tmp_path / rel).status == Status.pending
     assert not (tmp_path / "results").exists()
+
+
+def test_an_adapters_base_model_loads_at_its_own_pinned_commit_not_the_adapters(tmp_path):
+    """#15 item 7: lm-eval passes one `revision` to base and adapter; it must be the base's own commit."""
+    from shlepa.evaluation.model import ModelArgsError
+
+    adapter_sha, base_sha = "a" * 40, "b" * 40
+    fetched: list[tuple[str, str]] = []
+
+    def fetch(model: str, revision: str):
+        fetched.append((model, revision))
+        return tmp_path / "adapter-at-its-commit"
+
+    req = new_request(
+        "org/adapter", adapter_sha, "bfloat16", "fine-tuned", "mit", "me",
+        weight_type="adapter", base_model="org/base", base_revision=base_sha,
+    )  # fmt: skip
+    args = model_args_for(req, fetch=fetch)
+    assert args["pretrained"] == "org/base" and args["revision"] == base_sha
+    assert args["peft"] == str(tmp_path / "adapter-at-its-commit")
+    assert fetched == [("org/adapter", adapter_sha)]  # the adapter itself, at the adapter's commit
+    local = model_args_for(req, model_path=tmp_path / "local")
+    assert local["revision"] == base_sha and local["peft"] == str(tmp_path / "local")
+
+    unpinned = req.model_copy(update={"base_revision": None})
+    with pytest.raises(ModelArgsError, match="base_revision"):
+        model_args_for(unpinned, fetch=fetch)

@@ -10,6 +10,7 @@ from pathlib import Path
 from .fake_hub import GOOD_CARD_BODY, FakeHub, safetensors_header, sha_of
 
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+SLOW_CHAT_TEMPLATE = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 
 LLAMA_CONFIG = {
     "architectures": ["LlamaForCausalLM"],
@@ -124,5 +125,22 @@ def populate(hub: FakeHub) -> None:
     hub.add(
         "org/adapter",
         {"adapter_config.json": b"{}", "adapter_model.safetensors": weights(), "README.md": card("mit", "adapter")},
+        card_data={"license": "mit"},
+    )
+    # #15 item 3: parser bombs in config.json (50,000 levels deep; a 5,000-digit number).
+    deep = b"[" * 50_000 + b"]" * 50_000
+    hub.add("org/deep-config", dict(good, **{"config.json": deep}), card_data={"license": "apache-2.0"})
+    number = json.dumps(dict(LLAMA_CONFIG)).encode().replace(b'"vocab_size": 32', b'"vocab_size": ' + b"9" * 5000)
+    hub.add("org/huge-number", dict(good, **{"config.json": number}), card_data={"license": "apache-2.0"})
+    # #15 item 4: a 100-byte chat template of two nested 100,000-step loops (hours to render).
+    slow = json.loads(good["tokenizer_config.json"])
+    slow["chat_template"] = SLOW_CHAT_TEMPLATE
+    slow_files = dict(good, **{"tokenizer_config.json": json.dumps(slow).encode()})
+    slow_files.pop("chat_template.jinja", None)
+    hub.add("org/slow-chat-template", slow_files, card_data={"license": "apache-2.0"})
+    # #15 item 7: an adapter whose weights are only a pickle (adapter_model.bin).
+    hub.add(
+        "org/pickle-adapter",
+        {"adapter_config.json": b"{}", "adapter_model.bin": b"PK\x03\x04 pickle", "README.md": card("mit", "adapter")},
         card_data={"license": "mit"},
     )

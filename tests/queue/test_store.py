@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,13 +18,15 @@ from shlepa.queue.store import (
     claim_next,
     dead_runners,
     list_queue,
+    merge_times,
+    pending,
     requeue,
     results_since_queued,
     sweep,
 )
 from shlepa.records.request import Status, format_age, load_request, save_request
 
-from support.gitboard import clone, git, publish_requests
+from support.gitboard import add_requests, clone, git, publish_requests
 
 
 def _repo(path: Path) -> GitRepo:
@@ -188,3 +192,44 @@ def test_results_since_queued_sees_only_results_newer_than_the_last_queueing(tmp
     assert results_since_queued(tmp_path, req) == path
     requeued = req.with_status(Status.pending, "requeued")  # now: after those results
     assert results_since_queued(tmp_path, requeued) is None
+
+
+def test_the_queue_orders_by_merge_time_not_by_the_authors_submitted_at(git_board):
+    """#15 item 3: a request claiming submitted_at 1970 but merged later is claimed after an earlier-merged one."""
+    remote, seed = git_board
+    honest = add_requests(seed, 1, start=0)[0]
+    git(seed, "switch", "--quiet", "-c", "pr-honest")
+    git(seed, "add", "requests")
+    git(seed, "commit", "--quiet", "-m", "honest request")
+    git(seed, "switch", "--quiet", "main")
+    forger = add_requests(seed, 1, start=1)[0]
+    path = seed / forger
+    path.write_text(path.read_text().replace("2026-01-01T00:01:00Z", "1970-01-01T00:00:00Z"))
+    assert load_request(path).submitted_at.year == 1970
+    git(seed, "switch", "--quiet", "-c", "pr-forger")
+    git(seed, "add", "requests")
+    git(seed, "commit", "--quiet", "-m", "forged request")
+    git(seed, "switch", "--quiet", "main")
+    # Merged on main honest first, then the forger: merge commits one hour apart.
+    for branch, when in (("pr-honest", "2026-03-01T10:00:00Z"), ("pr-forger", "2026-03-01T11:00:00Z")):
+        date = {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+        subprocess.run(
+            ["git", "merge", "--quiet", "--no-ff", "-m", f"merge {branch}", branch],
+            cwd=seed,
+            check=True,
+            env={**os.environ, **date},
+            capture_output=True,
+        )
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+
+    times = merge_times(seed)
+    assert times is not None and times[str(honest)] < times[str(forger)]
+    assert [e.path.relative_to(seed) for e in pending(seed)] == [honest, forger]
+    worker = clone(remote, git_board[1].parent / "worker")
+    assert claim_next(_repo(worker), worker, "gpu-1", None) == honest
+
+
+def test_outside_git_the_queue_falls_back_to_submitted_at(tmp_path):
+    rels = add_requests(tmp_path, 4)
+    assert merge_times(tmp_path) is None
+    assert [e.path.relative_to(tmp_path) for e in pending(tmp_path)] == rels

@@ -145,3 +145,19 @@ def test_a_request_error_survives_pickling_from_a_worker_process(tmp_path: Path)
     err = RequestError(tmp_path / "r.yaml", "precision", "must be one of bfloat16, float16")
     back = pickle.loads(pickle.dumps(err))
     assert (str(back), back.path, back.field, back.message) == (str(err), err.path, err.field, err.message)
+
+
+def test_base_revision_pins_an_adapters_base_and_is_refused_without_one(tmp_path):
+    """#15 item 7: an adapter's base model has its own commit; an original model has no base at all."""
+    req = new_request(
+        "acme/lora", SHA, "bfloat16", "fine-tuned", "mit", "alice",
+        weight_type="adapter", base_model="acme/base", base_revision="f" * 40,
+    )  # fmt: skip
+    assert load_request(save_request(req, tmp_path)).base_revision == "f" * 40
+    with pytest.raises(RequestError, match="base_revision must be empty"):
+        new_request("acme/m", SHA, "bfloat16", "pretrained", "mit", "alice", base_revision="f" * 40)
+    with pytest.raises(RequestError, match="base_revision"):
+        new_request(
+            "acme/lora", SHA, "bfloat16", "fine-tuned", "mit", "alice",
+            weight_type="adapter", base_model="acme/base", base_revision="main",
+        )  # fmt: skip

@@ -70,3 +70,19 @@ def test_submit_open_pr_through_pygithub(fake_hub, fake_github, board, monkeypat
     (branch, path), content = next(iter(fake_github.files.items()))
     assert path.startswith("requests/org/good/") and "status: PENDING" in content
     assert fake_github.pulls[0]["head"]["ref"] == branch
+
+
+def test_submit_pins_an_adapters_base_model_at_its_current_commit(fake_hub, board):
+    """#15 item 7: the request records the base model's own commit, which the evaluation loads."""
+    adapter, base = fake_hub.repos["org/adapter"].sha, fake_hub.repos["org/base"].sha
+    res = CliRunner().invoke(
+        app,
+        [
+            "submit", "org/adapter", "--submitter", "alice", "--model-type", "fine-tuned",
+            "--weight-type", "adapter", "--base-model", "org/base",
+            "--hub-endpoint", fake_hub.endpoint, "--root", str(board),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    req = load_request(next((board / "requests/org/adapter").glob(f"{adapter}_*.yaml")))
+    assert (req.revision, req.base_model, req.base_revision) == (adapter, "org/base", base)

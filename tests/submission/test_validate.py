@@ -264,3 +264,246 @@ def test_a_tokenizer_over_the_size_limit_is_refused_before_parsing(fake_hub, boa
         "tokenizer.json" in failed["config and tokenizer"] and "larger than 0.0001 MB" in failed["config and tokenizer"]
     )
     assert parsed == []  # refused before any parsing
+
+
+# -- #15 item 3: a new request is what `shlepa submit` writes, by the PR's author ---------
+def _forged(fake_hub, board: Path, model: str = "org/good", submitter: str = "alice") -> Path:
+    """The issue's attack: another submitter, an old submitted_at, a history and failure a runner never wrote."""
+    path = _request(fake_hub, board, model, submitter=submitter)
+    sha = fake_hub.repos[model].sha
+    path.write_text(
+        f"""model: {model}
+revision: {sha}
+precision: bfloat16
+model_type: pretrained
+license: apache-2.0
+submitter: {submitter}
+submitted_at: '1970-01-01T00:00:00Z'
+status: PENDING
+history:
+- {{at: '1970-01-01T00:00:00Z', status: FINISHED, reason: approved by maintainers}}
+- {{at: '2099-01-01T00:00:00Z', status: PENDING, reason: requeued, runner: root}}
+failure:
+  error_class: Oops
+  message: see the log
+  log_url: https://evil.example/phish
+"""
+    )
+    return path
+
+
+def test_the_forged_request_of_the_issue_fails_with_one_message_per_problem(fake_hub, git_board):
+    _git(git_board, "switch", "-qc", "pr")
+    _forged(fake_hub, git_board)
+    _commit(git_board, "pr")
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="mallory"))
+    failed = _failed(cl)
+    assert not cl.ok
+    assert "'alice' but the PR author is 'mallory'" in failed["submitter"]
+    assert "1970-01-01" in failed["submitted_at"] and "merged" in failed["submitted_at"]
+    assert "FINISHED" in failed["history entry 1"] and "approved by maintainers" in failed["history entry 1"]
+    assert "2099-01-01" in failed["history entry 2"] and "one entry too many" in failed["history entry 2"]
+    assert "https://evil.example/phish" in failed["failure"]
+    assert all("written by the runners" in failed[k] for k in ("history entry 1", "history entry 2", "failure"))
+
+
+def test_a_request_written_by_shlepa_submit_from_its_author_passes_the_shape_checks(fake_hub, git_board):
+    _git(git_board, "switch", "-qc", "pr")
+    _request(fake_hub, git_board, "org/good", submitter="Alice")
+    _commit(git_board, "pr")
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    assert cl.ok, [c.line() for c in cl.problems()]
+
+
+def test_a_submitted_entry_naming_a_runner_fails(fake_hub, git_board):
+    _git(git_board, "switch", "-qc", "pr")
+    path = _request(fake_hub, git_board, "org/good")
+    path.write_text(path.read_text().replace("reason: submitted", "reason: submitted\n  runner: root"))
+    _commit(git_board, "pr")
+    failed = _failed(
+        validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    )
+    assert "names a runner" in failed["history entry 1"]
+
+
+def test_seven_requests_with_seven_invented_submitters_count_for_their_author(fake_hub, git_board):
+    _git(git_board, "switch", "-qc", "pr")
+    for i in range(7):
+        req = new_request("org/good", f"{i:x}" * 40, "bfloat16", "pretrained", "apache-2.0", f"sock{i}")
+        save_request(req, git_board)
+    _commit(git_board, "seven")
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="mallory"))
+    quota = [c for c in cl.checks if c.name == "quota"]
+    submitter = [c for c in cl.checks if c.name == "submitter"]
+    assert len(quota) == 7 and all(c.status == Outcome.failed for c in quota)
+    assert all("mallory has 7 open requests (limit 5)" in c.message for c in quota)
+    assert len(submitter) == 7 and all(c.status == Outcome.failed for c in submitter)
+
+
+def test_a_resubmission_may_not_rewrite_the_runners_history(fake_hub, git_board):
+    path = _request(fake_hub, git_board, "org/good")
+    text = path.read_text().replace("status: PENDING", "status: FAILED", 1)
+    path.write_text(text)
+    _commit(git_board, "a failed request of alice")
+    _git(git_board, "switch", "-qc", "pr")
+    path.write_text(text.replace("status: FAILED", "status: PENDING", 1).replace("reason: submitted", "reason: x"))
+    _commit(git_board, "resubmit with another history")
+    failed = _failed(
+        validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    )
+    assert "rewrites the request's history" in failed["history"]
+
+
+# -- #15 item 3: only added or edited regular files; Hub ids compared case-insensitively ----
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("delete", "deletes the file (git status D)"),
+        ("symlink", "changes the type of the file (git status T)"),
+        ("executable", "is an executable file"),
+        ("rename", "deletes the file (git status D)"),
+    ],
+)
+def test_every_change_but_add_or_edit_of_a_regular_file_fails(fake_hub, git_board, change, words):
+    path = _request(fake_hub, git_board, "org/good")
+    _commit(git_board, "existing request")
+    _git(git_board, "switch", "-qc", "pr")
+    if change == "delete":
+        path.unlink()
+    elif change == "symlink":
+        path.unlink()
+        path.symlink_to("/etc/passwd")
+    elif change == "executable":
+        path.chmod(0o755)
+    else:
+        path.rename(path.with_name("0" * 40 + "_bfloat16.yaml"))
+    _commit(git_board, change)
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    messages = [c.message for c in cl.checks if c.name == "only request files" and c.status == Outcome.failed]
+    assert not cl.ok and any(words in m for m in messages), [c.line() for c in cl.checks]
+
+
+def test_a_new_symlinked_request_fails_on_its_mode(fake_hub, git_board):
+    _git(git_board, "switch", "-qc", "pr")
+    path = _request(fake_hub, git_board, "org/good")
+    path.unlink()
+    path.symlink_to("/etc/hostname")
+    _commit(git_board, "symlink")
+    cl = validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    assert "is a symbolic link" in _failed(cl)["only request files"]
+
+
+def test_duplicates_compare_hub_ids_case_insensitively(fake_hub, git_board):
+    _request(fake_hub, git_board, "org/good")
+    _commit(git_board, "existing request")
+    _git(git_board, "switch", "-qc", "pr")
+    sha = fake_hub.repos["org/good"].sha
+    save_request(new_request("Org/Good", sha, "bfloat16", "pretrained", "apache-2.0", "alice"), git_board)
+    _commit(git_board, "same model, other case")
+    failed = _failed(
+        validate_changes(git_board, "main...pr", Options(settings=ValidationSettings(), hub=None, pr_author="alice"))
+    )
+    assert "already PENDING" in failed["duplicate"]
+
+
+# -- #15 item 3: parser bombs in config.json are one clear failure, not a traceback -------
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [("org/deep-config", "config.json: is nested more than 100 levels deep"), ("org/huge-number", "number too long")],
+)
+def test_a_config_bomb_is_a_clear_failure_naming_the_file(fake_hub, board, model, words):
+    path = _request(fake_hub, board, model)
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert words in failed["config"] and "refused before parsing" in failed["config"]
+
+
+def test_the_bounded_parser_catches_what_the_depth_scan_lets_through():
+    from shlepa.submission.hub import BadFile, parse_json_bounded
+
+    assert parse_json_bounded(b'{"a": ["[[[[", {"b": 1}]}', "x.json", 100, 3) == {"a": ["[[[[", {"b": 1}]}
+    with pytest.raises(BadFile, match=r"x.json: is nested too deeply"):
+        parse_json_bounded(b"[" * 50_000 + b"]" * 50_000, "x.json", 1_000_000, 10**6)
+    with pytest.raises(BadFile, match=r"x.json: holds a number too long"):
+        parse_json_bounded(b"9" * 5000, "x.json", 1_000_000, 100)
+    with pytest.raises(BadFile, match=r"x.json: is larger than 10 bytes"):
+        parse_json_bounded(b"[1, 2, 3, 4, 5]", "x.json", 10, 100)
+
+
+# -- #15 item 4: the chat template is rendered once, under a time limit ----------------
+def test_a_chat_template_that_renders_for_hours_fails_validation_in_seconds(fake_hub, board):
+    import time
+
+    path = _request(fake_hub, board, "org/slow-chat-template", use_chat_template=True)
+    t0 = time.perf_counter()
+    failed = _failed(_run(fake_hub, board, [path], ValidationSettings(chat_template_timeout_s=1)))
+    assert failed["chat template"] == "the chat template took longer than 1 s to render"
+    assert time.perf_counter() - t0 < 60
+
+
+def test_the_good_chat_template_renders_within_the_limit(fake_hub, board):
+    path = _request(fake_hub, board, "org/good", use_chat_template=True)
+    chat = next(c for c in _run(fake_hub, board, [path]).checks if c.name == "chat template")
+    assert chat.status == Outcome.passed and "renders a conversation in" in chat.message
+
+
+def test_a_chat_template_that_raises_fails_with_its_error(tmp_path):
+    from transformers import PreTrainedTokenizerFast
+
+    from shlepa.submission.chat_render import render_once
+
+    from fakes.hub_models import tokenizer_files
+
+    for name, data in tokenizer_files().items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "chat_template.jinja").write_text("{{ raise_exception('no system role, sorry') }}")
+    assert PreTrainedTokenizerFast.from_pretrained(tmp_path).chat_template
+    outcome = render_once(tmp_path, 30)
+    assert not outcome.ok and "no system role, sorry" in outcome.message
+
+
+# -- #15 item 7: adapters: pickle weights fail; the base model is pinned -------------------
+def test_an_adapter_with_only_a_pickle_adapter_model_bin_fails(fake_hub, board):
+    base = fake_hub.repos["org/base"].sha
+    path = _request(
+        fake_hub, board, "org/pickle-adapter", weight_type="adapter", base_model="org/base", base_revision=base
+    )
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert "pickle" in failed["safetensors"]
+
+
+def test_an_adapter_passes_only_with_adapter_model_safetensors_not_another_safetensors_file(fake_hub, board):
+    from fakes.hub_models import card, weights
+
+    fake_hub.add(
+        "org/decoy-adapter",
+        {
+            "adapter_config.json": b"{}",
+            "adapter_model.bin": b"PK\x03\x04 pickle",
+            "decoy.safetensors": weights(),
+            "README.md": card("mit", "adapter"),
+        },
+        card_data={"license": "mit"},
+    )
+    base = fake_hub.repos["org/base"].sha
+    path = _request(
+        fake_hub, board, "org/decoy-adapter", weight_type="adapter", base_model="org/base", base_revision=base
+    )
+    assert "pickle" in _failed(_run(fake_hub, board, [path]))["safetensors"]
+    good = _request(fake_hub, board, "org/adapter", weight_type="adapter", base_model="org/base", base_revision=base)
+    cl = _run(fake_hub, board, [good])
+    assert cl.ok, [c.line() for c in cl.problems()]
+    assert any(c.name == "base model: revision" and c.status == Outcome.passed for c in cl.checks)
+
+
+def test_an_adapter_without_a_pinned_base_revision_fails(fake_hub, board):
+    path = _request(fake_hub, board, "org/adapter", weight_type="adapter", base_model="org/base")
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert "base_revision" in failed["base model revision"]
+
+
+def test_a_base_revision_that_is_not_the_base_models_commit_fails(fake_hub, board):
+    path = _request(
+        fake_hub, board, "org/adapter", weight_type="adapter", base_model="org/base", base_revision="c" * 40
+    )
+    failed = _failed(_run(fake_hub, board, [path]))
+    assert "base model: revision" in failed

@@ -167,9 +167,11 @@ async function run() {
     const precision = f.precision || rules.stored_dtype_precision[storedDtype(info)] || data.request.default_precision;
     const outcomes = [...optOut(rules, f.model),
       ...hubChecks(rules, info, {model: f.model, revision: f.revision, weightType: f.weightType, precision})];
+    let baseRevision = null;  // the base model's commit, pinned in the request (validate.py checks it)
     if (!info.error && f.weightType !== "original") {
       const base = await modelInfo(f.baseModel, null);
-      outcomes.push(...hubChecks(rules, base, {model: f.baseModel}, rules.base_prefix));
+      if (!base.error) baseRevision = String(base.sha);
+      outcomes.push(...hubChecks(rules, base, {model: f.baseModel, revision: baseRevision}, rules.base_prefix));
     }
     showChecks(list, "", outcomes);
     if (info.error) { status("Fix the model id or revision first.", true); return; }
@@ -178,7 +180,7 @@ async function run() {
     if (!license) { status("The model card declares no license: add one, or fill in the license field.", true); return; }
     const total = totalParams(info);
     const req = {model: f.model, revision: info.sha, precision, modelType: f.modelType, weightType: f.weightType,
-      baseModel: f.weightType === "original" ? null : f.baseModel, chatTemplate: f.chatTemplate, license,
+      baseModel: f.weightType === "original" ? null : f.baseModel, baseRevision, chatTemplate: f.chatTemplate, license,
       params: total === null ? null : billions3(total), submitter: f.submitter, suite: f.suite};
     const path = requestPath(data.names, f.model, info.sha, precision, f.suite);
     const text = requestYaml(data, req, now);

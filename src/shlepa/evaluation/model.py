@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,27 @@ def _check_value(name: str, value: str) -> str:
     return value
 
 
-def model_args_for(request: Request, *, model_path: Path | None = None, device: str | None = None) -> dict[str, Any]:
-    """The keyword arguments lm-eval's HF model gets for this request."""
+def fetch_weights(model: str, revision: str) -> Path:
+    """An adapter's or delta's files at its own commit, from the Hub cache (safetensors, JSON, tokenizer; never
+    pickles or code)."""
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.safetensors", "tokenizer.model", "*.txt", "*.jinja"]
+    return Path(snapshot_download(model, revision=revision, allow_patterns=patterns))
+
+
+def model_args_for(
+    request: Request,
+    *,
+    model_path: Path | None = None,
+    device: str | None = None,
+    fetch: Callable[[str, str], Path] | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments lm-eval's HF model gets for this request.
+
+    An adapter or delta needs ``model_path`` or fetches its files with ``fetch`` (default
+    :func:`fetch_weights`) at its own commit, so the base model loads at ``base_revision``.
+    """
     if not MODEL_ID_RE.match(request.model) or not SHA_RE.match(request.revision):
         raise ModelArgsError("invalid model id or revision", path=f"{request.model}@{request.revision}")
     args: dict[str, Any] = {}
@@ -74,11 +94,17 @@ def model_args_for(request: Request, *, model_path: Path | None = None, device: 
             args["revision"] = _check_value("revision", request.revision)
     else:
         assert request.base_model is not None
+        if request.base_revision is None:
+            raise ModelArgsError(
+                f"a {request.weight_type.value} request must pin its base model's commit (base_revision)",
+                path=f"{request.model}@{request.revision}",
+            )
         args["pretrained"] = _check_value("pretrained", request.base_model)
+        # lm-eval passes one `revision` to the base and to the adapter/delta: it is the BASE's own
+        # commit, and the adapter is handed over as a folder fetched at the adapter's commit.
+        args["revision"] = _check_value("revision", request.base_revision)
         key = "peft" if request.weight_type == WeightType.adapter else "delta"
-        args[key] = str(model_path) if local else _check_value(key, request.model)
-        if not local:
-            args["revision"] = _check_value("revision", request.revision)
+        args[key] = str(model_path if local else (fetch or fetch_weights)(request.model, request.revision))
     args["dtype"] = _DTYPES[request.precision]
     if request.precision in (Precision.int8, Precision.int4):
         if importlib.util.find_spec("bitsandbytes") is None:

@@ -1,5 +1,8 @@
 """The evaluation queue: the request files on main, read by status.
 
+The queue is ordered by when git recorded each request's merge into the branch (see
+:func:`merge_times`), never by ``submitted_at``, which the author writes.
+
 A request is PENDING until a runner claims it by committing it as RUNNING (runner
 name, run URL, start time) and pushing; the push decides who won. A RUNNING
 request whose runner died is put back to PENDING by :func:`sweep` once it is
@@ -13,6 +16,8 @@ button does for a FAILED (or FINISHED) request.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,16 +68,62 @@ class QueueEntry:
         return self.request.history[-1].runner if self.request.history else None
 
 
+def merge_times(root: Path) -> dict[str, int] | None:
+    """When each request file came onto the checked-out branch: ``requests/...`` -> unix time.
+
+    The committer time of the newest commit on the branch's first-parent history that
+    added the file: on main that is the merge (or squash, or rebase) commit GitHub made
+    when the PR was merged, a time the PR's author cannot choose. One ``git log`` for
+    every file. None outside a git repository (or when git fails). A shallow clone knows
+    only its own commits: check out main with its full history to order by merge time.
+    """
+    cmd = ["git", "-C", str(root), "log", "--first-parent", "--no-renames", "--diff-filter=A"]
+    cmd += ["--format=%x01%ct", "-z", "--name-only", "--relative", "HEAD", "--", "requests"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, check=False, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("queue order: git log failed (%s); ordering by submitted_at", exc)
+        return None
+    if proc.returncode != 0:
+        return None
+    times: dict[str, int] = {}
+    current = 0
+    for token in proc.stdout.decode("utf-8", errors="surrogateescape").split("\0"):
+        token = token.lstrip("\n")
+        if token.startswith("\x01"):
+            current = int(token[1:])
+        elif token:
+            times.setdefault(token, current)  # newest add first: a re-added file queues from its re-add
+    return times
+
+
+def _order(root: Path, entries: list[QueueEntry]) -> list[QueueEntry]:
+    """Status, then merge time, then path; files git does not know come after every merged one.
+
+    ``submitted_at`` only breaks ties within one merge commit (the requests of one PR, so
+    one author orders only their own requests) and orders files git does not know (outside
+    a repository, or not committed yet).
+    """
+    times = merge_times(root) or {}
+    base = Path(root).resolve()
+
+    def key(e: QueueEntry) -> tuple[int, int, int, datetime, str]:
+        rel = Path(os.path.relpath(Path(e.path).resolve(), base)).as_posix()
+        merged = times.get(rel)
+        known = 0 if merged is not None else 1
+        return (STATUS_ORDER.index(e.status), known, merged or 0, e.request.submitted_at, rel)
+
+    return sorted(entries, key=key)
+
+
 def list_queue(root: Path) -> tuple[list[QueueEntry], list[RequestError]]:
-    """Every request with its status; RUNNING first, then PENDING oldest first, FAILED, FINISHED."""
+    """Every request with its status; RUNNING first, then PENDING first merged first, FAILED, FINISHED."""
     good, bad = load_all_requests(root)
-    entries = [QueueEntry(path, req) for path, req in good]
-    entries.sort(key=lambda e: (STATUS_ORDER.index(e.status), e.request.submitted_at, str(e.path)))
-    return entries, bad
+    return _order(root, [QueueEntry(path, req) for path, req in good]), bad
 
 
 def pending(root: Path) -> list[QueueEntry]:
-    """PENDING requests, oldest submission first (ties by path, so every runner agrees)."""
+    """PENDING requests, first merged first (ties by path, so every runner agrees)."""
     return [e for e in list_queue(root)[0] if e.status == Status.pending]
 
 
@@ -250,6 +301,7 @@ __all__ = [
     "claim_next",
     "dead_runners",
     "list_queue",
+    "merge_times",
     "pending",
     "requeue",
     "requeue_request",

@@ -127,6 +127,8 @@ class Request(BaseModel):
     model_type: ModelType
     weight_type: WeightType = WeightType.original
     base_model: ModelId | None = None
+    # The base model's own commit: an adapter or delta is evaluated on exactly this base.
+    base_revision: CommitSha | None = None
     use_chat_template: bool = False
     license: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     params: Annotated[float, Field(ge=0, le=100_000)] | None = Field(
@@ -149,8 +151,8 @@ class Request(BaseModel):
     def _base_model_rule(self) -> Request:
         if self.weight_type != WeightType.original and not self.base_model:
             raise ValueError(f"base_model is required when weight_type is {self.weight_type.value!r}")
-        if self.weight_type == WeightType.original and self.base_model:
-            raise ValueError("base_model must be empty when weight_type is 'original'")
+        if self.weight_type == WeightType.original and (self.base_model or self.base_revision):
+            raise ValueError("base_model and base_revision must be empty when weight_type is 'original'")
         return self
 
     # -- derived -------------------------------------------------------------------
@@ -373,6 +375,7 @@ def new_request(
     *,
     weight_type: str = "original",
     base_model: str | None = None,
+    base_revision: str | None = None,
     use_chat_template: bool = False,
     params: float | None = None,
     suite: str = DEFAULT_SUITE,
@@ -386,6 +389,7 @@ def new_request(
         model_type=model_type,
         weight_type=weight_type,
         base_model=base_model,
+        base_revision=base_revision,
         use_chat_template=use_chat_template,
         license=license,
         params=params,

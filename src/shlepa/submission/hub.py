@@ -9,6 +9,7 @@ checklist reports as "could not verify" rather than blaming the author.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,6 +56,10 @@ TOKENIZER_FILES = (
 
 class CouldNotVerify(ShlepaError, RuntimeError):
     """The Hub did not answer usefully after retries (outage, rate limit, timeout)."""
+
+
+class BadFile(ShlepaError, ValueError):
+    """A file of the model is not usable data (too large, nested too deeply, a number too long)."""
 
 
 class HubNotFound(ShlepaError, LookupError):
@@ -198,8 +203,54 @@ class Hub:
             got.append(name)
         return got
 
-    def read_json(self, model_id: str, sha: str, filename: str) -> Any:
-        return json.loads(self.read_text(model_id, sha, filename))
+    def read_bytes(self, model_id: str, sha: str, filename: str, max_bytes: int) -> bytes:
+        """One small file's bytes, at most ``max_bytes + 1`` of them (so the caller sees it is larger)."""
+        with tempfile.TemporaryDirectory(prefix="shlepa-hub-") as tmp:
+            path = self.call(
+                f"{filename} of {model_id}@{short_sha(sha)}",
+                lambda: hf_hub_download(
+                    model_id, filename, revision=sha, endpoint=self.endpoint, cache_dir=tmp, token=self.token
+                ),
+            )
+            with open(path, "rb") as fh:
+                return fh.read(max_bytes + 1)
+
+    def read_json(
+        self, model_id: str, sha: str, filename: str, max_bytes: int = 1_000_000, max_depth: int = 100
+    ) -> Any:
+        """A JSON file of the model, parsed within bounds (see :func:`parse_json_bounded`)."""
+        return parse_json_bounded(self.read_bytes(model_id, sha, filename, max_bytes), filename, max_bytes, max_depth)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def parse_json_bounded(data: bytes, name: str, max_bytes: int, max_depth: int) -> Any:
+    """Parse untrusted JSON: at most ``max_bytes``, nested at most ``max_depth``, no integer over
+    Python's digit limit. Raises :class:`BadFile` naming the file rather than a RecursionError
+    (deep nesting) or a ValueError from ``int()`` (a 5,000-digit number), so a parser bomb in a
+    model repository is one clear failure on the checklist.
+    """
+    if len(data) > max_bytes:
+        raise BadFile(f"is larger than {max_bytes:,} bytes", path=name)
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > max_depth:
+                raise BadFile(f"is nested more than {max_depth} levels deep", path=name)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise BadFile("is nested too deeply to parse", path=name) from None
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"is not UTF-8 text: {exc.reason} at byte {exc.start}", path=name) from None
+    except json.JSONDecodeError as exc:
+        raise BadFile(f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=name) from None
+    except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
+        raise BadFile(f"holds a number too long to read ({exc})", path=name) from None
 
 
 def _short(exc: BaseException | None) -> str:
@@ -210,4 +261,13 @@ def _short(exc: BaseException | None) -> str:
     return type(exc).__name__
 
 
-__all__ = ["CONFIG_FILES", "TOKENIZER_FILES", "CouldNotVerify", "Hub", "HubNotFound", "ModelFacts"]
+__all__ = [
+    "CONFIG_FILES",
+    "TOKENIZER_FILES",
+    "BadFile",
+    "CouldNotVerify",
+    "Hub",
+    "HubNotFound",
+    "ModelFacts",
+    "parse_json_bounded",
+]

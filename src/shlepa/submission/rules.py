@@ -22,6 +22,9 @@ from shlepa.records.request import STORED_DTYPE_PRECISION, Precision
 BASE_PREFIX = "base model: "
 #: Weight files that can run code when loaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+#: The one weights file of a PEFT adapter that is not a pickle (peft's SAFETENSORS_WEIGHTS_NAME): an
+#: adapter passes only with it, whatever other .safetensors files its repository holds.
+ADAPTER_SAFETENSORS = "adapter_model.safetensors"
 BF16_AS_FP16_HINT = " (loading bfloat16 weights in float16 can overflow and give NaNs)"
 
 
@@ -132,6 +135,7 @@ def form_rules(settings: ValidationSettings) -> dict[str, Any]:
         "checks": {key: asdict(rule) for key, rule in CHECKS.items()},
         "base_prefix": BASE_PREFIX,
         "pickle_suffixes": list(PICKLE_SUFFIXES),
+        "adapter_safetensors": ADAPTER_SAFETENSORS,
         "bf16_as_fp16": {
             "stored": Precision.bfloat16.value,
             "want": Precision.float16.value,
@@ -148,6 +152,7 @@ def form_rules(settings: ValidationSettings) -> dict[str, Any]:
 
 
 __all__ = [
+    "ADAPTER_SAFETENSORS",
     "BASE_PREFIX",
     "CHECKS",
     "PICKLE_SUFFIXES",

@@ -65,6 +65,13 @@ def build_request(
         stored = best.value if best else None
     except (HubNotFound, CouldNotVerify) as exc:
         notes.append(f"parameter count not filled: {exc}")
+    base_revision = None
+    if weight_type != "original" and base_model:
+        # Pin the base model at its current commit: the adapter is evaluated on exactly this base.
+        try:
+            base_revision = hub.model_facts(base_model, "main").sha
+        except (HubNotFound, CouldNotVerify) as exc:
+            raise SubmitError(f"base model: {exc}", path=base_model) from None
     if precision is None:
         precision = stored or DEFAULT_PRECISION
         notes.append(f"precision {precision} chosen from the stored weights")
@@ -77,6 +84,7 @@ def build_request(
         submitter,
         weight_type=weight_type,
         base_model=base_model,
+        base_revision=base_revision,
         use_chat_template=use_chat_template,
         params=params,
         suite=suite,

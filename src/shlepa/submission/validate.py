@@ -6,12 +6,12 @@ tokenizer files are fetched into a throwaway temporary folder).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,9 +20,11 @@ from shlepa.io.yaml import YamlError, load_yaml, load_yaml_text
 from shlepa.records.keys import queue_anchor, short_sha
 from shlepa.records.request import (
     STORED_DTYPE_PRECISION,
+    SUBMITTED_REASON,
     Precision,
     Request,
     Status,
+    StatusChange,
     WeightType,
     check_placement,
     collect_request_problems,
@@ -30,10 +32,26 @@ from shlepa.records.request import (
     outside_requests,
 )
 from shlepa.submission import rules
-from shlepa.submission.changes import Change, Kind, changed_files
+from shlepa.submission.changes import Change, Kind, change_problem, changed_files
+from shlepa.submission.chat_render import render_once
 from shlepa.submission.checklist import Check, Checklist, Link, Outcome
-from shlepa.submission.hub import CONFIG_FILES, TOKENIZER_FILES, CouldNotVerify, Hub, HubNotFound, ModelFacts
-from shlepa.submission.rules import BF16_AS_FP16_HINT, PICKLE_SUFFIXES, fmt_billions, fmt_limit, fmt_params
+from shlepa.submission.hub import (
+    CONFIG_FILES,
+    TOKENIZER_FILES,
+    BadFile,
+    CouldNotVerify,
+    Hub,
+    HubNotFound,
+    ModelFacts,
+)
+from shlepa.submission.rules import (
+    ADAPTER_SAFETENSORS,
+    BF16_AS_FP16_HINT,
+    PICKLE_SUFFIXES,
+    fmt_billions,
+    fmt_limit,
+    fmt_params,
+)
 
 ACTIVE = (Status.pending, Status.running, Status.finished)
 # safetensors dtype names -> the precisions that can load them without surprises
@@ -49,6 +67,9 @@ class Options:
     # Every request of the repository, read and indexed once per run: validating N
     # files stays O(N), not O(N^2) (10,000 files take seconds, not hours).
     _index: _RequestIndex | None = None
+    # The request files this PR adds (resolved paths): the quota counts them for the PR author,
+    # whatever submitter they declare.
+    _pr_added: set[str] = field(default_factory=set)
 
     def index(self, root: Path) -> _RequestIndex:
         if self._index is None:
@@ -65,8 +86,8 @@ class _RequestIndex:
         self.open_by_submitter: dict[str, set[str]] = {}
         for path, req in good:
             where = str(path.resolve())
-            self.by_key.setdefault(req.key, []).append((where, path, req))
-            self.by_model.setdefault(req.model, []).append((where, req))
+            self.by_key.setdefault(_same_key(req), []).append((where, path, req))
+            self.by_model.setdefault(req.model.lower(), []).append((where, req))
             if req.status in (Status.pending, Status.running):
                 self.open_by_submitter.setdefault(req.submitter.lower(), set()).add(where)
 
@@ -100,6 +121,11 @@ class _Ctx:
         )
 
 
+def _same_key(request: Request) -> str:
+    """The evaluation key with the Hub id case-folded: the Hub treats Org/Model and org/model as one repository."""
+    return request.key.lower()
+
+
 def _rel(path: Path, root: Path) -> str:
     # Only the folder is resolved: the file itself may be a hostile symlink (even a loop).
     try:
@@ -121,6 +147,7 @@ def validate_changes(root: Path, diff_range: str, opts: Options) -> Checklist:
     checklist = Checklist()
     base = diff_range.split("...", 1)[0]
     changes = changed_files(root, diff_range)
+    checkable = []
     for change in changes:
         ctx = _Ctx(checklist, change.path)
         if change.kind != Kind.request:
@@ -129,16 +156,18 @@ def validate_changes(root: Path, diff_range: str, opts: Options) -> Checklist:
                 "this PR changes a file outside requests/<org>/<model>/*.yaml",
                 "a submission PR may only add or edit request files; move other changes to a separate PR",
             )
-        elif change.status == "D":
+        elif problem := change_problem(change):
             ctx.fail(
                 "only request files",
-                "this PR deletes a request file",
-                "restore the file; requests are never deleted by a submission",
+                problem,
+                "restore the file as it was; a submission only adds or edits regular request files",
             )
-    for change in changes:
-        if change.kind == Kind.request and change.status in ("A", "M"):
-            previous = _base_request(root, base, change)
-            validate_request_file(root, root / change.path, opts, checklist, change=change, previous=previous)
+        else:
+            checkable.append(change)
+    opts._pr_added |= {str((root / c.path).resolve()) for c in checkable if c.status == "A"}
+    for change in checkable:
+        previous = _base_request(root, base, change)
+        validate_request_file(root, root / change.path, opts, checklist, change=change, previous=previous)
     if not changes:
         checklist.add(Check("changes", Outcome.warning, f"no files changed in {diff_range}", ""))
     return checklist
@@ -175,8 +204,15 @@ def validate_request_file(
     if request is None:
         return None
     _ownership(ctx, request, opts, change, previous)
+    if request.weight_type != WeightType.original and request.base_revision is None:
+        ctx.fail(
+            "base model revision",
+            f"a {request.weight_type.value} request must pin its base model's commit (base_revision); "
+            f"without it {request.base_model} would be loaded at whatever its main branch holds",
+            "set base_revision to the full commit sha of the base model (shlepa submit fills it in)",
+        )
     _duplicates(ctx, root, path, request, opts, change, previous)
-    _policy(ctx, root, request, opts)
+    _policy(ctx, root, request, opts, change)
     if opts.site_url:
         checklist.links.append(queue_link(opts.site_url, request, ctx.file))
     if opts.hub is None:
@@ -227,20 +263,87 @@ def _schema(ctx: _Ctx, path: Path, root: Path) -> Request | None:
 def _ownership(ctx: _Ctx, request: Request, opts: Options, change: Change | None, previous: Request | None) -> None:
     if change is None:
         return
-    if change.status == "A" and request.status != Status.pending:
-        ctx.fail("status", f"a new request must have status PENDING, not {request.status.value}", "set status: PENDING")
+    if change.status == "A":
+        _canonical_new(ctx, request, opts)
+    else:
+        _canonical_edit(ctx, request, previous)
     if previous is not None and opts.pr_author and previous.submitter.lower() != opts.pr_author.lower():
         ctx.fail(
             "other people's requests",
             f"this request was submitted by {previous.submitter}, not by {opts.pr_author}",
             "only edit your own requests; open an issue if someone else's request is wrong",
         )
-    if opts.pr_author and change.status == "A" and request.submitter.lower() != opts.pr_author.lower():
-        ctx.warn(
+
+
+_RUNNER_WRITES = "the status, history and failure of a request are written by the runners, never by a PR"
+
+
+def _canonical_new(ctx: _Ctx, request: Request, opts: Options) -> None:
+    """A new request has exactly the shape ``shlepa submit`` writes: PENDING, nothing a runner writes."""
+    if request.status != Status.pending:
+        ctx.fail("status", f"a new request must have status PENDING, not {request.status.value}", "set status: PENDING")
+    if opts.pr_author and request.submitter.lower() != opts.pr_author.lower():
+        ctx.fail(
             "submitter",
             f"submitter is {request.submitter!r} but the PR author is {opts.pr_author!r}",
-            "set submitter to your GitHub user name",
+            f"set submitter: {opts.pr_author} (your GitHub user name); a request is submitted by the PR's author",
         )
+    now = datetime.now(UTC)
+    oldest = now - timedelta(days=opts.settings.submitted_at_max_age_days)
+    if not oldest <= request.submitted_at <= now + timedelta(hours=1):
+        ctx.fail(
+            "submitted_at",
+            f"submitted_at {request.submitted_at.isoformat()} is not the time of this submission "
+            f"(it must be within the last {opts.settings.submitted_at_max_age_days} days); "
+            "the queue orders requests by when they are merged, not by this field",
+            "set submitted_at to now, or create the file with `shlepa submit`",
+        )
+    history = request.history
+    for i, entry in enumerate(history):
+        why = _not_submitted_entry(entry, request, first=i == 0)
+        if why:
+            ctx.fail(f"history entry {i + 1}", f"{why}; {_RUNNER_WRITES}", _NEW_HISTORY_FIX)
+    if request.failure is not None:
+        where = f" (log_url {request.failure.log_url})" if request.failure.log_url else ""
+        ctx.fail("failure", f"a new request has no failure record{where}; {_RUNNER_WRITES}", "remove the failure field")
+
+
+_NEW_HISTORY_FIX = "remove the history, or keep only the one 'submitted' entry `shlepa submit` writes"
+
+
+def _not_submitted_entry(entry: StatusChange, request: Request, first: bool) -> str:
+    """Why a new request's history entry is not the one ``shlepa submit`` writes ('' if it is)."""
+    said = f"{entry.status.value} at {entry.at.isoformat()}"
+    if not first:
+        return f"{said} is one entry too many: a new request has at most the 'submitted' entry"
+    if entry.status != Status.pending or entry.reason != SUBMITTED_REASON:
+        return f"{said} ({entry.reason!r}) is not the 'submitted' PENDING entry"
+    if entry.runner is not None or entry.run_url is not None:
+        return f"{said} names a runner ({entry.runner or entry.run_url!r})"
+    if entry.at != request.submitted_at:
+        return f"{said} is not at submitted_at ({request.submitted_at.isoformat()})"
+    return ""
+
+
+def _canonical_edit(ctx: _Ctx, request: Request, previous: Request | None) -> None:
+    """An edited request keeps what the runners wrote; it may only append PENDING entries of its own."""
+    if previous is None:
+        return
+    kept = request.history[: len(previous.history)]
+    if kept != previous.history:
+        ctx.fail(
+            "history", f"this PR rewrites the request's history; {_RUNNER_WRITES}", "restore the history as it was"
+        )
+        return
+    for i, entry in enumerate(request.history[len(previous.history) :], start=len(previous.history) + 1):
+        if entry.status != Status.pending or entry.runner is not None or entry.run_url is not None:
+            ctx.fail(
+                f"history entry {i}",
+                f"{entry.status.value} at {entry.at.isoformat()} was added by this PR; {_RUNNER_WRITES}",
+                "remove the entry; to resubmit, set status: PENDING",
+            )
+    if request.failure is not None and request.failure != previous.failure:
+        ctx.fail("failure", f"this PR writes a failure record; {_RUNNER_WRITES}", "remove the failure field")
 
 
 def _link(path: Path, root: Path, opts: Options) -> str:
@@ -251,7 +354,7 @@ def _link(path: Path, root: Path, opts: Options) -> str:
 def _duplicates(
     ctx: _Ctx, root: Path, path: Path, request: Request, opts: Options, change: Change | None, previous: Request | None
 ) -> None:
-    if previous is not None and previous.key == request.key:
+    if previous is not None and _same_key(previous) == _same_key(request):
         if previous.status in ACTIVE:
             ctx.fail(
                 "duplicate",
@@ -266,7 +369,7 @@ def _duplicates(
         return
     index = opts.index(root)
     here = str(Path(path).resolve())
-    for where, other_path, other in index.by_key.get(request.key, []):
+    for where, other_path, other in index.by_key.get(_same_key(request), []):
         if where != here and other.status in ACTIVE:
             ctx.fail(
                 "duplicate",
@@ -276,7 +379,7 @@ def _duplicates(
             return
     same_model = [
         short_sha(other.revision)
-        for where, other in index.by_model.get(request.model, [])
+        for where, other in index.by_model.get(request.model.lower(), [])
         if where != here and other.revision != request.revision
     ]
     if same_model:
@@ -288,15 +391,20 @@ def _duplicates(
         ctx.ok("duplicate", "no other request for this model, revision and precision")
 
 
-def _policy(ctx: _Ctx, root: Path, request: Request, opts: Options) -> None:
+def _policy(ctx: _Ctx, root: Path, request: Request, opts: Options, change: Change | None = None) -> None:
     s = opts.settings
     if s.is_opted_out(request.model):
         ctx.rule("opt_out", org=request.org)
-    open_requests = opts.index(root).open_by_submitter.get(request.submitter.lower(), set())
+    # On a PR the quota counts the real author: their open requests plus every request this PR
+    # adds, whatever submitter those files declare.
+    who = opts.pr_author if change is not None and opts.pr_author else request.submitter
+    open_requests = opts.index(root).open_by_submitter.get(who.lower(), set())
+    if change is not None:
+        open_requests = open_requests | opts._pr_added
     if len(open_requests) > s.max_open_requests_per_submitter:
         ctx.fail(
             "quota",
-            f"{request.submitter} has {len(open_requests)} open requests (limit {s.max_open_requests_per_submitter})",
+            f"{who} has {len(open_requests)} open requests (limit {s.max_open_requests_per_submitter})",
             "wait until some of your requests finish, then submit again",
         )
     else:
@@ -308,7 +416,8 @@ def hub_checks(ctx: _Ctx, hub: Hub, request: Request, settings: ValidationSettin
     """The Open LLM Leaderboard's checks on the model (and, for adapters/deltas, its base)."""
     p = prefix
     model = request.base_model if prefix else request.model
-    revision = None if prefix else request.revision
+    # The base model is checked at the commit the request pins (base_revision), the one evaluated.
+    revision = request.base_revision if prefix else request.revision
     assert model is not None
     try:
         facts = hub.model_facts(model, revision)
@@ -353,7 +462,9 @@ def _not_found(ctx: _Ctx, p: str, model: str, revision: str | None, exc: HubNotF
 
 def _weights(ctx: _Ctx, p: str, facts: ModelFacts, adapter: bool) -> None:
     files = facts.files
-    if any(f.endswith(".safetensors") for f in files):
+    # An adapter is loaded from adapter_model.safetensors, else from the pickle adapter_model.bin:
+    # another .safetensors file in the repository proves nothing.
+    if ADAPTER_SAFETENSORS in files if adapter else any(f.endswith(".safetensors") for f in files):
         ctx.rule("safetensors_ok", p)
     elif any(f.endswith(PICKLE_SUFFIXES) for f in files):
         ctx.rule("safetensors_pickle", p)
@@ -371,12 +482,20 @@ def _config_and_tokenizer(
         ctx.fail(f"{p}config", "there is no config.json", "save the model with save_pretrained and push config.json")
         return
     try:
-        config_data = hub.read_json(facts.model_id, facts.sha, "config.json")
+        config_data = hub.read_json(
+            facts.model_id,
+            facts.sha,
+            "config.json",
+            max_depth=settings.max_json_depth,
+        )
     except CouldNotVerify as exc:
         ctx.unverified(f"{p}config", exc)
         return
-    except (HubNotFound, json.JSONDecodeError) as exc:
+    except HubNotFound as exc:
         ctx.fail(f"{p}config", f"config.json cannot be read: {exc}", "push a valid config.json")
+        return
+    except BadFile as exc:  # str(): "config.json: is nested more than 100 levels deep"
+        ctx.fail(f"{p}config", f"{exc}; it is refused before parsing", "push the config.json save_pretrained writes")
         return
     auto_map = isinstance(config_data, dict) and "auto_map" in config_data
     if auto_map or code:
@@ -413,10 +532,10 @@ def _config_and_tokenizer(
                 "ship a standard tokenizer; ask the maintainers if a legitimate one is this large",
             )
             return
-        _load_with_auto_classes(ctx, p, tmp, need_chat)
+        _load_with_auto_classes(ctx, p, tmp, need_chat, settings)
 
 
-def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) -> None:
+def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool, settings: ValidationSettings) -> None:
     import transformers
     from transformers import AutoConfig, AutoTokenizer
 
@@ -452,7 +571,20 @@ def _load_with_auto_classes(ctx: _Ctx, p: str, folder: Path, need_chat: bool) ->
     ctx.ok(f"{p}tokenizer", "AutoTokenizer loads it")
     if need_chat:
         if getattr(tok, "chat_template", None):
-            ctx.ok(f"{p}chat template", "the tokenizer has a chat template")
+            # Rendered once, as the evaluation will, in a child process stopped at the limit:
+            # a template can loop for hours (#15 item 4).
+            outcome = render_once(folder, settings.chat_template_timeout_s)
+            if outcome.ok:
+                ctx.ok(f"{p}chat template", f"the tokenizer has a chat template; it {outcome.message}")
+            elif outcome.unverified:
+                ctx.add(f"{p}chat template", Outcome.unverified, outcome.message, "re-run the check later")
+            else:
+                ctx.fail(
+                    f"{p}chat template",
+                    outcome.message,
+                    "fix the chat template so it renders a short conversation quickly "
+                    f"(limit: validation.chat_template_timeout_s = {settings.chat_template_timeout_s:g} s)",
+                )
         else:
             ctx.fail(
                 f"{p}chat template",

@@ -59,9 +59,10 @@ export function hubChecks(rules, info, want, prefix = "") {
   if (info.error === "revision") { add("revision_missing", {revision: want.revision, model}); return out; }
   if (info.error) { add("model_missing", {model}); return out; }
   add("model_ok", {model});
-  if (!prefix) add("revision_ok", {short: String(info.sha).slice(0, 12)});
+  if (!prefix || want.revision) add("revision_ok", {short: String(info.sha).slice(0, 12)});
   const names = files(info), adapter = !prefix && want.weightType === "adapter";
-  const safetensors = names.some((f) => f.endsWith(".safetensors"));
+  // An adapter loads from adapter_model.safetensors or else its pickle: no other file counts.
+  const safetensors = adapter ? names.includes(rules.adapter_safetensors) : names.some((f) => f.endsWith(".safetensors"));
   if (safetensors) add("safetensors_ok");
   else if (names.some((f) => rules.pickle_suffixes.some((s) => f.endsWith(s)))) add("safetensors_pickle");
   else add("safetensors_none");

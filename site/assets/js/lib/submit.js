@@ -21,7 +21,7 @@ export function requestData(data, r, now) {
   const at = isoTimestamp(now);
   const values = {
     model: r.model, revision: r.revision, precision: r.precision, model_type: r.modelType,
-    weight_type: r.weightType || "original", base_model: r.baseModel || null,
+    weight_type: r.weightType || "original", base_model: r.baseModel || null, base_revision: r.baseRevision || null,
     use_chat_template: Boolean(r.chatTemplate), license: r.license,
     params: r.params === null || r.params === undefined ? null : {float: r.params},
     submitter: r.submitter, submitted_at: at, suite: r.suite || data.names.default_suite,
