@@ -12,6 +12,7 @@ import typer
 
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 from shlepa.config import DEFAULT_BACKEND, load_settings
+from shlepa.details import open_store
 from shlepa.evaluation.model import parse_backend_args
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
@@ -150,6 +151,7 @@ def evaluate(
             launcher=settings.launcher or None,
             isolate=isolate,
             max_requests=max_requests,
+            store=open_store(load_settings(repo_root).details, repo_root),
         )
         if next_:
             outcomes = drain(repo, repo_root, ropts, say=console.log)
