@@ -19,39 +19,20 @@ from shlepa.config import DetailsSettings, SettingsError, load_settings
 from shlepa.details import DetailsMissing, StoreError, open_store, sha256_hex, upload_details
 from shlepa.details.branch import BranchStore
 from shlepa.details.hf import HfStore
-from shlepa.details.s3 import S3Store
 from shlepa.records.keys import details_key
+
 from support.gitboard import git
+from support.stores import BACKENDS, store_for
 
 DATA = gzip.compress(b'{"doc_id": 0, "metrics": {"acc": 1}}\n', mtime=0)
 KEY = details_key(sha256_hex(DATA))
-BACKENDS = ["branch", "hf", "s3"]
-
-
-def rejecting_hook(remote: Path) -> None:
-    """The remote refuses every push to the details branch, as a protected branch would."""
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'details branch is protected' >&2\nexit 1\n")
-    hook.chmod(0o755)
 
 
 @pytest.fixture(params=BACKENDS)
-def store_and_break(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[object, Callable[[], None]]:
+def store_and_break(request: pytest.FixtureRequest) -> tuple[object, Callable[[], None]]:
     """(a store of this backend, a function that makes it refuse or go down)."""
-    if request.param == "branch":
-        remote, seed = request.getfixturevalue("git_board")
-        return BranchStore(seed, sleep=lambda s: None, attempts=2), lambda: rejecting_hook(remote)
-    if request.param == "hf":
-        hub = request.getfixturevalue("fake_hub")
-        hub.add_dataset("board/details")
-        monkeypatch = request.getfixturevalue("monkeypatch")
-        import huggingface_hub.utils._http as hf_http
-
-        monkeypatch.setattr(hf_http.time, "sleep", lambda s: None)  # huggingface_hub's own 5 retries
-        return HfStore("board/details", endpoint=hub.endpoint), lambda: hub.set_outage("500")
-    s3 = request.getfixturevalue("fake_s3")
-    store = S3Store("details", public_url="https://details.example.org/", prefix="v1/", endpoint_url=s3.endpoint)
-    return store, s3.stop
+    remote, seed = request.getfixturevalue("git_board")
+    return store_for(request.param, request, seed, remote)
 
 
 def test_a_file_put_is_there_byte_for_byte(store_and_break) -> None:
@@ -143,8 +124,8 @@ def test_the_store_comes_from_leaderboard_yaml_and_credentials_from_the_environm
     tmp_path: Path, fake_s3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "leaderboard.yaml").write_text(
-        "details:\n  store: s3\n  s3: {bucket: details, endpoint_url: '%s', public_url: 'https://cdn.example.org/'}\n"
-        % fake_s3.endpoint
+        "details:\n  store: s3\n"
+        f"  s3: {{bucket: details, endpoint_url: '{fake_s3.endpoint}', public_url: 'https://cdn.example.org/'}}\n"
     )
     store = open_store(load_settings(tmp_path).details, tmp_path)
     assert store.kind == "s3" and store.base_url == "https://cdn.example.org/"

@@ -202,7 +202,9 @@ class FakeHub:
                 repo_key, action, rev = f"datasets/{m.group(1)}", m.group(2), m.group(3)
                 if action == "preupload":
                     files = json.loads(body)["files"]
-                    answer = {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+                    answer = {
+                        "files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
+                    }
                     return self._send(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
                 added: dict[str, bytes] = {}
                 for line in body.splitlines():

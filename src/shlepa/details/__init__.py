@@ -7,15 +7,8 @@ of its details names exactly one file. Backends: ``branch`` (an orphan branch of
 same repository), ``hf`` (a Hub dataset repository), ``s3`` (an S3-compatible bucket).
 """
 
-from shlepa.details.store import (
-    DetailsMissing,
-    DetailsRef,
-    DetailsStore,
-    StoreError,
-    open_store,
-    sha256_hex,
-    upload_details,
-)
+from shlepa.details.configured import open_store
+from shlepa.details.store import DetailsMissing, DetailsRef, DetailsStore, StoreError, sha256_hex, upload_details
 
 __all__ = [
     "DetailsMissing",

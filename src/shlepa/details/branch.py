@@ -92,7 +92,12 @@ class BranchStore:
     def fetch(self) -> None:
         """The branch's tip into ``ref`` (depth 1); a branch not created yet leaves no ref."""
         proc = self._git(
-            "fetch", "--quiet", "--no-tags", "--depth=1", self.remote, f"+refs/heads/{self.branch}:{self.ref}",
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--depth=1",
+            self.remote,
+            f"+refs/heads/{self.branch}:{self.ref}",
             check=False,
         )
         if proc.returncode != 0:
@@ -146,7 +151,9 @@ class BranchStore:
                 with attempt:
                     self.fetch()
                     commit = self._commit(files, self._tip())
-                    push = self._git("push", "--quiet", "--porcelain", self.remote, f"{commit}:refs/heads/{self.branch}", check=False)
+                    push = self._git(
+                        "push", "--quiet", "--porcelain", self.remote, f"{commit}:refs/heads/{self.branch}", check=False
+                    )
                     if push.returncode == 0:
                         self._git("update-ref", self.ref, commit)
                         return commit
@@ -154,7 +161,9 @@ class BranchStore:
                     raise _Rejected
         except _Rejected:
             pass
-        raise StoreError(f"push of {len(files)} file(s) refused after {self.attempts} attempts: {last}", path=self.describe())
+        raise StoreError(
+            f"push of {len(files)} file(s) refused after {self.attempts} attempts: {last}", path=self.describe()
+        )
 
     def _commit(self, files: dict[str, bytes], parent: str | None) -> str:
         with tempfile.TemporaryDirectory(prefix="shlepa-details-") as tmp:
@@ -183,7 +192,12 @@ class BranchStore:
                 env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
                 folder.mkdir(parents=True, exist_ok=True)
                 self._git(
-                    f"--work-tree={folder}", "checkout", self.ref, "--pathspec-from-file=-", "--pathspec-file-nul",
-                    data="\0".join(found).encode(), env=env,
+                    f"--work-tree={folder}",
+                    "checkout",
+                    self.ref,
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                    data="\0".join(found).encode(),
+                    env=env,
                 )
         return [k for k in wanted if k not in present]

@@ -11,13 +11,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from shlepa.errors import ShlepaError
 from shlepa.records.keys import details_key
-
-if TYPE_CHECKING:
-    from shlepa.config import DetailsSettings
 
 
 class StoreError(ShlepaError, RuntimeError):
@@ -84,38 +81,3 @@ def upload_details(store: DetailsStore, files: Sequence[Path]) -> list[DetailsRe
             store.put(ref.key, data)
         refs.append(ref)
     return refs
-
-
-def open_store(settings: DetailsSettings, root: Path) -> DetailsStore:
-    """The store leaderboard.yaml chooses; credentials come from the environment (``shlepa.env``)."""
-    from shlepa.env import environment
-
-    env = environment()
-    if settings.store == "hf":
-        from shlepa.details.hf import HfStore
-
-        assert settings.hf.repo is not None  # DetailsSettings checks it
-        return HfStore(
-            settings.hf.repo,
-            revision=settings.hf.revision,
-            endpoint=settings.hf.endpoint or env.hf_endpoint,
-            token=env.hf_token,
-        )
-    if settings.store == "s3":
-        from shlepa.details.s3 import S3Store
-
-        s3 = settings.s3
-        assert s3.bucket is not None and s3.public_url is not None
-        return S3Store(
-            s3.bucket,
-            public_url=s3.public_url,
-            prefix=s3.prefix,
-            endpoint_url=s3.endpoint_url,
-            region=s3.region,
-            access_key_id=env.aws_access_key_id,
-            secret_access_key=env.aws_secret_access_key,
-            session_token=env.aws_session_token,
-        )
-    from shlepa.details.branch import BranchStore
-
-    return BranchStore(Path(root), branch=settings.branch.name, remote=settings.branch.remote, token=env.shlepa_git_token)

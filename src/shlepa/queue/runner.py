@@ -260,8 +260,13 @@ def finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, p
         except StoreError as exc:
             log.error("details upload failed: %s", exc)
             record_failure(
-                root, rel, f"details upload failed: {exc}", error_class="DetailsStoreError",
-                runner=opts.runner, run_url=opts.run_url, log_url=opts.log_url,
+                root,
+                rel,
+                f"details upload failed: {exc}",
+                error_class="DetailsStoreError",
+                runner=opts.runner,
+                run_url=opts.run_url,
+                log_url=opts.log_url,
             )
             request = load_request(root / rel)
     if request.status != Status.finished:
