@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,3 +41,25 @@ def store_for(kind: str, request: pytest.FixtureRequest, work: Path, remote: Pat
     s3 = request.getfixturevalue("fake_s3")
     store = S3Store("details", public_url="https://details.example.org/", prefix="v1/", endpoint_url=s3.endpoint)
     return store, s3.stop
+
+
+def move_details_to_store(store: Any, root: Path) -> list[str]:
+    """What publishing with a store does to a board written beside its results: every details
+    file goes into ``store`` and leaves the results folder; its results file names its sha256.
+    Returns the store keys, in results-file order."""
+    from shlepa.details import upload_details
+    from shlepa.io import atomic
+    from shlepa.records.results import iter_results_files
+
+    keys = []
+    for path in iter_results_files(root):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        details = path.parent / str(data.get("details_file") or "")
+        if not data.get("details_file") or not details.is_file():
+            continue
+        (ref,) = upload_details(store, [details])
+        details.unlink()
+        lm_eval = data.pop("lm_eval", None)
+        atomic.write_json(path, {**data, "details_sha256": ref.sha256, "lm_eval": lm_eval})
+        keys.append(ref.key)
+    return keys

@@ -7,7 +7,7 @@ of its details names exactly one file. Backends: ``branch`` (an orphan branch of
 same repository), ``hf`` (a Hub dataset repository), ``s3`` (an S3-compatible bucket).
 """
 
-from shlepa.details.configured import open_store
+from shlepa.details.configured import open_store, public_base
 from shlepa.details.store import DetailsMissing, DetailsRef, DetailsStore, StoreError, sha256_hex, upload_details
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "DetailsStore",
     "StoreError",
     "open_store",
+    "public_base",
     "sha256_hex",
     "upload_details",
 ]

@@ -42,3 +42,20 @@ def open_store(settings: DetailsSettings, root: Path) -> DetailsStore:
     return BranchStore(
         Path(root), branch=settings.branch.name, remote=settings.branch.remote, token=env.shlepa_git_token
     )
+
+
+def public_base(settings: DetailsSettings) -> str:
+    """The URL the site's details browser reads a key under (``base + key``), without opening the
+    store (the build needs no credentials): site-relative ``details/`` for the branch store,
+    whose files the build copies into the site; absolute for hf and s3."""
+    if settings.store == "hf":
+        from shlepa.details.hf import hf_base_url
+
+        assert settings.hf.repo is not None
+        return hf_base_url(settings.hf.endpoint or environment().hf_endpoint, settings.hf.repo, settings.hf.revision)
+    if settings.store == "s3":
+        assert settings.s3.public_url is not None
+        return settings.s3.public_url + settings.s3.prefix
+    from shlepa.details.branch import SITE_FOLDER
+
+    return SITE_FOLDER

@@ -19,6 +19,11 @@ from shlepa.details.store import DetailsMissing, DetailsRef, StoreError, ref_of
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
+def hf_base_url(endpoint: str | None, repo: str, revision: str = "main") -> str:
+    """Where browsers read a dataset repository's files: the Hub's resolve URLs (with CORS)."""
+    return f"{(endpoint or DEFAULT_ENDPOINT).rstrip('/')}/datasets/{repo}/resolve/{quote(revision, safe='')}/"
+
+
 @dataclass
 class HfStore:
     repo: str
@@ -33,7 +38,7 @@ class HfStore:
 
     @property
     def base_url(self) -> str:
-        return f"{self.endpoint}/datasets/{self.repo}/resolve/{quote(self.revision, safe='')}/"
+        return hf_base_url(self.endpoint, self.repo, self.revision)
 
     def describe(self) -> str:
         return f"hf store {self.endpoint}/datasets/{self.repo}"
@@ -80,4 +85,4 @@ class HfStore:
         return bytes(resp.content)
 
 
-__all__ = ["DEFAULT_ENDPOINT", "EntryNotFoundError", "HfStore"]
+__all__ = ["DEFAULT_ENDPOINT", "EntryNotFoundError", "HfStore", "hf_base_url"]
