@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shlepa.errors import ShlepaError
 from shlepa.io.yaml import YamlError, load_yaml
@@ -154,6 +154,79 @@ class SiteSettings(BaseModel):
     )
 
 
+_REPO_ID = r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$"
+_BASE_URL = r"^https?://[^\s\"'<>]{1,300}/$"
+
+
+class BranchStoreSettings(BaseModel):
+    """The ``branch`` store: an orphan branch of the leaderboard's own repository, never merged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$")] = Field(
+        default="details", description="the branch details are pushed to (never merged into main)"
+    )
+    remote: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")] = "origin"
+
+
+class HfStoreSettings(BaseModel):
+    """The ``hf`` store: a Hugging Face dataset repository (token from ``HF_TOKEN``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo: Annotated[str, Field(pattern=_REPO_ID)] | None = Field(
+        default=None, description="ORG/NAME of the dataset repository"
+    )
+    revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")] = "main"
+    endpoint: Annotated[str, Field(pattern=r"^https?://[^\s\"'<>]{1,300}$")] | None = Field(
+        default=None, description="the Hub (default: $HF_ENDPOINT, else huggingface.co)"
+    )
+
+
+class S3StoreSettings(BaseModel):
+    """The ``s3`` store: any S3-compatible bucket the browser can read (keys from ``AWS_*``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,62}$")] | None = None
+    prefix: Annotated[str, Field(pattern=r"^(?:[A-Za-z0-9._-]+/)*$")] = Field(
+        default="", description="folder inside the bucket, ending in / (or empty)"
+    )
+    endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s\"'<>]{1,300}$")] | None = Field(
+        default=None, description="the S3 API (default: AWS); e.g. an R2, MinIO or B2 endpoint"
+    )
+    region: str | None = None
+    public_url: Annotated[str, Field(pattern=_BASE_URL)] | None = Field(
+        default=None, description="where browsers read the bucket (ending in /): the site fetches details there"
+    )
+
+
+class DetailsSettings(BaseModel):
+    """Where per-sample details live (off main): one store, chosen here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: Literal["branch", "hf", "s3"] = Field(
+        default="branch",
+        description="branch (a details branch copied into the Pages site), hf (a Hub dataset) or s3 (a bucket)",
+    )
+    pages_budget_mb: Annotated[float, Field(gt=0, le=100_000)] = Field(
+        default=900.0,
+        description="with the branch store, `shlepa build` refuses a site larger than this (GitHub Pages: 1 GB)",
+    )
+    branch: BranchStoreSettings = Field(default_factory=BranchStoreSettings)
+    hf: HfStoreSettings = Field(default_factory=HfStoreSettings)
+    s3: S3StoreSettings = Field(default_factory=S3StoreSettings)
+
+    @model_validator(mode="after")
+    def _chosen_store_is_complete(self) -> DetailsSettings:
+        if self.store == "hf" and not self.hf.repo:
+            raise ValueError("the hf store needs details.hf.repo (ORG/NAME of a dataset repository)")
+        if self.store == "s3" and not (self.s3.bucket and self.s3.public_url):
+            raise ValueError("the s3 store needs details.s3.bucket and details.s3.public_url")
+        return self
+
+
 class Settings(BaseModel):
     """The whole ``leaderboard.yaml``; each area owns one section."""
 
@@ -162,6 +235,7 @@ class Settings(BaseModel):
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
+    details: DetailsSettings = Field(default_factory=DetailsSettings)
 
 
 class SettingsError(ShlepaError, ValueError):

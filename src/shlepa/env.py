@@ -30,6 +30,12 @@ class Environment(BaseSettings):
     shlepa_git_token: str | None = Field(None, validation_alias="SHLEPA_GIT_TOKEN", repr=False)
     # The Hub endpoint huggingface_hub also honours (tests point it at a fake Hub).
     hf_endpoint: str | None = Field(None, validation_alias="HF_ENDPOINT")
+    # Details store credentials (leaderboard.yaml `details:` names the store, never a secret).
+    # HF_TOKEN is huggingface_hub's own variable; the S3 keys are boto3's standard names.
+    hf_token: str | None = Field(None, validation_alias="HF_TOKEN", repr=False)
+    aws_access_key_id: str | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID", repr=False)
+    aws_secret_access_key: str | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY", repr=False)
+    aws_session_token: str | None = Field(None, validation_alias="AWS_SESSION_TOKEN", repr=False)
     # lm-eval's opt-in for running generated code; codeeval refuses without it.
     hf_allow_code_eval: str | None = Field(None, validation_alias="HF_ALLOW_CODE_EVAL")
     # Process rank under `accelerate launch`/torchrun; only rank 0 writes files.

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from shlepa.cli import app
 from shlepa.evaluation.split import SplitError, merge_split, parse_split, plan_split
+from shlepa.records.keys import details_key
 from shlepa.records.request import Status, load_request
 
 from support.gitboard import clone, git
@@ -203,7 +204,10 @@ def test_merge_commits_results_and_the_finished_request_in_one_pushed_commit(
     changed = git(work, "show", "--name-only", "--format=", "origin/main").split()
     assert str(rel) in changed
     assert sum(p.startswith("results/") and "/results_" in p for p in changed) == 1
-    assert sum(p.startswith("results/") and "/details_" in p for p in changed) == 1
+    assert not any("/details_" in p for p in changed), "details go to the details branch, not main"
+    (results_rel,) = [p for p in changed if "/results_" in p]
+    digest = json.loads(git(work, "show", f"origin/main:{results_rel}"))["details_sha256"]
+    assert git(remote, "cat-file", "-t", f"details:{details_key(digest)}").strip() == "blob"
     assert not any("split" in p for p in changed)
     assert load_request(work / rel).status == Status.finished
 

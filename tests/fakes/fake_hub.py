@@ -11,12 +11,18 @@ Model info carries ``safetensors: {parameters: {dtype: n}, total}`` (from the he
 its ``.safetensors`` files), as huggingface.co's does, and every answer carries
 ``Access-Control-Allow-Origin: *`` so the site's Submit form can call it from a browser;
 and it answers errors the way the Hub does (``X-Error-Code`` RepoNotFound, GatedRepo,
-RevisionNotFound, EntryNotFound). ``outage`` switches make it answer 500/429, stall, or drop
+RevisionNotFound, EntryNotFound). Dataset repositories (``add_dataset``, keyed
+``datasets/<org>/<name>``) also take uploads the way huggingface_hub 2.x sends them:
+``POST /api/datasets/{repo}/preupload/{rev}`` (every file "regular", inline) and
+``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON: a header line, then one base64
+``file`` line per file), and serve them at ``/datasets/{repo}/resolve/{rev}/{file}``.
+``outage`` switches make it answer 500/429, stall, or drop
 the connection, for the first N requests or for all of them.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -130,6 +136,24 @@ class FakeHub:
         self.repos[repo_id] = repo
         return repo
 
+    def add_dataset(self, repo_id: str, files: dict[str, bytes] | None = None) -> FakeRepo:
+        """An (empty) dataset repository that accepts commits."""
+        return self.add(f"datasets/{repo_id}", files or {})
+
+    def commit(self, repo_key: str, rev: str, files: dict[str, bytes]) -> str:
+        """Add files to ``rev`` of a repository as one new commit; returns its sha."""
+        with self._lock:
+            repo = self.repos[repo_key]
+            found = repo.files_at(rev)
+            old_sha = found[0] if found else None
+            if found is not None:
+                repo.commits[found[0]] = dict(found[1])
+            base = {**(found[1] if found else {}), **files}
+            new_sha = sha_of(repo_key, old_sha or "", *sorted(base))
+            repo.files, repo.sha = base, new_sha
+            repo.refs[rev] = new_sha
+            return new_sha
+
     def set_outage(self, kind: str | None, count: int | None = None) -> None:
         with self._lock:
             self.outage, self.outage_count = kind, count
@@ -159,6 +183,37 @@ class FakeHub:
 
             def do_GET(self) -> None:
                 self._serve(head=False)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = unquote(urlsplit(self.path).path)
+                hub.requests.append(("POST", path))
+                outage = hub._take_outage()
+                if outage in ("500", "429"):
+                    return self._send(int(outage), b"internal error" if outage == "500" else b"slow down")
+                if outage == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
+                m = re.match(r"^/api/datasets/([^/]+/[^/]+)/(preupload|commit)/([^/]+)$", path)
+                if not m or f"datasets/{m.group(1)}" not in hub.repos:
+                    return self._error(404, "RepoNotFound", False)
+                repo_key, action, rev = f"datasets/{m.group(1)}", m.group(2), m.group(3)
+                if action == "preupload":
+                    files = json.loads(body)["files"]
+                    answer = {
+                        "files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
+                    }
+                    return self._send(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
+                added: dict[str, bytes] = {}
+                for line in body.splitlines():
+                    item = json.loads(line) if line.strip() else {}
+                    if item.get("key") == "file":
+                        added[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                sha = hub.commit(repo_key, rev, added)
+                answer = {"commitUrl": f"{hub.endpoint}/{repo_key}/commit/{sha}", "commitOid": sha, "success": True}
+                return self._send(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
             def do_OPTIONS(self) -> None:  # CORS preflight, answered like huggingface.co
                 self._send(204, b"", {"Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Allow-Headers": "*"})
@@ -197,7 +252,7 @@ class FakeHub:
                 m = re.match(r"^/api/models/([^/]+/[^/]+?)(?:/revision/(.+))?$", path)
                 if m:
                     return self._model_info(m.group(1), m.group(2) or "main", head)
-                m = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
+                m = re.match(r"^/((?:datasets/)?[^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
                 if m:
                     return self._resolve(m.group(1), m.group(2), m.group(3), head)
                 return self._error(404, "NotFound", head)

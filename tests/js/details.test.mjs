@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {formatMetric, formatNumber, formatPercent, pageText, readRow, selectRows, splitPrompt} from "../../site/assets/js/lib/details.js";
+import {formatMetric, formatNumber, formatPercent, indexRows, metricTitle, pageText, readDetailsFile, readRow, selectRows,
+  splitPrompt, taskTitle} from "../../site/assets/js/lib/details.js";
 
 test("numbers without scientific notation; 0/1 scores as marks", () => {
   assert.equal(formatNumber(9.6e-18), "< 0.0001");
@@ -78,4 +79,48 @@ test("a perplexity row: the text and its log-likelihood, not an answer beside a 
   assert.equal(row.loglikelihood, -15133.17);
   assert.equal(row.text, " = Robert Boulter =");
   assert.equal(row.right, null);
+});
+
+test("a details file from the store: pages, filters and titles as the build makes them", async () => {
+  const {gzipSync} = await import("node:zlib");
+  const rows = [
+    {benchmark: "mmlu", task: "mmlu_high_school_physics", doc_id: 0, prompt: "Q0", choices: ["a", "b"], target: 0,
+      response: [[-1, true], [-2, false]], metrics: {acc: 1}},
+    {benchmark: "mmlu", task: "mmlu_high_school_physics", doc_id: 1, prompt: "Q1", choices: ["a", "b"], target: 1,
+      response: [[-1, true], [-2, false]], metrics: {acc: 0}},
+    {benchmark: "mmlu", task: "mmlu_anatomy", doc_id: 0, prompt: "Q2", choices: ["a", "b"], target: 0,
+      response: [[-1, true], [-2, false]], metrics: {acc: 1}},
+    {benchmark: "gsm8k", task: "gsm8k", doc_id: 0, prompt: "Q", choices: [], target: "4", response: ["4"],
+      filter: "strict-match", metrics: {exact_match: 1}},
+    {benchmark: "../../x", task: "t", doc_id: 0, metrics: {}},  // never a benchmark: skipped, as the build does
+  ];
+  const file = gzipSync(Buffer.from(rows.map((r) => JSON.stringify(r)).join("\n") + "\n"));
+  const read = await readDetailsFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length));
+  assert.equal(read.length, 5);
+  const plain = await readDetailsFile(new TextEncoder().encode(JSON.stringify(rows[0]) + "\n\n").buffer);
+  assert.deepEqual(plain, [rows[0]]);  // a server that already inflated it
+
+  const titles = {metric_titles: {acc: "accuracy", exact_match: "exact match"}, filter_titles: {none: ""}};
+  const built = indexRows(read, {mmlu: {title: "MMLU", metric: "acc"}}, titles, 2);
+  assert.deepEqual(Object.keys(built.index), ["mmlu", "gsm8k"]);
+  assert.deepEqual(built.index.mmlu, {title: "MMLU", rows: 3, pages: 2, page_rows: 2, metric: "acc",
+    metric_titles: {acc: "accuracy"}, binary_metrics: ["acc"]});
+  assert.equal(built.index.gsm8k.title, "gsm8k");  // not in the suite: its key
+  assert.equal(built.index.gsm8k.metric, "exact_match");
+  assert.deepEqual(built.rowsIndex.mmlu, {tasks: [["mmlu_high_school_physics", "High school physics"],
+    ["mmlu_anatomy", "Anatomy"]], task_runs: [[0, 2], [1, 1]], right: "101"});
+  assert.deepEqual(built.pages.mmlu.map((p) => p.map((r) => r.prompt)), [["Q0", "Q1"], ["Q2"]]);
+  assert.deepEqual(selectRows(built.rowsIndex.mmlu, "", true), [1]);
+  assert.equal(readRow(built.pages.gsm8k[0][0], built.index.gsm8k.metric).matched, true);
+});
+
+test("metric and task names read as the build's meta.py writes them", () => {
+  const titles = {metric_titles: {acc_norm: "accuracy (length-normalized)", exact_match: "exact match"},
+    filter_titles: {none: "", "strict-match": "strict match"}};
+  assert.equal(metricTitle("acc_norm,none", titles), "accuracy (length-normalized)");
+  assert.equal(metricTitle("exact_match,strict-match", titles), "exact match, strict match");
+  assert.equal(metricTitle("word_perplexity", titles), "word perplexity");
+  assert.equal(metricTitle("constructor", titles), "constructor");  // never a prototype's property
+  assert.equal(taskTitle("shlepa_mmlu_college_biology"), "College biology");
+  assert.equal(taskTitle("arc_challenge"), "arc_challenge");
 });

@@ -20,6 +20,7 @@ from pathlib import Path
 import huggingface_hub.constants
 import pytest
 
+from shlepa.details import sha256_hex
 from shlepa.evaluation import run as evaluation
 from shlepa.evaluation.options import EvalOptions
 from shlepa.io import atomic
@@ -27,10 +28,12 @@ from shlepa.io.yaml import load_yaml_text
 from shlepa.queue.git import GitRepo
 from shlepa.queue.runner import RunnerOptions, _child_command, child_options, drain, evaluate_one
 from shlepa.queue.store import requeue
+from shlepa.records.keys import details_key
 from shlepa.records.request import Status, load_request, parse_request
 from shlepa.records.suite import DataSource
 
 from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
+from support.stores import BACKENDS, store_for
 
 #: The in-process time limit of these tests: many times one dummy evaluation (about a second) on a busy CPU.
 LIMIT_S = 10.0
@@ -527,3 +530,41 @@ def test_a_commit_force_pushed_off_main_during_the_evaluation_is_not_pushed_back
     # Only the runner's own files are in its commit.
     names = git(remote, "show", "--name-only", "--format=", "main").split()
     assert len(names) == 3 and all(n.startswith(("requests/", "results/")) for n in names)
+
+
+# -- details go to the store before the results are committed (#14 item 3) -------------------
+@pytest.fixture(params=BACKENDS)
+def runner_store(request: pytest.FixtureRequest, git_board, tmp_path: Path):
+    """(remote, work clone, a store of this backend for it, a function that makes the store refuse)."""
+    remote, seed = git_board
+    publish_requests(seed, 1)
+    work = clone(remote, tmp_path / "w")
+    store, break_it = store_for(request.param, request, work, remote)
+    return remote, work, store, break_it
+
+
+@pytest.mark.slow
+def test_details_are_uploaded_and_main_gets_results_naming_them_by_hash(runner_store):
+    remote, work, store, _break = runner_store
+    outcomes = drain(_repo(work), work, _opts(store=store))
+    assert [o.status for o in outcomes] == [Status.finished]
+    assert not [f for f in remote_files(remote, "results") if f.endswith(".jsonl.gz")], "details landed on main"
+    (res,) = remote_results(remote)
+    data = store.get(details_key(res["details_sha256"]))
+    assert sha256_hex(data) == res["details_sha256"]
+    assert atomic.gzip.decompress(data).count(b"\n") >= 1  # the rows the evaluation wrote
+    assert not list((work / "results").rglob("details_*")), "the uploaded file lingers in the work tree"
+
+
+@pytest.mark.slow
+def test_a_store_that_refuses_leaves_the_request_failed_and_nothing_committed(runner_store):
+    remote, work, store, break_it = runner_store
+    break_it()
+    outcomes = drain(_repo(work), work, _opts(store=store))
+    assert [o.status for o in outcomes] == [Status.failed]
+    (rel,) = [o.request for o in outcomes]
+    req = remote_request(remote, rel)
+    assert req.status == Status.failed
+    assert req.failure.error_class == "DetailsStoreError"
+    assert store.describe() in req.failure.message
+    assert remote_files(remote, "results") == []

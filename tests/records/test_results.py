@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,8 @@ def test_results_and_details_are_written_side_by_side(tmp_path: Path) -> None:
     assert data["schema"] == SCHEMA
     assert data["details_file"] == "details_20261123T100100.000000Z.jsonl.gz"
     assert atomic.read_jsonl_gz(path.parent / data["details_file"]) == [{"task": "arc_challenge", "doc_id": 0}]
+    # Named by content: the details store key comes from this hash (records.keys.details_key).
+    assert data["details_sha256"] == hashlib.sha256((path.parent / data["details_file"]).read_bytes()).hexdigest()
     assert load_results(path).scores["arc"].value == 40.0
 
 

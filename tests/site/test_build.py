@@ -17,10 +17,12 @@ from shlepa.io import atomic
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Precision, WeightType
 from shlepa.records.suite import load_suite
 from shlepa.site.board import load_board
-from shlepa.site.build import build_site
+from shlepa.site.build import BuildError, build_site
 from shlepa.site.meta import site_meta
 
+from support.gitboard import git
 from support.result_sets import add_hostile_model, make_repo
+from support.stores import BACKENDS, move_details_to_store, store_for
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +235,8 @@ def test_the_data_file_carries_the_constants_the_javascript_reads(built):
     root, out, _ = built
     data = json.loads((out / "data" / "leaderboard.json").read_text())
     meta = data["meta"]
-    assert meta == json.loads(json.dumps(site_meta(), ensure_ascii=False))
+    store = {"kind": "branch", "base_url": "details/"}  # leaderboard.yaml's default store
+    assert meta == json.loads(json.dumps(site_meta(store), ensure_ascii=False))
     assert {t["key"]: t["symbol"] for t in meta["model_types"]} == MODEL_TYPE_SYMBOLS
     assert set(meta["precisions"]) == {p.value for p in Precision}
     assert meta["weight_types"] == [w.value for w in WeightType]
@@ -389,3 +392,68 @@ def test_a_details_row_naming_a_path_as_its_benchmark_writes_nothing_outside_the
     assert {p.name.split("-")[0] for p in details.glob("*-0.json")} <= {
         b.key for b in load_suite("open_llm_v1", root).benchmarks
     }
+
+
+# -- details in the details store (#14 items 3, 5) -----------------------------------------------
+def _board_with_stored_details(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> tuple[Path, list[str]]:
+    """A board of 4 models (every other with details) whose details were moved into a store of ``kind``."""
+    root = make_repo(tmp_path / "board", 4, details_every=2)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(root, "init", "--quiet", "-b", "main")
+    git(root, "remote", "add", "origin", str(remote))
+    store, _break = store_for(kind, request, root, remote)
+    keys = move_details_to_store(store, root)
+    assert keys
+    settings = {
+        "branch": "details:\n  store: branch\n",
+        "hf": f"details:\n  store: hf\n  hf: {{repo: board/details, endpoint: '{getattr(store, 'endpoint', '')}'}}\n",
+        "s3": "details:\n  store: s3\n  s3: {bucket: details, prefix: v1/, public_url: 'https://details.example.org/'}\n",
+    }[kind]
+    (root / "leaderboard.yaml").write_text(settings, encoding="utf-8")
+    return root, keys
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_model_pages_name_their_details_in_the_configured_store(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest, git_env
+) -> None:
+    root, keys = _board_with_stored_details(tmp_path, kind, request)
+    report = build_site(root, root / "_site")
+    out = report.out
+    meta = json.loads((out / "data" / "leaderboard.json").read_text())["meta"]["details_store"]
+    assert meta["kind"] == kind
+    titles = json.loads((out / "data" / "details-meta.json").read_text())
+    assert titles["store"] == meta and titles["metric_titles"]["acc_norm"] == "accuracy (length-normalized)"
+    urls = sorted(
+        re.findall(r'data-details-url="([^"]+)"', "".join(p.read_text() for p in out.glob("models/*/*/*/index.html")))
+    )
+    assert report.details_models == len(urls) >= 2
+    named = [u.rsplit("/sha256/", 1)[1] for u in urls]
+    assert {"sha256/" + k for k in named} <= set(keys)
+    assert not list(out.glob("models/*/*/*/details/*.json")), "stored details are not split into the site"
+    if kind == "branch":
+        # The publish job's copy: exactly the files the pages name, under details/ of the site.
+        assert all(u.startswith("../../../../details/sha256/") for u in urls)
+        copied = sorted(p.relative_to(out / "details").as_posix() for p in (out / "details").rglob("*") if p.is_file())
+        assert copied == sorted({"sha256/" + k for k in named})  # identical files share one key
+    else:
+        assert all(u.startswith(meta["base_url"]) and u.startswith("http") for u in urls)
+        assert all(u[len(meta["base_url"]) :].startswith("sha256/") for u in urls)
+        assert not (out / "details").exists()
+
+
+def test_the_branch_store_refuses_a_site_over_its_budget_and_names_hf_and_s3(
+    tmp_path: Path, request: pytest.FixtureRequest, git_env
+) -> None:
+    root, _keys = _board_with_stored_details(tmp_path, "branch", request)
+    build_site(root, root / "_site")
+    before = sorted(p.name for p in (root / "_site").iterdir())
+    (root / "leaderboard.yaml").write_text("details:\n  store: branch\n  pages_budget_mb: 1\n", encoding="utf-8")
+    with pytest.raises(BuildError) as err:
+        build_site(root, root / "_site")
+    text = str(err.value)
+    assert "pages_budget_mb" in text and "hf" in text and "s3" in text and "details.store" in text
+    assert sorted(p.name for p in (root / "_site").iterdir()) == before  # the previous site is whole
+    result = CliRunner().invoke(app, ["build", "--root", str(root)])
+    assert result.exit_code != 0 and "switch leaderboard.yaml details.store to hf" in result.output

@@ -1,9 +1,12 @@
 /* Model page: the long sections drawn from the page's #model-data JSON (MMLU subjects,
- * request history, settings), the per-sample details viewer (pages of JSON loaded on
- * demand, filtered with details/index.json) and BibTeX.
+ * request history, settings), the per-sample details viewer and BibTeX. The viewer reads
+ * either pages of JSON beside the page (loaded on demand, filtered with details/index.json)
+ * or one details file from the configured details store (branch: copied into the site; hf,
+ * s3: fetched from there), paged in the browser; a file that cannot be read shows
+ * "details unavailable".
  * Everything from the data is shown with textContent, never as HTML. */
 import {formatValue as fmt, isHttpUrl} from "./lib/format.js";
-import {formatMetric, formatPercent, pageText, readRow, selectRows} from "./lib/details.js";
+import {formatMetric, formatPercent, indexRows, pageText, readDetailsFile, readRow, selectRows} from "./lib/details.js";
 
 function el(tag, text, cls) {
   var e = document.createElement(tag);
@@ -136,13 +139,13 @@ function drawRow(it, info) {
   return row;
 }
 
-function detailsViewer(root) {
-  var index = JSON.parse(document.getElementById("details-index").textContent);
+function detailsViewer(root, source) {
+  var index = source.index;
   var sel = document.getElementById("details-bench"), taskSel = document.getElementById("details-task");
   var wrong = document.getElementById("details-wrong");
   var rowsBox = document.getElementById("details-rows"), label = document.getElementById("details-page");
   var prev = document.getElementById("details-prev"), next = document.getElementById("details-next");
-  var pageUrl = root.getAttribute("data-page-url"), pages = new Map(), rowsIndex = null, start = 0, shown = 0;
+  var pages = new Map(), rowsIndex = null, start = 0, shown = 0;
   Object.keys(index).forEach(function (k) {
     var o = el("option", (index[k].title || k) + " (" + index[k].rows.toLocaleString("en-US") + ")"); o.value = k; sel.appendChild(o);
   });
@@ -153,10 +156,7 @@ function detailsViewer(root) {
   };
   var load = function (b, n) {
     var key = b + "/" + n;
-    if (!pages.has(key)) {
-      pages.set(key, fetch(pageUrl.replace("{bench}", encodeURIComponent(b)).replace("{page}", String(n)))
-        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); }));
-    }
+    if (!pages.has(key)) pages.set(key, source.page(b, n));
     return pages.get(key);
   };
   var fillTasks = function () {
@@ -210,15 +210,65 @@ function detailsViewer(root) {
   next.addEventListener("click", function () { start += index[sel.value].page_rows || 20; show(); });
   fillTasks();
   show();
-  fetch(root.getAttribute("data-index-url")).then(function (r) { return r.ok ? r.json() : null; }).then(function (ri) {
+  source.rowsIndex.then(function (ri) {
     if (!ri) return;
     rowsIndex = ri; fillTasks(); show();  // again, with the tasks' names
     root.setAttribute("data-filters", "1");
   }).catch(function () { /* filters stay off; paging still works */ });
 }
 
+function pagesBeside(root) {
+  // Details split into pages by the build, beside the page (details kept on main).
+  var pageUrl = root.getAttribute("data-page-url");
+  return {
+    index: JSON.parse(document.getElementById("details-index").textContent),
+    page: function (b, n) {
+      return fetch(pageUrl.replace("{bench}", encodeURIComponent(b)).replace("{page}", String(n)))
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+    },
+    rowsIndex: fetch(root.getAttribute("data-index-url")).then(function (r) { return r.ok ? r.json() : null; }),
+  };
+}
+
+function unavailable(root, why) {
+  root.textContent = "";
+  root.appendChild(el("p", "Per-sample details unavailable: " + why, "details-unavailable"));
+  root.setAttribute("data-ready", "unavailable");
+}
+
+function fromStore(root) {
+  // One details file in the details store: fetched once, split into pages here.
+  var benches = JSON.parse(document.getElementById("details-benchmarks").textContent);
+  var meta = fetch(root.getAttribute("data-meta-url")).then(function (r) { return r.ok ? r.json() : {}; }).catch(function () { return {}; });
+  return fetch(root.getAttribute("data-details-url")).then(function (r) {
+    if (!r.ok) throw new Error(r.status === 404 ? "the details file is not in the store" : "the store answered " + r.status);
+    return r.arrayBuffer();
+  }).then(readDetailsFile).then(function (rows) {
+    return meta.then(function (titles) {
+      var built = indexRows(rows, benches, titles);
+      if (!Object.keys(built.index).length) throw new Error("the details file holds no samples");
+      return {
+        index: built.index,
+        page: function (b, n) { return Promise.resolve(built.pages[b][n]); },
+        rowsIndex: Promise.resolve(built.rowsIndex),
+      };
+    });
+  });
+}
+
 var browserEl = document.getElementById("details-browser");
-if (browserEl) detailsViewer(browserEl);
+if (browserEl && browserEl.hasAttribute("data-details-url")) {
+  browserEl.setAttribute("aria-busy", "true");
+  fromStore(browserEl).then(function (source) {
+    browserEl.removeAttribute("aria-busy");
+    detailsViewer(browserEl, source);
+  }).catch(function (err) {
+    browserEl.removeAttribute("aria-busy");
+    unavailable(browserEl, err && err.message ? err.message : "it could not be read");
+  });
+} else if (browserEl) {
+  detailsViewer(browserEl, pagesBeside(browserEl));
+}
 
 var cite = document.getElementById("citations");
 if (cite) {

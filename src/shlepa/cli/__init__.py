@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shlepa.cli import analysis as _analysis  # noqa: F401
 from shlepa.cli import demo as _demo  # noqa: F401
+from shlepa.cli import details as _details  # noqa: F401
 
 # Importing the modules registers their commands on ``app``.
 from shlepa.cli import evaluate as _evaluate  # noqa: F401

@@ -13,6 +13,7 @@ import typer
 
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 from shlepa.config import DEFAULT_BACKEND, load_settings
+from shlepa.details import open_store
 from shlepa.errors import ShlepaError
 from shlepa.evaluation.model import parse_backend_args
 from shlepa.evaluation.options import EvalOptions
@@ -202,6 +203,7 @@ def evaluate(
             isolate=isolate,
             max_requests=max_requests,
             request_timeout_s=settings.request_timeout_minutes * 60.0,
+            store=open_store(load_settings(repo_root).details, repo_root),
         )
         if next_:
             outcomes = drain(repo, repo_root, ropts, say=console.log)

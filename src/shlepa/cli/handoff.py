@@ -62,6 +62,7 @@ def ingest(
 ) -> None:
     """Check a GPU job's hand-off with this checkout's code and publish it: results + FINISHED in one commit,
     or FAILED with the reason. A refused hand-off commits none of its files. Exit 3 when the request FAILED."""
+    from shlepa.details import open_store
     from shlepa.queue.handoff import ingest_handoff
 
     repo_root = resolve_root(root)
@@ -69,7 +70,8 @@ def ingest(
     if not (repo_root / rel).is_file():
         fail(f"{rel}: no such request file")
     repo = runner_repo(repo_root, branch)
-    outcome = ingest_handoff(repo, repo_root, rel, _claim(claim), folder, github_run_url(), push=push)
+    store = open_store(load_settings(repo_root).details, repo_root)  # details uploaded before the results commit
+    outcome = ingest_handoff(repo, repo_root, rel, _claim(claim), folder, github_run_url(), push=push, store=store)
     typer.echo(f"{outcome.status.value}\t{outcome.request}\t{outcome.note}".rstrip())
     if outcome.status.value == "FAILED":
         raise typer.Exit(3)

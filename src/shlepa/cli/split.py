@@ -9,6 +9,8 @@ import typer
 
 from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 from shlepa.cli.queue import runner_repo
+from shlepa.config import load_settings
+from shlepa.details import open_store
 from shlepa.queue.git import GitError
 from shlepa.queue.runner import github_run_url, runner_name
 from shlepa.queue.store import claim as claim_fn
@@ -58,7 +60,14 @@ def merge_split(
                 regular_files(folder)
     try:
         target, outcome = merge_and_finish(
-            repo_root, splits, rel, runner or runner_name(), github_run_url(), repo=repo, push=push
+            repo_root,
+            splits,
+            rel,
+            runner or runner_name(),
+            github_run_url(),
+            repo=repo,
+            push=push,
+            store=open_store(load_settings(repo_root).details, repo_root) if commit else None,
         )
     except (SplitError, RequestError, SuiteError, ResultsError) as exc:
         if repo is not None and rel is not None and (repo_root / rel).is_file():

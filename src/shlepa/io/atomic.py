@@ -65,10 +65,12 @@ def write_json(path: Path, obj: Any, *, indent: int | None = 2) -> None:
     write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, default=str) + "\n")
 
 
-def write_jsonl_gz(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    """Compressed JSON Lines; ``mtime=0`` keeps the bytes reproducible."""
+def write_jsonl_gz(path: Path, rows: Iterable[dict[str, Any]]) -> bytes:
+    """Compressed JSON Lines; ``mtime=0`` keeps the bytes reproducible. Returns the bytes written."""
     lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
-    write_bytes(path, gzip.compress(lines.encode("utf-8"), mtime=0))
+    data = gzip.compress(lines.encode("utf-8"), mtime=0)
+    write_bytes(path, data)
+    return data
 
 
 def read_jsonl_gz(path: Path) -> list[dict[str, Any]]:

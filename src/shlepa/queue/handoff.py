@@ -33,6 +33,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shlepa.details import DetailsStore
 from shlepa.errors import ShlepaError
 from shlepa.evaluation.run import record_failure
 from shlepa.io import atomic
@@ -299,6 +300,7 @@ def ingest_handoff(
     folder: Path,
     run_url: str | None,
     push: bool = True,
+    store: DetailsStore | None = None,
 ) -> Outcome:
     """Check a hand-off and publish its outcome: results + FINISHED in one commit, or FAILED with the reason.
 
@@ -346,7 +348,8 @@ def ingest_handoff(
     save_request(
         checked.request.with_status(Status.finished, f"results in {results}", runner=claim, run_url=run_url), root
     )
-    return finalize(repo, root, rel, RunnerOptions(runner=claim, run_url=run_url), push)
+    # The details go to the configured store before the results that name them are committed.
+    return finalize(repo, root, rel, RunnerOptions(runner=claim, run_url=run_url, store=store), push)
 
 
 __all__ = [

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shlepa.details import DetailsStore, StoreError, upload_details
 from shlepa.env import environment
 from shlepa.evaluation import EvaluationError
 from shlepa.evaluation.options import EvalOptions
@@ -62,7 +63,7 @@ from shlepa.queue.git import Change, GitRepo, PublishError
 from shlepa.queue.store import claim, claim_next, results_since_queued
 from shlepa.records.keys import short_sha, unpublished_branch, unpublished_slug
 from shlepa.records.request import Failure, Request, Status, load_request, save_request, utcnow
-from shlepa.records.results import results_dir
+from shlepa.records.results import ResultsError, read_results_data, results_dir
 
 log = logging.getLogger("shlepa.queue.runner")
 
@@ -123,6 +124,9 @@ class RunnerOptions:
         if self.keep_dir is not None:
             return self.keep_dir
         return self.log_dir / "unpublished" if self.log_dir else Path(root) / ".shlepa" / "unpublished"
+
+    # Where per-sample details go before the results are committed (None: beside the results, on main).
+    store: DetailsStore | None = None
 
 
 def log_name(request: Request) -> str:
@@ -334,12 +338,66 @@ def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]
     return [Path(p) for p in repo.dirty_paths(str(folder))]
 
 
+def store_details(store: DetailsStore, base: Path, files: list[Path]) -> list[Path]:
+    """Upload the details that new results files name, check their hashes, and drop them from
+    ``files`` (and from disk): what is left is committed. Raises StoreError, uploading nothing
+    more, on the first refusal; the caller then commits no results."""
+    keep: list[Path] = []
+    moved: list[Path] = []
+    for rel in files:
+        path = base / rel
+        if not path.name.startswith("results_") or path.suffix != ".json":
+            keep.append(rel)
+            continue
+        keep.append(rel)
+        try:
+            data = read_results_data(path, lm_eval_keys=())
+        except ResultsError as exc:
+            raise StoreError(f"cannot read the new results file: {exc}", path=rel) from None
+        name, digest = data.get("details_file"), data.get("details_sha256")
+        if not name:
+            continue
+        if not digest:
+            raise StoreError("names its details without their sha256 (details_sha256)", path=rel)
+        details = path.parent / str(name)
+        (ref,) = upload_details(store, [details])
+        if ref.sha256 != digest:
+            raise StoreError(
+                f"details file {name} does not match the sha256 its results name ({digest[:12]}…)", path=rel
+            )
+        moved.append(details)
+    for details in moved:
+        details.unlink(missing_ok=True)
+    gone = {p.resolve() for p in moved}
+    return [rel for rel in keep if (base / rel).resolve() not in gone]
+
+
 def finalize(repo: GitRepo | None, root: Path, rel: Path, opts: RunnerOptions, push: bool) -> Outcome:
-    """Commit the request's final state with its new results files in one commit, and push."""
+    """Commit the request's final state with its new results files in one commit, and push.
+
+    With a details store, the details are uploaded first and only the results that name
+    them are committed; a store that is down or refuses leaves the request FAILED with the
+    reason and no results committed.
+    """
     request = load_request(root / rel)
     if repo is None:
         return Outcome(rel, request.status)
     new_files = _new_result_files(repo, root, request)
+    if request.status == Status.finished and opts.store is not None and new_files:
+        try:
+            new_files = store_details(opts.store, repo.path, new_files)
+        except StoreError as exc:
+            log.error("details upload failed: %s", exc)
+            record_failure(
+                root,
+                rel,
+                f"details upload failed: {exc}",
+                error_class="DetailsStoreError",
+                runner=opts.runner,
+                run_url=opts.run_url,
+                log_url=opts.log_url,
+            )
+            request = load_request(root / rel)
     if request.status != Status.finished:
         # A failed run leaves nothing half-written behind (e.g. a details file without results).
         for f in new_files:
@@ -523,6 +581,7 @@ def merge_and_finish(
     run_url: str | None,
     repo: Any = None,
     push: bool = False,
+    store: DetailsStore | None = None,
 ) -> tuple[Path, Any]:
     """Merge the splits, mark the request FINISHED and (with ``repo``) commit both in ONE commit.
 
@@ -539,7 +598,7 @@ def merge_and_finish(
     save_request(request.with_status(Status.finished, reason, runner=runner, run_url=run_url), root)
     if repo is None:
         return target, Outcome(rel, Status.finished, [target])
-    return target, finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)
+    return target, finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url, store=store), push)
 
 
 def record_merge_failure(

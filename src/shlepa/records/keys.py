@@ -110,6 +110,21 @@ def queue_anchor(model: str, revision: str, precision: str, suite: str) -> str:
     return QUEUE_ANCHOR.format(row_id=row_id(model, revision, precision, suite))
 
 
+#: Where a details file lives in a details store: named by the sha256 of its bytes (content
+#: addressed, so a results file that names the hash can never point to a different file),
+#: fanned out over 256 folders by the first two hex digits (10,000 models: ~40 files a folder,
+#: far under GitHub's ~3,000 entries a folder).
+DETAILS_KEY = "sha256/{prefix}/{digest}.jsonl.gz"
+DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def details_key(digest: str) -> str:
+    """The store key of a details file whose bytes hash to ``digest`` (sha256, hex)."""
+    if not DIGEST_RE.match(digest):
+        raise ValueError(f"not a sha256 hex digest: {digest!r}")
+    return DETAILS_KEY.format(prefix=digest[:2], digest=digest)
+
+
 def name_formats() -> dict[str, object]:
     """The formats above as data, for the site's JavaScript (the Submit form builds paths with them)."""
     return {
@@ -124,4 +139,5 @@ def name_formats() -> dict[str, object]:
         "model_id_re": MODEL_ID_RE.pattern,
         "sha_re": SHA_RE.pattern,
         "suite_re": SUITE_RE.pattern,
+        "details_key": DETAILS_KEY,
     }

@@ -4,12 +4,15 @@ A results file keeps lm-eval's own output (results, configs, versions, n-shot,
 model info, ...) under ``lm_eval`` and adds what the leaderboard needs: the request,
 the per-benchmark scores in percent, the average, the evaluation settings and the
 exact reproduction commands. Per-sample details go beside it, compressed
-(``details_<timestamp>.jsonl.gz``), one line per sample. One file per evaluation,
+(``details_<timestamp>.jsonl.gz``), one line per sample, and the results file names
+their sha256 (``details_sha256``): the publishing step moves them into the details
+store under that content key (``shlepa.details``) before it commits the results. One file per evaluation,
 never edited afterwards, so concurrent runners never conflict on a rebase.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -65,6 +68,8 @@ class ResultsFile(BaseModel):
     average: float | None
     reproduce: dict[str, Any]
     details_file: str | None = None
+    #: sha256 of the details file's bytes: its key in the details store (records.keys.details_key).
+    details_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     lm_eval: dict[str, Any]
 
     @property
@@ -99,13 +104,14 @@ def write_results(root: Path, payload: dict[str, Any], details: list[dict[str, A
     folder = results_dir(root, payload["request"]["model"])
     stamp = timestamp(now)
     details_name = f"details_{stamp}.jsonl.gz"
-    atomic.write_jsonl_gz(folder / details_name, details)
+    digest = hashlib.sha256(atomic.write_jsonl_gz(folder / details_name, details)).hexdigest()
     # lm-eval's own output last: readers that skip it (the site build) stop parsing early.
     lm_eval = payload.get("lm_eval")
     payload = {
         **{k: v for k, v in payload.items() if k != "lm_eval"},
         "schema": SCHEMA,
         "details_file": details_name,
+        "details_sha256": digest,
         "lm_eval": lm_eval,
     }
     ResultsFile.model_validate(payload)  # never write what we could not read back

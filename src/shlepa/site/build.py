@@ -27,17 +27,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shlepa.config import load_settings
+from shlepa.config import BranchStoreSettings, DetailsSettings, load_settings
+from shlepa.details import StoreError, public_base
+from shlepa.details.branch import SITE_FOLDER, BranchStore
+from shlepa.env import environment
 from shlepa.errors import ShlepaError
 from shlepa.io import atomic
-from shlepa.records.keys import short_sha
+from shlepa.records.keys import details_key, short_sha
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
 from shlepa.records.suite import KEY_RE
 from shlepa.site.board import Board, load_board
 from shlepa.site.curves import write_curves
-from shlepa.site.meta import DATA_CSV, DATA_FILE, DETAILS_INDEX, DETAILS_PAGE, metric_title, site_meta, task_title
+from shlepa.site.meta import (
+    DATA_CSV,
+    DATA_FILE,
+    DETAILS_INDEX,
+    DETAILS_META,
+    DETAILS_PAGE,
+    details_meta,
+    metric_title,
+    site_meta,
+    task_title,
+)
 from shlepa.site.render import Renderer, json_for_html
 from shlepa.site.submit_data import SUBMIT_DATA, submit_form_data
 
@@ -47,6 +60,7 @@ WORK_DIR = Path(".shlepa") / "site"
 SHELL_DIR = "models/_shell/page/view"  # same depth as models/<org>/<name>/<leaf>/
 SHELL_MARKER = "SHLEPA_MODEL_CONTENT"
 SHELL_TITLE = "SHLEPA_MODEL_TITLE"
+MODEL_PAGE_ROOT = "../../../../"  # from models/<org>/<name>/<leaf>/ back to the site root
 DETAILS_PAGE_ROWS = 20
 PARALLEL_FROM = 2000  # models; below this, forking costs more than it saves
 WRITER_THREADS = 4  # per process writing model pages
@@ -127,7 +141,7 @@ def demo_banner(info: dict[str, Any] | None) -> str | None:
     )
 
 
-def leaderboard_data(board: Board) -> dict[str, Any]:
+def leaderboard_data(board: Board, details_store: dict[str, str] | None = None) -> dict[str, Any]:
     """The one data file the leaderboard, the charts and the downloads read."""
     suites = {}
     for name in suite_order(board):
@@ -187,7 +201,7 @@ def leaderboard_data(board: Board) -> dict[str, Any]:
         )
     return {
         "schema": "shlepa.site.board/1",
-        "meta": site_meta(),
+        "meta": site_meta(details_store),
         "default_suite": default_suite(board),
         "suites": suites,
         "demo": demo_info(board),
@@ -270,6 +284,14 @@ def _right(value: Any) -> str:
     return "-"
 
 
+def store_key(res_path: Path, res: ResultsFile) -> str | None:
+    """The details store key of a result whose details are in the store (named by sha256, no
+    longer beside the results file on main); None for details beside it, or none at all."""
+    if not res.details_sha256 or (res.details_file and (res_path.parent / res.details_file).is_file()):
+        return None
+    return details_key(res.details_sha256)
+
+
 def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[dict[str, Any], dict[str, str]] | None:
     """A results file's details in pages: (index, {"<benchmark>-<n>.json": text, "index.json": text});
     None when there are none.
@@ -282,6 +304,8 @@ def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[
     if not res.details_file:
         return None
     src = res_path.parent / res.details_file
+    if store_key(res_path, res) is not None:  # in the details store: the browser reads it there
+        return None
     try:
         if src.stat().st_size < 64:  # an empty gzip stream: the evaluation logged no samples
             return None
@@ -482,6 +506,7 @@ class _Pages:
     requests: dict[str, Request]
     evaluations: dict[str, list[dict[str, Any]]]
     results: dict[str, tuple[Path, ResultsFile]]
+    details_base: str = SITE_FOLDER  # the store's public base URL (site-relative for the branch store)
 
     def write(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Render here, write from threads: creating ~3 folders per page is file-system
@@ -495,9 +520,19 @@ class _Pages:
                 key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
                 path, res = self.results[key]
                 details = split_details(path, res, self.board.suites.get(r["suite"]))
-                details_models += details is not None
+                in_store = store_key(path, res) if details is None else None
+                url = None
+                if in_store is not None:
+                    absolute = self.details_base.startswith(("http://", "https://"))
+                    url = (self.details_base if absolute else MODEL_PAGE_ROOT + self.details_base) + in_store
+                details_models += details is not None or url is not None
                 content = self.renderer.model_page(
-                    r, res, self.requests.get(key), self.evaluations[r["model"]], details[0] if details else None
+                    r,
+                    res,
+                    self.requests.get(key),
+                    self.evaluations[r["model"]],
+                    details[0] if details else None,
+                    details_url=url,
                 )
                 title = self.renderer.escape(f"{r['model']} ({r['precision']}, {short_sha(r['sha'])})")
                 html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
@@ -526,7 +561,12 @@ def default_workers(models: int) -> int:
 
 
 def write_model_pages(
-    board: Board, data: dict[str, Any], renderer: Renderer, out: Path, workers: int = 1
+    board: Board,
+    data: dict[str, Any],
+    renderer: Renderer,
+    out: Path,
+    workers: int = 1,
+    details_base: str = SITE_FOLDER,
 ) -> tuple[int, int]:
     """Every model page: the theme's shell page around Jinja2-rendered content (linear in models).
 
@@ -548,6 +588,7 @@ def write_model_pages(
         _requests_by_key(board),
         evaluations,
         {res.key: (path, res) for path, res in board.results.values()},
+        details_base,
     )
     if workers <= 1 or len(data["rows"]) < 2:
         return job.write(data["rows"])
@@ -559,6 +600,36 @@ def write_model_pages(
     finally:
         _FORKED = None
     return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+def copy_branch_details(root: Path, board: Board, folder: Path, branch: BranchStoreSettings) -> list[str]:
+    """Copy the details files the model pages name from the details branch into the site.
+
+    Returns problems (the branch cannot be fetched, files missing); their pages then show
+    "details unavailable" rather than failing the build."""
+    keys = [k for path, res in board.results.values() if (k := store_key(path, res)) is not None]
+    if not keys:
+        return []
+    store = BranchStore(root, branch=branch.name, remote=branch.remote, token=environment().shlepa_git_token)
+    try:
+        missing = store.export(keys, folder)
+    except StoreError as exc:
+        return [f"details of {len(keys)} evaluation(s) not copied: {exc}"]
+    return [f"{store.describe()}: no file {k} (its model page shows details unavailable)" for k in missing]
+
+
+def check_pages_budget(size: int, details: DetailsSettings, root: Path) -> None:
+    """With the branch store the details are inside the Pages artifact: refuse one over the budget."""
+    budget = details.pages_budget_mb * 1e6
+    if details.store == "branch" and size > budget:
+        raise BuildError(
+            f"the site would be {size / 1e6:,.0f} MB, over details.pages_budget_mb ({details.pages_budget_mb:,.0f} MB; "
+            "GitHub Pages publishes at most 1 GB) with the branch details store, which copies every details file "
+            "into the site; switch leaderboard.yaml details.store to hf (a Hugging Face dataset) or s3 (a bucket), "
+            "from which browsers read the details directly",
+            path=Path(root) / "leaderboard.yaml",
+            field="details.store",
+        )
 
 
 def build_site(
@@ -601,6 +672,7 @@ def _build(
     docs = work / "docs"
 
     board = load_board(root)
+    problems: list[str] = []
     timings["load"] = time.perf_counter() - t0
     if not board.suites:
         raise BuildError("no usable suite; nothing to build", path=root / "eval" / "suites")
@@ -618,11 +690,13 @@ def _build(
             (docs / name).write_text(text, encoding="utf-8")
 
     renderer = Renderer(board)
-    data = leaderboard_data(board)
+    settings = load_settings(root)
+    store_info = {"kind": settings.details.store, "base_url": public_base(settings.details)}
+    data = leaderboard_data(board, details_store=store_info)
     (docs / "data").mkdir(exist_ok=True)
     (docs / DATA_FILE).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    (docs / DETAILS_META).write_text(json.dumps(details_meta(store_info), ensure_ascii=False), encoding="utf-8")
     (docs / DATA_CSV).write_text(leaderboard_csv(data), encoding="utf-8")
-    settings = load_settings(root)
     renderer.write_pages(docs, data, settings.validation)
     suite_titles = {name: s.title for name, s in board.suites.items()}
     (docs / SUBMIT_DATA).write_text(
@@ -648,9 +722,20 @@ def _build(
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(
-            board, data, renderer, stage, workers if workers is not None else default_workers(len(data["rows"]))
+            board,
+            data,
+            renderer,
+            stage,
+            workers if workers is not None else default_workers(len(data["rows"])),
+            details_base=store_info["base_url"],
         )
         timings["model_pages"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if settings.details.store == "branch":
+            problems += copy_branch_details(root, board, stage / SITE_FOLDER, settings.details.branch)
+        size = _dir_size(stage)
+        check_pages_budget(size, settings.details, root)
+        timings["details"] = time.perf_counter() - t
         t = time.perf_counter()
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -670,9 +755,9 @@ def _build(
         models=len(data["rows"]),
         model_pages=pages,
         details_models=details_models,
-        skipped=list(board.errors),
+        skipped=list(board.errors) + problems,
         seconds=time.perf_counter() - t0,
-        bytes=_dir_size(out),
+        bytes=size,
         timings=timings,
     )
 

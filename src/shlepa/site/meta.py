@@ -20,6 +20,9 @@ FLAG_SYMBOL = "⚑"
 DETAILS_PAGE = "{bench}-{page}.json"
 # Per row of those pages: its task and whether the model was right (the viewer's filters).
 DETAILS_INDEX = "index.json"
+# What the details viewer needs when it reads a details file from the store itself (the
+# metric and filter names as people read them, the store): written once per site.
+DETAILS_META = "data/details-meta.json"
 
 TABULATOR_CSS = "assets/vendor/tabulator-6.5.3/tabulator.min.css"
 TABULATOR_JS = "assets/vendor/tabulator-6.5.3/tabulator.min.js"
@@ -70,9 +73,11 @@ EXTRA_COLUMNS = (
 )
 
 
-def site_meta() -> dict[str, Any]:
-    """The ``meta`` block of data/leaderboard.json."""
+def site_meta(details_store: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``meta`` block of data/leaderboard.json; ``details_store``: ``{kind, base_url}`` of the
+    configured details store (base_url site-relative for the branch store, else absolute)."""
     return {
+        "details_store": details_store,
         "model_types": [{"key": str(t), "symbol": MODEL_TYPE_SYMBOLS[t], "title": TYPE_TITLES[t]} for t in ModelType],
         "precisions": [str(p) for p in PRECISION_ORDER],
         "weight_types": [str(w) for w in WeightType],
@@ -85,9 +90,15 @@ def site_meta() -> dict[str, Any]:
     }
 
 
+def details_meta(details_store: dict[str, str] | None) -> dict[str, Any]:
+    """``data/details-meta.json``: the titles ``metric_title``/``task_title`` use, as data for the viewer."""
+    return {"store": details_store, "metric_titles": METRIC_TITLES, "filter_titles": FILTER_TITLES}
+
+
 __all__ = [
     "DATA_FILE",
     "DETAILS_INDEX",
+    "DETAILS_META",
     "DETAILS_PAGE",
     "EXTRA_COLUMNS",
     "METRIC_TITLES",
@@ -98,6 +109,7 @@ __all__ = [
     "TYPE_TITLES",
     "UNKNOWN_BAND",
     "VEGA_JS",
+    "details_meta",
     "metric_title",
     "site_meta",
     "subject_title",

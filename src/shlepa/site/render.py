@@ -21,6 +21,7 @@ from shlepa.site.meta import (
     DATA_CSV,
     DATA_FILE,
     DETAILS_INDEX,
+    DETAILS_META,
     DETAILS_PAGE,
     HUB_URL,
     TABULATOR_CSS,
@@ -280,7 +281,10 @@ class Renderer:
         request: Request | None,
         evaluations: list[dict[str, Any]],
         details_index: dict[str, Any] | None,
+        details_url: str | None = None,
     ) -> str:
+        """``details_index``: details split into pages beside the page; ``details_url``: a details
+        file in the store, which the viewer reads and pages itself."""
         suite = self.board.suites[row["suite"]]
         score_rows, mmlu = self._score_table(suite, res, row)
         extra = {
@@ -330,6 +334,9 @@ class Renderer:
             evaluations=sorted(evaluations, key=lambda e: (e["suite"], e["sha"], e["precision"])),
             details_index=details_index,
             details_index_file=DETAILS_INDEX,
+            details_url=details_url,
+            details_benchmarks={b.key: {"title": b.title, "metric": b.metric} for b in suite.benchmarks},
+            details_meta_file=DETAILS_META,
             root="../../../../",
             extra=extra,
             card=card,

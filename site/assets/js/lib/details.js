@@ -137,3 +137,87 @@ export function selectRows(rowsIndex, task, wrongOnly) {
   });
   return keep;
 }
+
+/* -- A details file read from the details store (leaderboard.yaml `details:`) ------------------
+ * The model page names one file (gzip'd JSON Lines, one row per sample); the viewer fetches it,
+ * and these functions build from its rows what the build's split_details (src/shlepa/site/
+ * build.py) builds for details kept beside the page: the per-benchmark index, the filter index
+ * and the pages. The titles come from data/details-meta.json (src/shlepa/site/meta.py). */
+
+/** A metric key as people read it ("acc_norm,none" -> "accuracy (length-normalized)"), from the
+ * site's METRIC_TITLES and FILTER_TITLES (meta.py's metric_title, on the same data). */
+export function metricTitle(key, titles) {
+  const text = String(key), at = text.indexOf(",");
+  const name = at < 0 ? text : text.slice(0, at), filt = at < 0 ? "" : text.slice(at + 1);
+  const mt = (titles && titles.metric_titles) || {}, ft = (titles && titles.filter_titles) || {};
+  const title = Object.hasOwn(mt, name) ? mt[name] : name.replace(/_/g, " ");
+  const f = Object.hasOwn(ft, filt) ? ft[filt] : filt.replace(/_/g, " ").replace(/-/g, " ");
+  return f ? title + ", " + f : title;
+}
+
+/** A row's task as the viewer names it: MMLU subjects in words (meta.py's task_title). */
+export function taskTitle(task) {
+  const t = String(task), bare = t.startsWith("shlepa_") ? t.slice(7) : t;
+  if (!bare.startsWith("mmlu_")) return t;
+  const words = bare.slice(5).replace(/_/g, " ").trim();
+  return words.slice(0, 1).toUpperCase() + words.slice(1);
+}
+
+function right(v) {
+  if (typeof v === "boolean") return v ? "1" : "0";
+  if (v === 0 || v === 1) return v === 1 ? "1" : "0";
+  return "-";
+}
+
+const BENCH_KEY = /^[a-z][a-z0-9_]{0,39}$/;  // records/suite.py KEY_RE
+
+/** From a details file's rows: {index, rowsIndex, pages}, as split_details writes them for a page.
+ * `benches`: {key: {title, metric}} of the suite; `titles`: data/details-meta.json. */
+export function indexRows(rows, benches, titles, pageRows = 20) {
+  const by = new Map();
+  rows.forEach((row) => {
+    const b = String(row.benchmark);
+    if (!BENCH_KEY.test(b)) return;
+    if (!by.has(b)) by.set(b, []);
+    by.get(b).push({doc_id: row.doc_id, task: row.task, prompt: row.prompt, choices: row.choices, target: row.target,
+      response: row.response, filter: row.filter, metrics: row.metrics});
+  });
+  const index = {}, rowsIndex = {}, pages = {};
+  by.forEach((items, b) => {
+    const info = (benches && Object.hasOwn(benches, b)) ? benches[b] : null;
+    const names = [];
+    items.forEach((it) => Object.keys(it.metrics || {}).forEach((m) => { if (names.indexOf(m) < 0) names.push(m); }));
+    const metric = info ? info.metric : names[0];
+    const taskIds = new Map(), runs = [];
+    items.forEach((it) => {
+      const t = String(it.task);
+      if (!taskIds.has(t)) taskIds.set(t, taskIds.size);
+      const id = taskIds.get(t);
+      if (runs.length && runs[runs.length - 1][0] === id) runs[runs.length - 1][1] += 1; else runs.push([id, 1]);
+    });
+    const chunks = [];
+    for (let i = 0; i < items.length; i += pageRows) chunks.push(items.slice(i, i + pageRows));
+    pages[b] = chunks;
+    const metricTitles = {};
+    names.forEach((m) => { metricTitles[m] = metricTitle(m, titles); });
+    index[b] = {title: info ? info.title : b, rows: items.length, pages: chunks.length, page_rows: pageRows, metric,
+      metric_titles: metricTitles, binary_metrics: names.filter((m) => items.every((it) => right((it.metrics || {})[m]) !== "-"))};
+    rowsIndex[b] = {tasks: Array.from(taskIds.keys()).map((t) => [t, taskTitle(t)]), task_runs: runs,
+      right: items.map((it) => right((it.metrics || {})[metric])).join("")};
+  });
+  return {index, rowsIndex, pages};
+}
+
+/** The rows of a details file's bytes: gzip'd (as every store holds them) or already inflated
+ * (a server that sent Content-Encoding: gzip). Blank lines are skipped. */
+export async function readDetailsFile(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let text;
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    text = await new Response(stream).text();
+  } else {
+    text = new TextDecoder().decode(bytes);
+  }
+  return text.split("\n").filter((line) => line.trim()).map((line) => JSON.parse(line));
+}
