@@ -68,7 +68,7 @@ def test_scores_equal_a_direct_lm_eval_call(board_root: Path, tiny_model_dir: Pa
     req = load_request(request)
     assert [h.status for h in req.history] == [Status.pending, Status.running, Status.finished]
     assert (results_file.parent / ours["details_file"]).is_file()
-    assert "--data bundled" in ours["reproduce"]["shlepa"]
+    assert ours["reproduce"]["shlepa"] == f"shlepa reproduce {results_file.relative_to(board_root)}"
     assert any("--tasks shlepa_arc_challenge --num_fewshot 25" in c for c in ours["reproduce"]["lm_eval"])
 
     # a rerun of a FINISHED request is a no-op

@@ -35,7 +35,7 @@ from shlepa.evaluation.options import EvalOptions, EvaluationRun
 from shlepa.evaluation.tasks import LoadedTasks, load_tasks
 from shlepa.records.keys import short_sha
 from shlepa.records.request import Failure, Request, Status, load_request, save_request
-from shlepa.records.results import find_results_for, write_results
+from shlepa.records.results import find_results_for, results_relpath, write_results
 from shlepa.records.scores import BenchmarkScore, average, benchmark_score
 from shlepa.records.suite import Benchmark, DataSource
 
@@ -187,34 +187,12 @@ def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[
 
 
 def reproduction(
-    request: Request, request_file: str, opts: EvalOptions, model_args: dict[str, Any], benchmarks: list[Benchmark]
+    request: Request, results_file: str, opts: EvalOptions, model_args: dict[str, Any], benchmarks: list[Benchmark]
 ) -> dict[str, Any]:
-    """The exact commands that reproduce this results file."""
-    sh = [
-        "shlepa",
-        "evaluate",
-        request_file,
-        "--data",
-        opts.source.value,
-        "--backend",
-        opts.backend,
-        "--batch-size",
-        str(opts.batch_size),
-    ]
+    """The commands that reproduce this results file: ``shlepa reproduce`` reruns it from the
+    settings the file records and compares every number; plain lm-eval, one command per task."""
+    sh = ["shlepa", "reproduce", results_file]
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
-    for key, value in backend_args.items():
-        sh += ["--backend-arg", f"{key}={value}"]
-    if opts.benchmarks:
-        for key in opts.benchmarks:
-            sh += ["--benchmark", key]
-    if opts.limit is not None:
-        sh += ["--limit", str(opts.limit)]
-    if opts.model_path is not None:
-        sh += ["--model-path", str(opts.model_path)]
-    if opts.confirm_run_unsafe_code:
-        sh += ["--allow-code-eval"]
-    if opts.memorization_data is not None:
-        sh += ["--memorization-data", str(opts.memorization_data)]
     # shlepa-hf gives plain hf's numbers (within 1e-4 in float32), so plain lm-eval reproduces it.
     lm_eval_model = "hf" if opts.backend == "shlepa-hf" else opts.backend
     plain = backend_model_args(lm_eval_model, model_args)
@@ -257,6 +235,8 @@ def build_payload(run: EvaluationRun) -> dict[str, Any]:
     to_run, _, skipped = run.plan
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
     rel_request = str(request.relpath)
+    assert run.finished is not None  # the results file is named after it (write_results)
+    written = run.finished
     scores: dict[str, BenchmarkScore] = {
         b.key: benchmark_score(b, run.names[b.key], run.leaves[b.key], raw["results"], raw.get("n-samples"))
         for b in to_run
@@ -296,7 +276,7 @@ def build_payload(run: EvaluationRun) -> dict[str, Any]:
         "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
         "skipped": skipped,
         "memorization": run.memo_info or None,
-        "reproduce": reproduction(request, rel_request, opts, run.model_args, to_run),
+        "reproduce": reproduction(request, str(results_relpath(request.model, written)), opts, run.model_args, to_run),
         "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
     }
 

@@ -444,4 +444,4 @@ def merge_split(
     position = {name: i for i, name in enumerate(splits[0].data["structure"]["tasks"])}
     details = [row for s in splits for row in _read_details(s)]
     details.sort(key=lambda row: position.get(row.get("task"), len(position)))  # stable: keeps sample order
-    return write_results(root, payload, details, datetime.now(UTC))
+    return write_results(root, payload, details, run.finished)  # the name build_payload's command gives
