@@ -64,6 +64,9 @@ class ResultsFile(BaseModel):
     scores: dict[str, BenchmarkScore]
     average: float | None
     reproduce: dict[str, Any]
+    scoring: dict[str, Any] | None = Field(
+        default=None, description="per task, the path that scored it (records.scoring)"
+    )
     details_file: str | None = None
     lm_eval: dict[str, Any]
 

@@ -497,7 +497,7 @@ class _Pages:
                 details = split_details(path, res, self.board.suites.get(r["suite"]))
                 details_models += details is not None
                 content = self.renderer.model_page(
-                    r, res, self.requests.get(key), self.evaluations[r["model"]], details[0] if details else None
+                    r, res, self.requests.get(key), self.evaluations[r["model"]], details[0] if details else None, path
                 )
                 title = self.renderer.escape(f"{r['model']} ({r['precision']}, {short_sha(r['sha'])})")
                 html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
