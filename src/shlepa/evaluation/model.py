@@ -3,8 +3,10 @@
 ``shlepa-hf`` (transformers, scoring all answer choices from one pass over their
 shared context; see :mod:`shlepa.backends`) is the default and takes ``hf``'s
 arguments; ``hf`` is plain lm-eval. ``vllm`` is an optional extra
-(``pip install 'shlepa[vllm]'``) for throughput, with prefix caching on, which the
-few-shot prompts of a suite share heavily. ``dummy`` is lm-eval's random-number
+(``pip install 'shlepa[vllm]'``), fast at generation; its prefix cache does not speed up
+log-likelihood scoring (vLLM ignores it for requests that ask for prompt log-probabilities,
+which is how lm-eval scores multiple choice). ``shlepa-hybrid`` sends log-likelihood to
+``shlepa-hf`` and generation to vLLM (or HF without it). ``dummy`` is lm-eval's random-number
 model, for tests of the queue machinery only.
 
 Arguments are never assembled into lm-eval's ``key=value,...`` string from request
@@ -37,7 +39,8 @@ BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
     "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
     # log-likelihood through shlepa-hf (its settings), generation through `generator`
     "shlepa-hybrid": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16, "generator": "auto"},
-    # vLLM's automatic prefix caching is its way of computing a shared context once.
+    # Prefix caching reuses shared prompts in generation only: vLLM skips its cache for requests
+    # that ask for prompt log-probabilities (lm-eval's log-likelihood), so multiple choice gains nothing.
     "vllm": {"enable_prefix_caching": True},
 }
 
