@@ -413,7 +413,7 @@ def _reproduce(backend: str, backend_args: dict[str, Any] | None = None) -> dict
     bench = load_suite("open_llm_v1", REPO).benchmarks[0]
     opts = EvalOptions(source=DataSource.bundled, backend=backend, backend_args=backend_args or {}, batch_size=8)
     model_args = {"pretrained": "acme/tiny", "revision": "a" * 40, "dtype": "float32"}
-    return reproduction(req, str(req.relpath), opts, model_args, [bench])
+    return reproduction(req, "results/acme/tiny/results_20260101T000000.000000Z.json", opts, model_args, [bench])
 
 
 def test_shlepa_hf_is_the_default_backend_and_registered_with_lm_eval() -> None:
@@ -426,19 +426,18 @@ def test_shlepa_hf_is_the_default_backend_and_registered_with_lm_eval() -> None:
     assert lm_eval.api.registry.get_model("shlepa-hf") is SharedContextHFLM
 
 
-def test_reproduction_names_the_backend_settings_and_the_plain_lm_eval_command() -> None:
+def test_reproduction_is_shlepa_reproduce_of_the_file_and_the_plain_lm_eval_command() -> None:
     rep = _reproduce("shlepa-hf", {"max_batch_tokens": 16384})
-    assert "--backend shlepa-hf" in rep["shlepa"]
-    assert "--backend-arg max_batch_tokens=16384" in rep["shlepa"]
-    assert "--backend-arg share_prefix=True" in rep["shlepa"]
+    # the backend settings are in the results file, which `shlepa reproduce` reads
+    assert rep["shlepa"] == "shlepa reproduce results/acme/tiny/results_20260101T000000.000000Z.json"
     (cmd,) = rep["lm_eval"]
     assert cmd.startswith("lm_eval --model hf ") and "max_batch_tokens" not in cmd
     assert "--batch_size 8" in cmd and "--include_path eval/tasks" in cmd
 
 
 def test_plain_hf_backend_is_one_switch_away() -> None:
-    rep = _reproduce("hf")
-    assert "--backend hf" in rep["shlepa"] and "--backend-arg" not in rep["shlepa"]
+    (cmd,) = _reproduce("hf")["lm_eval"]
+    assert cmd.startswith("lm_eval --model hf ") and "max_batch_tokens" not in cmd
 
 
 def test_vllm_gets_automatic_prefix_caching_by_default() -> None:

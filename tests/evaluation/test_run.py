@@ -68,7 +68,7 @@ def test_scores_equal_a_direct_lm_eval_call(board_root: Path, tiny_model_dir: Pa
     req = load_request(request)
     assert [h.status for h in req.history] == [Status.pending, Status.running, Status.finished]
     assert (results_file.parent / ours["details_file"]).is_file()
-    assert "--data bundled" in ours["reproduce"]["shlepa"]
+    assert ours["reproduce"]["shlepa"] == f"shlepa reproduce {results_file.relative_to(board_root)}"
     assert any("--tasks shlepa_arc_challenge --num_fewshot 25" in c for c in ours["reproduce"]["lm_eval"])
 
     # a rerun of a FINISHED request is a no-op
@@ -108,3 +108,44 @@ def test_a_malformed_request_is_a_one_line_error(board_root: Path, tiny_model_di
     assert result.exit_code == 1
     assert str(bad) in result.output and "invalid YAML" in result.output
     assert bad.read_text() == "model: acme/x\nrevision: [\n"
+
+
+@pytest.mark.slow
+def test_a_fallback_path_is_a_visible_warning_and_recorded(board_root: Path, tiny_model_dir: Path) -> None:
+    request = submit(board_root, tiny_model_dir)
+    args = evaluate_args(board_root, request, tiny_model_dir, BATCH, "--backend", "shlepa-hf")
+    extra = ["--backend-arg", "pack_tokens=0", "-b", "arc", "--limit", "1"]
+    result = runner.invoke(app, [*args, *extra], env={"COLUMNS": "300"})  # the warning on one line
+    assert result.exit_code == 0, result.output
+    assert "warning: shlepa_arc_challenge: 4 request(s) on the KV-cache fallback path" in result.output
+    data = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
+    arc = data["scoring"]["shlepa_arc_challenge"]
+    assert arc["paths"] == {"kv-cache": 4} and arc["fallback"] == 4
+    assert "tree attention masks not used" in arc["why"]["kv-cache"][0]
+
+
+def test_v2_runs_chat_models_with_their_chat_template_and_few_shot_as_turns(
+    board_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shlepa.evaluation import lm_eval_api
+    from shlepa.evaluation.options import EvalOptions, EvaluationRun
+    from shlepa.evaluation.run import reproduction, run_lm_eval
+    from shlepa.evaluation.tasks import LoadedTasks
+    from shlepa.records.request import new_request
+
+    def run_of(model_type: str) -> EvaluationRun:
+        request = new_request("acme/m", "a" * 40, "bfloat16", model_type, "mit", "alice", suite="open_llm_v2")
+        return EvaluationRun.start(request, board_root, EvalOptions())
+
+    chat, base = run_of("chat"), run_of("pretrained")
+    assert (chat.chat_template, chat.fewshot_as_multiturn) == (True, True)
+    assert (base.chat_template, base.fewshot_as_multiturn) == (False, False)
+    seen: dict = {}
+    monkeypatch.setattr(lm_eval_api, "simple_evaluate", lambda **kw: seen.update(kw) or {"results": {}})
+    run_lm_eval(object(), LoadedTasks([], {}, {}), chat.options, None, chat.chat_template, chat.fewshot_as_multiturn)
+    assert seen["apply_chat_template"] is True and seen["fewshot_as_multiturn"] is True
+    rep = reproduction(
+        chat.request, "results/acme/m/r.json", chat.options, chat.model_args, chat.benchmarks, (True, True)
+    )
+    assert len(rep["lm_eval"]) == 6 and all("--apply_chat_template --fewshot_as_multiturn" in c for c in rep["lm_eval"])
+    assert "--tasks leaderboard_bbh --num_fewshot 3" in " ".join(rep["lm_eval"])

@@ -85,6 +85,10 @@ def test_merged_splits_equal_an_unsplit_run(runs: dict[str, Path]) -> None:
     for key in plain:
         if key in ("evaluation", "lm_eval", "details_file"):
             continue
+        if key == "reproduce":  # each names its own file: `shlepa reproduce results/.../results_<time>.json`
+            root = runs["root"]
+            assert plain[key].pop("shlepa") == f"shlepa reproduce {runs['plain'].relative_to(root)}"
+            assert merged[key].pop("shlepa") == f"shlepa reproduce {runs['merged'].relative_to(root)}"
         assert merged[key] == plain[key], key
     for key in set(plain["evaluation"]) | set(merged["evaluation"]):
         if key not in TIMING:

@@ -33,6 +33,7 @@ STOCK_DIRS = [
     "humaneval",
     "mbpp",
     "wikitext",
+    "leaderboard",
 ]
 
 
@@ -171,3 +172,51 @@ def test_cli_suites_check_reports_problems(tmp_path, monkeypatch, index):
     result = CliRunner().invoke(app, ["suites-check", "--root", str(root)])
     assert result.exit_code == 1
     assert "unknown lm-eval task 'boolq_nonexistent'" in result.output
+
+
+def _leaf_configs(name: str, index: dict) -> dict[str, dict]:
+    """lm-eval's own configs (includes resolved) of a task, or of every task of a group."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    entry = index[name]
+    if getattr(entry.kind, "name", str(entry.kind)) == "GROUP":
+        return {leaf: cfg for sub in entry.cfg["task"] for leaf, cfg in _leaf_configs(sub, index).items()}
+    return {name: load_yaml(entry.yaml_path, resolve_func=False)}
+
+
+def test_open_llm_v2_is_lm_evals_leaderboard_tasks_at_v2s_settings(index: dict, bundled: set[str]) -> None:
+    path = REPO / "eval" / "suites" / "open_llm_v2.yaml"
+    suite = load_suite("open_llm_v2", REPO)
+    assert [b.task for b in suite.benchmarks] == [
+        "leaderboard_ifeval",
+        "leaderboard_bbh",
+        "leaderboard_math_hard",
+        "leaderboard_gpqa",
+        "leaderboard_musr",
+        "leaderboard_mmlu_pro",
+    ]
+    assert check_suite(suite, path, index, bundled) == []  # names exist, metrics reported
+    assert [b.num_fewshot for b in suite.benchmarks] == [0, 3, 4, 0, 0, 5]  # v2's shots
+    for bench in suite.benchmarks:
+        leaves = _leaf_configs(str(bench.task), index)
+        for leaf, cfg in leaves.items():
+            assert (cfg.get("num_fewshot") or 0) == bench.num_fewshot, leaf
+            assert cfg["metadata"]["version"] == bench.version, leaf
+            names = {m["metric"] for m in cfg["metric_list"]}
+            assert {bench.metric, *bench.also_metrics} <= names, leaf
+        if bench.subtask_baselines:  # every subtask has its own random baseline, and nothing else does
+            assert set(bench.subtask_baselines) == set(leaves)
+            for leaf, cfg in leaves.items():
+                if isinstance(cfg.get("doc_to_choice"), list):
+                    assert bench.subtask_baselines[leaf] == pytest.approx(100 / len(cfg["doc_to_choice"]), abs=1e-3)
+    assert suite.average_of == "normalized" and suite.fewshot_as_multiturn and suite.chat_template == "chat_models"
+    assert suite.uses_chat_template(False, "chat") and not suite.uses_chat_template(False, "pretrained")
+
+
+def test_a_suite_metric_lm_eval_does_not_report_is_named(index: dict, bundled: set[str]) -> None:
+    suite = load_suite("open_llm_v2", REPO)
+    bad = suite.model_copy(update={"benchmarks": [suite.benchmarks[0].model_copy(update={"also_metrics": ["nope"]})]})
+    (problem,) = check_suite(bad, Path("v2.yaml"), index, bundled)
+    assert problem.startswith(
+        "v2.yaml: field 'benchmarks.0.also_metrics': task 'leaderboard_ifeval' does not report 'nope'"
+    )

@@ -72,3 +72,68 @@ def test_normalized_mmlu_normalizes_each_subject_first() -> None:
 def test_the_average_leaves_out_missing_benchmarks() -> None:
     assert average({"a": 10.0, "b": None, "c": 30.0}, ["a", "b", "c"]) == pytest.approx(20.0)
     assert average({"a": None}, ["a"]) is None
+
+
+def _v2(key: str):
+    from pathlib import Path
+
+    from shlepa.records.suite import load_suite
+
+    suite = load_suite("open_llm_v2", Path(__file__).resolve().parents[2])
+    return suite, suite.benchmark(key)
+
+
+def test_v2_normalizes_each_bbh_subtask_on_its_own_baseline_then_averages() -> None:
+    _suite, bbh = _v2("bbh")
+    navigate, shapes = "leaderboard_bbh_navigate", "leaderboard_bbh_geometric_shapes"  # 2 and 11 choices
+    raw = {navigate: {"acc_norm,none": 0.75}, shapes: {"acc_norm,none": 100 / 11 / 100}}
+    small = bbh.model_copy(update={"subtask_baselines": {k: bbh.subtask_baselines[k] for k in raw}})
+    score = benchmark_score(small, "leaderboard_bbh", [navigate, shapes], raw)
+    assert score.value == pytest.approx((75 + 100 / 11) / 2)
+    assert normalized_score(small, score) == pytest.approx((50 + 0) / 2, abs=1e-3)  # 75% of 2 -> 50; chance -> 0
+
+
+def test_v2_ifeval_is_the_mean_of_prompt_and_instruction_level_strict_accuracy() -> None:
+    _suite, ifeval = _v2("ifeval")
+    raw = {"leaderboard_ifeval": {"prompt_level_strict_acc,none": 0.4, "inst_level_strict_acc,none": 0.5}}
+    score = benchmark_score(ifeval, "leaderboard_ifeval", ["leaderboard_ifeval"], raw)
+    assert score.value == pytest.approx(45.0) and score.stderr is None
+    assert normalized_score(ifeval, score) == pytest.approx(45.0)  # generative: baseline 0
+
+
+def test_v2_board_average_is_the_mean_of_the_normalized_scores() -> None:
+    suite, _ = _v2("gpqa")
+    row = _row_of(suite, {"gpqa": 40.0, "mmlu_pro": 55.0})
+    assert row["average_normalized"] == pytest.approx(((40 - 25) / 75 * 100 + (55 - 10) / 90 * 100) / 2)
+    assert row["average"] == row["average_normalized"]  # v2 averages and ranks by the normalized scores
+
+
+def _row_of(suite, values: dict[str, float]) -> dict:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from shlepa.records.results import ResultsFile
+    from shlepa.site.board import result_row
+
+    now = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
+    res = ResultsFile.model_validate(
+        {
+            "schema": "shlepa.records.results/1",
+            "request": {"model": "acme/m", "revision": "a" * 40, "precision": "bfloat16", "model_type": "chat"},
+            "request_file": "requests/acme/m/x.yaml",
+            "suite": suite.name,
+            "evaluation": {
+                "started_at": now,
+                "finished_at": now,
+                "duration_s": 1,
+                "data": "hub",
+                "backend": "hf",
+                "model_args": {},
+            },
+            "scores": {k: {"value": v, "task": k, "metric": "acc,none", "num_fewshot": 0} for k, v in values.items()},
+            "average": None,
+            "reproduce": {},
+            "lm_eval": {},
+        }
+    )
+    return result_row(res, suite, Path("results/acme/m/results_x.json"), Path("."))

@@ -76,7 +76,11 @@ def test_model_page_has_scores_settings_reproduction_history_and_subjects(built)
     html = (out / row["page"] / "index.html").read_text()
     assert row["page"] == f"models/{row['model']}/{row['sha'][:12]}_{row['precision']}_open_llm_v1/"
     assert f"{row['scores']['arc']:.2f}" in html
-    assert "shlepa evaluate requests/" in html and "lm_eval --model hf" in html
+    # the command that reruns and compares, from where the file lies (the fake one records an old command)
+    results_file = next((_root / "results" / row["model"]).glob("results_*.json")).relative_to(_root)
+    assert f"<code>shlepa reproduce {results_file}</code>" in html and "lm_eval --model hf" in html
+    assert "shlepa evaluate" not in html
+    assert "does not record which path scored each task" in html
     assert 'class="md-header' in html  # rendered inside the theme's shell
     # The same header and nav tabs as every other page (search included); no sidebars or footer.
     home = (out / "index.html").read_text()
@@ -457,3 +461,39 @@ def test_the_branch_store_refuses_a_site_over_its_budget_and_names_hf_and_s3(
     assert sorted(p.name for p in (root / "_site").iterdir()) == before  # the previous site is whole
     result = CliRunner().invoke(app, ["build", "--root", str(root)])
     assert result.exit_code != 0 and "switch leaderboard.yaml details.store to hf" in result.output
+
+
+def test_model_page_says_how_each_task_was_scored_and_warns_of_a_fallback(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", 1)
+    (path,) = (root / "results").rglob("results_*.json")
+    data = json.loads(path.read_text())
+    data["scoring"] = {
+        "arc_challenge": {
+            "requests": 8,
+            "paths": {"packed-tree": 8},
+            "why": {"packed-tree": ["tree cheaper"]},
+            "fallback": 0,
+        },
+        "mmlu_anatomy": {
+            "requests": 4,
+            "paths": {"shared-pass": 3, "plain": 1},
+            "why": {"shared-pass": ["one row per context"], "plain": ["longer than the model window <b>"]},
+            "fallback": 1,
+            "rescored_near_ties": 2,
+        },
+    }
+    data["lm_eval"] = data.pop("lm_eval")  # last, as write_results puts it (readers stop before it)
+    atomic.write_json(path, data)
+    out = root / "_site"
+    build_site(root, out)
+    (page,) = out.glob("models/*/*/*/index.html")
+    html = page.read_text()
+    box = html.split('id="scoring-box"')[1].split("</details>")[0]
+    assert "2 task(s), 1 with a fallback" in box
+    assert "<code>arc_challenge</code></td><td>8</td><td>packed token tree 8</td>" in box
+    assert "shared pass 3, plain lm-eval 1 (2 near-tie document(s) re-scored plain)" in box
+    warning = html.split('<p class="admonition-title">Fallback</p>')[1].split("</div>")[0]
+    assert (
+        "<code>mmlu_anatomy</code>: 1 request(s) on the plain lm-eval path: longer than the model window &lt;b&gt;"
+        in warning
+    )

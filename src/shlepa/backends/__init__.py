@@ -4,6 +4,7 @@ Importing this package registers ``shlepa-hf`` (see :mod:`.shared_context`), so 
 can be named as ``model=`` / ``--model`` like any lm-eval backend.
 """
 
+from shlepa.backends.hybrid import HybridLM
 from shlepa.backends.shared_context import SharedContextHFLM
 
-__all__ = ["SharedContextHFLM"]
+__all__ = ["HybridLM", "SharedContextHFLM"]

@@ -50,6 +50,8 @@ from tqdm import tqdm
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from shlepa.records.scoring import KV_CACHE, NEAR_TIE, PACKED, PLAIN, SHARED_PASS
+
 log = logging.getLogger("shlepa.backends")
 
 Tokens = tuple[int, ...]
@@ -259,10 +261,7 @@ def _as_bool(value: Any) -> bool:
 
 
 # The plans a request can be scored by (the names ``scoring_report()`` uses).
-PACKED = "packed-tree"  # token tries with a tree attention mask, each distinct prefix once
-SHARED_PASS = "shared-pass"  # one causal row per distinct context + continuation[:-1], as plain hf
-KV_CACHE = "kv-cache"  # context once into a KV cache, continuations batched from it
-PLAIN = "plain"  # lm-eval's own HFLM code
+# (defined in shlepa.records.scoring, which the results file and the site share)
 
 # How far a request's log-likelihood may lie from plain hf's at the same precision:
 # ``relative * |ll| + per_token * tokens``. The relative part is plain hf's own rounding
@@ -338,7 +337,7 @@ class SharedContextHFLM(HFLM):
         """Per task (or ``"requests"`` when the task is unknown): requests scored by each path, and why.
 
         ``{task: {"requests": n, "plans": {plan: {"requests": n, "reasons": [...]}},
-        "rescored_near_ties": documents}}`` with plans ``packed-tree``, ``shared-pass``,
+        "rescored_near_ties": documents, "rescored_requests": n}}`` with plans ``packed-tree``, ``shared-pass``,
         ``kv-cache`` and ``plain``; JSON-able, cumulative over this backend's life.
         """
         return copy.deepcopy(self._report)
@@ -519,11 +518,13 @@ class SharedContextHFLM(HFLM):
         # A document's requests may be only partly on the fast path: re-score the ones that are.
         self._plain_path(requests, redo, res, disable_tqdm, override_bs)
         rel, per_token = bounds
-        reason = f"near tie: two best choices closer than their bounds ({rel:.3g} |ll| + {per_token:g}/token)"
+        reason = f"{NEAR_TIE}: two best choices closer than their bounds ({rel:.3g} |ll| + {per_token:g}/token)"
         self._note([tasks[i] for i in redo], PLAIN, reason)
         for task, n in n_docs.items():
+            again = sum(1 for i in redo if tasks[i] == task)
             self._report[task]["rescored_near_ties"] += n
-            self._report[task]["requests"] -= sum(1 for i in redo if tasks[i] == task)  # counted twice
+            self._report[task]["rescored_requests"] = self._report[task].get("rescored_requests", 0) + again
+            self._report[task]["requests"] -= again  # counted twice
         log.info(
             "shlepa-hf: %d near-tie document(s) (%d requests) re-scored on the plain path",
             sum(n_docs.values()),

@@ -53,7 +53,8 @@ def evaluate(
         None,
         "--backend",
         help="lm-eval model backend: shlepa-hf (HF, each shared context computed once), hf (plain lm-eval), "
-        f"vllm (extra) or dummy (tests) (default: leaderboard.yaml runner.backend, else {DEFAULT_BACKEND}).",
+        "vllm (extra), shlepa-hybrid (log-likelihood via shlepa-hf, generation via vLLM when installed, "
+        f"else the same HF model; --backend-arg generator=auto|vllm|hf|same) or dummy (tests) (default: leaderboard.yaml runner.backend, else {DEFAULT_BACKEND}).",
     ),
     backend_arg: list[str] = typer.Option(
         None, "--backend-arg", help="KEY=VALUE setting of the backend, e.g. max_batch_tokens=16384 (repeatable)."

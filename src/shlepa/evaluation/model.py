@@ -3,8 +3,10 @@
 ``shlepa-hf`` (transformers, scoring all answer choices from one pass over their
 shared context; see :mod:`shlepa.backends`) is the default and takes ``hf``'s
 arguments; ``hf`` is plain lm-eval. ``vllm`` is an optional extra
-(``pip install 'shlepa[vllm]'``) for throughput, with prefix caching on, which the
-few-shot prompts of a suite share heavily. ``dummy`` is lm-eval's random-number
+(``pip install 'shlepa[vllm]'``), fast at generation; its prefix cache does not speed up
+log-likelihood scoring (vLLM ignores it for requests that ask for prompt log-probabilities,
+which is how lm-eval scores multiple choice). ``shlepa-hybrid`` sends log-likelihood to
+``shlepa-hf`` and generation to vLLM (or HF without it). ``dummy`` is lm-eval's random-number
 model, for tests of the queue machinery only.
 
 Arguments are never assembled into lm-eval's ``key=value,...`` string from request
@@ -26,13 +28,20 @@ from shlepa.errors import ShlepaError
 from shlepa.evaluation import lm_eval_api
 from shlepa.records.request import MODEL_ID_RE, SHA_RE, Precision, Request, WeightType
 
-BACKENDS = ("shlepa-hf", "hf", "vllm", "dummy")
+BACKENDS = ("shlepa-hf", "hf", "vllm", "shlepa-hybrid", "dummy")
+
+#: Where shlepa-hybrid sends generation: vllm, hf (a second, plain HF model), same (the scorer's own
+#: HF generation, one model in memory), or auto (vllm when installed, else same).
+GENERATORS = ("auto", "vllm", "hf", "same")
 
 
 #: Settings each backend runs with unless the caller overrides them; recorded in the results.
 BACKEND_DEFAULTS: dict[str, dict[str, Any]] = {
     "shlepa-hf": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16},
-    # vLLM's automatic prefix caching is its way of computing a shared context once.
+    # log-likelihood through shlepa-hf (its settings), generation through `generator`
+    "shlepa-hybrid": {"max_batch_tokens": 8192, "share_prefix": True, "min_shared_prefix": 16, "generator": "auto"},
+    # Prefix caching reuses shared prompts in generation only: vLLM skips its cache for requests
+    # that ask for prompt log-probabilities (lm-eval's log-likelihood), so multiple choice gains nothing.
     "vllm": {"enable_prefix_caching": True},
 }
 
@@ -147,7 +156,7 @@ def backend_model_args(backend: str, hf_args: dict[str, Any]) -> dict[str, Any]:
     Pure translation, so the reproduction command of a vLLM result can be written on
     a machine without vLLM; :func:`require_backend` checks the install.
     """
-    if backend in ("hf", "shlepa-hf"):
+    if backend in ("hf", "shlepa-hf", "shlepa-hybrid"):
         return dict(hf_args)
     if backend == "dummy":
         return {}
@@ -214,11 +223,42 @@ def create_lm(backend: str, model_args: dict[str, Any], batch_size: str | int, d
     import shlepa.backends  # noqa: F401  (registers shlepa-hf with lm-eval)
 
     require_backend(backend)
+    if backend == "shlepa-hybrid":
+        return _create_hybrid(model_args, batch_size, device)
 
     args = {k: v for k, v in model_args.items() if k != "device"}
     return lm_eval_api.get_model(backend).create_from_arg_obj(
         args, {"batch_size": batch_size, "device": device or model_args.get("device") or "cpu"}
     )
+
+
+def generation_backend(generator: str) -> str:
+    """The engine shlepa-hybrid generates with for a ``generator`` setting (auto: vllm if installed)."""
+    if generator not in GENERATORS:
+        raise BackendError(f"unknown generator {generator!r}; choose one of: {', '.join(GENERATORS)}")
+    if generator == "auto":
+        return "vllm" if importlib.util.find_spec("vllm") is not None else "same"
+    if generator != "same":
+        require_backend(generator)
+    return generator
+
+
+def _create_hybrid(lm_args: dict[str, Any], batch_size: str | int, device: str | None) -> Any:
+    """shlepa-hybrid: a shlepa-hf scorer and, unless generation shares it, a generator of its own."""
+    import inspect
+
+    from shlepa.backends.hybrid import HybridLM
+    from shlepa.backends.shared_context import SharedContextHFLM
+
+    args = dict(lm_args)
+    engine = generation_backend(str(args.pop("generator", "auto")))
+    scorer = create_lm("shlepa-hf", args, batch_size, device)
+    if engine == "same":
+        return HybridLM(scorer, scorer, "hf")
+    own = {n for n, p in inspect.signature(SharedContextHFLM.__init__).parameters.items() if p.kind == p.KEYWORD_ONLY}
+    hf_args = {k: v for k, v in args.items() if k not in own}
+    generator = create_lm(engine, lm_args_for(engine, hf_args, {}), batch_size, device)
+    return HybridLM(scorer, generator, engine)
 
 
 def model_info(lm: Any) -> dict[str, Any]:

@@ -86,6 +86,7 @@ class EvaluationRun:
     memo_info: dict[str, Any] = field(default_factory=dict)
     wandb_dir: str | None = None
     splits: list[dict[str, Any]] | None = None  # a merged run: each split's tasks, runner and times
+    scoring: dict[str, Any] | None = None  # per task, the path that scored it (records.scoring.compact)
 
     @classmethod
     def start(cls, request: Request, root: Path, options: EvalOptions) -> EvaluationRun:
@@ -103,6 +104,15 @@ class EvaluationRun:
             lm_args=lm_args_for(options.backend, model_args, options.backend_args),
         )
 
+    @property
+    def chat_template(self) -> bool:
+        """Whether lm-eval applies the model's chat template (the request asks, or the suite says so)."""
+        return self.suite.uses_chat_template(self.request.use_chat_template, self.request.model_type.value)
+
+    @property
+    def fewshot_as_multiturn(self) -> bool:
+        return self.chat_template and self.suite.fewshot_as_multiturn
+
     def to_json(self) -> dict[str, Any]:
         """The fields that are not derived from the request and the options (for a split's file)."""
         return {
@@ -119,6 +129,7 @@ class EvaluationRun:
             "memorization_scores": {k: v.model_dump() for k, v in self.memo_scores.items()},
             "memorization": self.memo_info,
             "wandb_dir": self.wandb_dir,
+            "scoring": self.scoring,
             "lm_eval": self.raw,
         }
 
@@ -134,5 +145,6 @@ class EvaluationRun:
         run.memo_scores = {k: BenchmarkScore(**v) for k, v in (data.get("memorization_scores") or {}).items()}
         run.memo_info = data.get("memorization") or {}
         run.wandb_dir = data.get("wandb_dir")
+        run.scoring = data.get("scoring")
         run.raw = data["lm_eval"]
         return run

@@ -33,9 +33,10 @@ from shlepa.evaluation.model import (
 )
 from shlepa.evaluation.options import EvalOptions, EvaluationRun
 from shlepa.evaluation.tasks import LoadedTasks, load_tasks
+from shlepa.records import scoring
 from shlepa.records.keys import short_sha
 from shlepa.records.request import Failure, Request, Status, load_request, save_request
-from shlepa.records.results import find_results_for, write_results
+from shlepa.records.results import find_results_for, results_relpath, write_results
 from shlepa.records.scores import BenchmarkScore, average, benchmark_score
 from shlepa.records.suite import Benchmark, DataSource
 
@@ -81,7 +82,12 @@ def cache_prefix(opts: EvalOptions, request: Request) -> str | None:
 
 
 def run_lm_eval(
-    lm: Any, tasks: LoadedTasks, opts: EvalOptions, cache_prefix: str | None, apply_chat_template: bool = False
+    lm: Any,
+    tasks: LoadedTasks,
+    opts: EvalOptions,
+    cache_prefix: str | None,
+    apply_chat_template: bool = False,
+    fewshot_as_multiturn: bool = False,
 ) -> dict[str, Any] | None:
     return lm_eval_api.simple_evaluate(
         model=lm,
@@ -93,6 +99,7 @@ def run_lm_eval(
         use_cache=cache_prefix,
         log_samples=True,
         apply_chat_template=apply_chat_template,
+        fewshot_as_multiturn=fewshot_as_multiturn,
         confirm_run_unsafe_code=opts.confirm_run_unsafe_code,
     )
 
@@ -186,37 +193,44 @@ def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[
     return rows
 
 
+def scoring_of(lm: Any, raw: dict[str, Any], backend: str) -> dict[str, Any]:
+    """Per task, which path scored its requests and why (see :mod:`shlepa.records.scoring`)."""
+    report = lm.scoring_report() if callable(getattr(lm, "scoring_report", None)) else {}
+    requests: dict[str, int] = {}
+    for task, samples in (raw.get("samples") or {}).items():
+        seen: dict[Any, int] = {}
+        for s in samples:  # one sample per document and filter: count each document once
+            seen[s.get("doc_id")] = len(_arguments(s))
+        requests[task] = sum(seen.values())
+    types = {t: str(c.get("output_type", "")) for t, c in (raw.get("configs") or {}).items() if isinstance(c, dict)}
+    return scoring.compact(report, requests, types, getattr(lm, "generation_backend", backend))
+
+
+def say_scoring(record: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Log the paths per task; every fallback is a WARNING and is said on the console too."""
+    for task, entry in record.items():
+        log.info("scoring %s: %s", task, ", ".join(f"{p} {n}" for p, n in entry["paths"].items()))
+    for task, path, n, reasons in scoring.fallbacks(record):
+        message = f"warning: {task}: {n} request(s) on the {scoring.PATH_TITLES[path]} path: {'; '.join(reasons)}"
+        log.warning(message)
+        say(message)
+
+
 def reproduction(
-    request: Request, request_file: str, opts: EvalOptions, model_args: dict[str, Any], benchmarks: list[Benchmark]
+    request: Request,
+    results_file: str,
+    opts: EvalOptions,
+    model_args: dict[str, Any],
+    benchmarks: list[Benchmark],
+    chat: tuple[bool, bool] | None = None,
 ) -> dict[str, Any]:
-    """The exact commands that reproduce this results file."""
-    sh = [
-        "shlepa",
-        "evaluate",
-        request_file,
-        "--data",
-        opts.source.value,
-        "--backend",
-        opts.backend,
-        "--batch-size",
-        str(opts.batch_size),
-    ]
+    """The commands that reproduce this results file: ``shlepa reproduce`` reruns it from the
+    settings the file records and compares every number; plain lm-eval, one command per task."""
+    sh = ["shlepa", "reproduce", results_file]
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
-    for key, value in backend_args.items():
-        sh += ["--backend-arg", f"{key}={value}"]
-    if opts.benchmarks:
-        for key in opts.benchmarks:
-            sh += ["--benchmark", key]
-    if opts.limit is not None:
-        sh += ["--limit", str(opts.limit)]
-    if opts.model_path is not None:
-        sh += ["--model-path", str(opts.model_path)]
-    if opts.confirm_run_unsafe_code:
-        sh += ["--allow-code-eval"]
-    if opts.memorization_data is not None:
-        sh += ["--memorization-data", str(opts.memorization_data)]
     # shlepa-hf gives plain hf's numbers (within 1e-4 in float32), so plain lm-eval reproduces it.
-    lm_eval_model = "hf" if opts.backend == "shlepa-hf" else opts.backend
+    # shlepa-hybrid: shlepa-hf's numbers for log-likelihood; hf's generation stands for its generator's.
+    lm_eval_model = "hf" if opts.backend in ("shlepa-hf", "shlepa-hybrid") else opts.backend
     plain = backend_model_args(lm_eval_model, model_args)
     if lm_eval_model == "vllm":
         plain.update(backend_args)
@@ -242,8 +256,11 @@ def reproduction(
             cmd += ["--include_path", "eval/tasks"]
         if opts.limit is not None:
             cmd += ["--limit", str(opts.limit)]
-        if request.use_chat_template:
+        apply_chat, multiturn = chat if chat is not None else (request.use_chat_template, False)
+        if apply_chat:
             cmd += ["--apply_chat_template"]
+        if multiturn:
+            cmd += ["--fewshot_as_multiturn"]
         if bench.unsafe_code:
             cmd = ["env", "HF_ALLOW_CODE_EVAL=1", *cmd, "--confirm_run_unsafe_code"]
         if shlex.join(cmd) not in lm_eval_cmds:
@@ -257,6 +274,8 @@ def build_payload(run: EvaluationRun) -> dict[str, Any]:
     to_run, _, skipped = run.plan
     backend_args = effective_backend_args(opts.backend, opts.backend_args)
     rel_request = str(request.relpath)
+    assert run.finished is not None  # the results file is named after it (write_results)
+    written = run.finished
     scores: dict[str, BenchmarkScore] = {
         b.key: benchmark_score(b, run.names[b.key], run.leaves[b.key], raw["results"], raw.get("n-samples"))
         for b in to_run
@@ -275,7 +294,8 @@ def build_payload(run: EvaluationRun) -> dict[str, Any]:
         "batch_sizes": raw.get("config", {}).get("batch_sizes"),
         "device": opts.device or run.model_args.get("device") or "cpu",
         "limit": opts.limit,
-        "apply_chat_template": request.use_chat_template,
+        "apply_chat_template": run.chat_template,
+        "fewshot_as_multiturn": run.fewshot_as_multiturn,
         "benchmarks": [b.key for b in run.benchmarks],
         "allow_code_eval": opts.confirm_run_unsafe_code,
         "memorization_data": str(opts.memorization_data) if opts.memorization_data else None,
@@ -296,7 +316,15 @@ def build_payload(run: EvaluationRun) -> dict[str, Any]:
         "average": average({k: v.value for k, v in scores.items()}, [k for k in suite.average_keys if k in scores]),
         "skipped": skipped,
         "memorization": run.memo_info or None,
-        "reproduce": reproduction(request, rel_request, opts, run.model_args, to_run),
+        "scoring": run.scoring,
+        "reproduce": reproduction(
+            request,
+            str(results_relpath(request.model, written)),
+            opts,
+            run.model_args,
+            to_run,
+            (run.chat_template, run.fewshot_as_multiturn),
+        ),
         "lm_eval": {k: v for k, v in raw.items() if k != "samples"},
     }
 
@@ -396,10 +424,12 @@ def evaluate_request(
             if tasks.objects:
                 say(f"running {len(set(tasks.names.values()))} lm-eval task(s)")
                 with code_eval_allowed(opts.confirm_run_unsafe_code):
-                    raw = run_lm_eval(lm, tasks, opts, cache, request.use_chat_template)
+                    raw = run_lm_eval(lm, tasks, opts, cache, run.chat_template, run.fewshot_as_multiturn)
             if raw is None or not writer:
                 return None  # not rank 0: lm-eval gathered the results on rank 0, which writes them
             run.raw = raw
+            run.scoring = scoring_of(lm, raw, opts.backend)
+            say_scoring(run.scoring, say)
             memo_rows: list[dict[str, Any]] = []
             if to_memorize:
                 say(f"measuring memorization on {opts.memorization_data}")

@@ -38,6 +38,8 @@ from shlepa.evaluation.run import (
     code_eval_allowed,
     detail_rows,
     run_lm_eval,
+    say_scoring,
+    scoring_of,
     versions,
 )
 from shlepa.evaluation.tasks import LoadedTasks, load_tasks
@@ -218,10 +220,14 @@ def evaluate_split(
                         LoadedTasks(objects, tasks.leaves, tasks.names, tasks.manager),
                         opts,
                         cache,
-                        request.use_chat_template,
+                        run.chat_template,
+                        run.fewshot_as_multiturn,
                     )
                     or {}
                 )
+        if raw:
+            run.scoring = scoring_of(lm, raw, opts.backend)
+            say_scoring(run.scoring, say)
     ran = set(raw.get("results") or {}) & set(structure["tasks"])
     if ran != mine:
         raise EvaluationError(f"split {index}/{count}: lm-eval ran {sorted(ran)}, the plan says {sorted(mine)}")
@@ -436,6 +442,7 @@ def merge_split(
     run.started = min(datetime.fromisoformat(t["started_at"]) for t in times)
     run.finished = max(datetime.fromisoformat(t["finished_at"]) for t in times)
     run.duration_s = round((run.finished - run.started).total_seconds(), 3)
+    run.scoring = {t: e for s in splits for t, e in (s.data["run"].get("scoring") or {}).items()} or None
     run.splits = [
         {"index": s.index, "count": s.count, "tasks": len(s.data["split"]["plan"][s.index]), **t}
         for s, t in zip(splits, times, strict=True)
@@ -444,4 +451,4 @@ def merge_split(
     position = {name: i for i, name in enumerate(splits[0].data["structure"]["tasks"])}
     details = [row for s in splits for row in _read_details(s)]
     details.sort(key=lambda row: position.get(row.get("task"), len(position)))  # stable: keeps sample order
-    return write_results(root, payload, details, datetime.now(UTC))
+    return write_results(root, payload, details, run.finished)  # the name build_payload's command gives

@@ -99,12 +99,14 @@ def check_suite(suite: Suite, path: Path, index: Index, bundled: set[str]) -> li
             if got is None:
                 continue
             metrics, filters = got
-            if bench.metric not in metrics:
-                problems.append(
-                    f"{where}.metric': {field} {name!r} does not report {bench.metric!r} "
-                    f"(it reports: {', '.join(sorted(metrics)) or 'nothing'})"
-                )
-            elif bench.filter not in filters:
+            unknown = [
+                f"{where}.{key}': {field} {name!r} does not report {metric!r} "
+                f"(it reports: {', '.join(sorted(metrics)) or 'nothing'})"
+                for key, metric in [("metric", bench.metric), *(("also_metrics", m) for m in bench.also_metrics)]
+                if metric not in metrics
+            ]
+            problems += unknown
+            if not unknown and bench.filter not in filters:
                 problems.append(
                     f"{where}.filter': {field} {name!r} has no filter {bench.filter!r} "
                     f"(filters: {', '.join(sorted(filters))})"

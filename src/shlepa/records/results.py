@@ -67,6 +67,9 @@ class ResultsFile(BaseModel):
     scores: dict[str, BenchmarkScore]
     average: float | None
     reproduce: dict[str, Any]
+    scoring: dict[str, Any] | None = Field(
+        default=None, description="per task, the path that scored it (records.scoring)"
+    )
     details_file: str | None = None
     #: sha256 of the details file's bytes: its key in the details store (records.keys.details_key).
     details_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -95,6 +98,11 @@ def results_dir(root: Path, model: str) -> Path:
     return Path(root) / "results" / org / name
 
 
+def results_relpath(model: str, now: datetime) -> Path:
+    """Where the results file of an evaluation written at ``now`` lives, relative to the root."""
+    return results_dir(Path("."), model) / f"results_{timestamp(now)}.json"
+
+
 def write_results(root: Path, payload: dict[str, Any], details: list[dict[str, Any]], now: datetime) -> Path:
     """Write details first, then the results file that points to them (both atomic).
 
@@ -115,7 +123,7 @@ def write_results(root: Path, payload: dict[str, Any], details: list[dict[str, A
         "lm_eval": lm_eval,
     }
     ResultsFile.model_validate(payload)  # never write what we could not read back
-    target = folder / f"results_{stamp}.json"
+    target = Path(root) / results_relpath(payload["request"]["model"], now)
     atomic.write_json(target, payload)
     return target
 
@@ -205,6 +213,20 @@ def load_results(path: Path, lm_eval_keys: Collection[str] | None = None) -> Res
         return ResultsFile.model_validate(data)
     except ValidationError as exc:
         raise ResultsError.from_validation(path, exc) from None
+
+
+def load_details(path: Path, data: ResultsFile | dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-sample details rows of the results file at ``path`` (``data``: its content);
+    [] when it records none. The one reader of details for a results file: where they are
+    kept is known here only."""
+    name = data.details_file if isinstance(data, ResultsFile) else data.get("details_file")
+    if not name:
+        return []
+    source = Path(path).parent / Path(str(name)).name  # beside the results file, never elsewhere
+    try:
+        return atomic.read_jsonl_gz(source)
+    except (OSError, EOFError, ValueError) as exc:
+        raise ResultsError(f"unreadable details file {source.name}: {exc}", path=path, field="details_file") from None
 
 
 def iter_results_files(root: Path) -> list[Path]:

@@ -80,6 +80,10 @@ def benchmark_score(
     name = leaf_tasks[0] if len(leaf_tasks) == 1 else task
     value = metric_of(name, bench.metric_key)
     stderr = metric_of(name, bench.stderr_key)
+    if bench.also_metrics:  # the mean of several metrics (IFEval); their errors are correlated: no stderr
+        parts = [value, *(metric_of(name, f"{m},{bench.filter}") for m in bench.also_metrics)]
+        value = None if any(p is None for p in parts) else sum(p for p in parts if p is not None) / len(parts)
+        stderr = None
     return BenchmarkScore(
         value=None if value is None else value * scale,
         stderr=None if stderr is None else stderr * scale,
@@ -104,6 +108,8 @@ def normalized_score(bench: Benchmark, score: BenchmarkScore | None) -> float | 
         return None
     if not bench.higher_is_better or bench.unit != "%":
         return None  # perplexities, bias and memorization have no 0-100 scale to normalize on
+    if score.subtasks and bench.subtask_baselines:  # each subtask on its own baseline (v2's BBH, MuSR)
+        return mean(normalize(v, bench.subtask_baselines.get(t, bench.baseline)) for t, v in score.subtasks.items())
     if score.subtasks:  # per subject first; inlined normalize(): 57 subjects x every row of the site
         base = bench.baseline
         if base >= 100.0:

@@ -52,6 +52,19 @@ class Benchmark(BaseModel):
     unsafe_code: bool = Field(default=False, description="task executes model-written code")
     in_average: bool = Field(default=True, description="counts in the leaderboard average")
     unit: str = Field(default="%", max_length=10, description="unit of the score as shown ('' for ratios)")
+    version: float | None = Field(
+        default=None, description="lm-eval's metadata version of the task (of each subtask of a group) it names"
+    )
+    also_metrics: list[str] = Field(
+        default_factory=list,
+        description="further metrics (same filter) averaged with `metric` into the score, e.g. IFEval's "
+        "instruction- and prompt-level strict accuracy",
+    )
+    subtask_baselines: dict[str, Annotated[float, Field(ge=0, lt=100)]] = Field(
+        default_factory=dict,
+        description="per subtask (leaf lm-eval task), its own random baseline in percent: the normalized score "
+        "maps each subtask's baseline to 0 and 100 to 100, then averages the subtasks (Open LLM Leaderboard v2)",
+    )
     kind: Literal["lm_eval", "memorization"] = Field(
         default="lm_eval", description="lm_eval: an lm-eval task; memorization: shlepa.evaluation.memorization"
     )
@@ -87,6 +100,26 @@ class Suite(BaseModel):
     title: str
     description: str = ""
     benchmarks: Annotated[list[Benchmark], Field(min_length=1)]
+    about: str = Field(
+        default="", description="Markdown for the About page: how the numbers compare with the original board"
+    )
+    average_of: Literal["scores", "normalized"] = Field(
+        default="scores",
+        description="what the leaderboard average (and rank) is the mean of: the scores as they are, or the "
+        "normalized scores (Open LLM Leaderboard v2)",
+    )
+    chat_template: Literal["request", "chat_models"] = Field(
+        default="request",
+        description="request: the chat template only where the request asks for it; chat_models: also for "
+        "every model of type chat (as Open LLM Leaderboard v2 ran them)",
+    )
+    fewshot_as_multiturn: bool = Field(
+        default=False, description="with the chat template on, few-shot examples as turns of the conversation"
+    )
+
+    def uses_chat_template(self, use_chat_template: bool, model_type: str) -> bool:
+        """Whether a request's evaluation applies the model's chat template under this suite."""
+        return use_chat_template or (self.chat_template == "chat_models" and model_type == "chat")
 
     def benchmark(self, key: str) -> Benchmark:
         for bench in self.benchmarks:

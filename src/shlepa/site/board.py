@@ -106,7 +106,8 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
         "scores": scores,
         "stderrs": stderrs,
         "normalized": normalized,
-        "average": average(scores, suite.average_keys),
+        # v2 averages (and ranks by) the normalized scores; the suite's data says which.
+        "average": average(normalized if suite.average_of == "normalized" else scores, suite.average_keys),
         "average_normalized": average(normalized, suite.average_keys),
         "missing": [k for k in keys if scores[k] is None],
         "moe": is_moe(arch, {**config, **info}),

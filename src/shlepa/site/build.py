@@ -533,6 +533,7 @@ class _Pages:
                     self.evaluations[r["model"]],
                     details[0] if details else None,
                     details_url=url,
+                    results_path=path,
                 )
                 title = self.renderer.escape(f"{r['model']} ({r['precision']}, {short_sha(r['sha'])})")
                 html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.config import ValidationSettings
+from shlepa.records import scoring
 from shlepa.records.keys import model_page_path, queue_anchor, short_sha
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status, format_age
-from shlepa.records.results import ResultsFile
+from shlepa.records.results import ResultsFile, results_dir
 from shlepa.records.scores import finite
 from shlepa.site.board import Board
 from shlepa.site.curves import CurvesIndex, board_trajectories
@@ -141,6 +143,38 @@ def fmt(value: Any, digits: int = 2) -> str:
     if isinstance(value, (int, float)):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def reproduce_command(res: ResultsFile, results_path: Path | None) -> str:
+    """``shlepa reproduce`` of this results file, from where it lies (older files recorded a
+    ``shlepa evaluate`` command that answers "already FINISHED" instead of evaluating)."""
+    if results_path is None:
+        return str(res.reproduce.get("shlepa", ""))
+    return shlex.join(["shlepa", "reproduce", str(results_dir(Path("."), res.model) / results_path.name)])
+
+
+def scoring_rows(record: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The model page's "how it was scored" table: per task, requests per path and the reasons."""
+    rows = []
+    for task, entry in sorted((record or {}).items()):
+        if not isinstance(entry, dict):
+            continue
+        paths = entry.get("paths") or {}
+        rows.append(
+            {
+                "task": task,
+                "requests": entry.get("requests"),
+                "paths": [(scoring.PATH_TITLES.get(str(p), str(p)), n) for p, n in paths.items()],
+                "why": [
+                    f"{scoring.PATH_TITLES.get(str(p), str(p))}: {r}"
+                    for p, rs in (entry.get("why") or {}).items()
+                    for r in rs
+                ],
+                "fallback": entry.get("fallback") or 0,
+                "near_ties": entry.get("rescored_near_ties") or 0,
+            }
+        )
+    return rows
 
 
 class Renderer:
@@ -282,6 +316,7 @@ class Renderer:
         evaluations: list[dict[str, Any]],
         details_index: dict[str, Any] | None,
         details_url: str | None = None,
+        results_path: Path | None = None,
     ) -> str:
         """``details_index``: details split into pages beside the page; ``details_url``: a details
         file in the store, which the viewer reads and pages itself."""
@@ -341,6 +376,10 @@ class Renderer:
             extra=extra,
             card=card,
             extra_lm_eval=[str(c) for c in res.reproduce.get("lm_eval") or []],
+            reproduce_command=reproduce_command(res, results_path),
+            scoring=scoring_rows(res.scoring),
+            fallbacks=scoring.fallbacks(res.scoring),
+            path_titles=scoring.PATH_TITLES,
             leaderboard_bibtex=LEADERBOARD_BIBTEX,
             harness_bibtex=HARNESS_BIBTEX,
             curves=self.curves.context(row),

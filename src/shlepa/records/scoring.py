@@ -1,0 +1,99 @@
+"""What scored each task: the paths a backend can take, and the results file's compact record of them.
+
+``shlepa-hf`` scores a log-likelihood request by one of four paths (its
+``scoring_report()`` counts them per task, with reasons); other backends score every
+request by lm-eval's own code. The results file keeps, per task, the requests per
+path, the reasons, and how many went a fallback path, so the model page and the log
+say what ran. The path names live here, below both the backend and the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+PACKED = "packed-tree"  # token tries with a tree attention mask, each distinct prefix once
+SHARED_PASS = "shared-pass"  # one causal row per distinct sequence (single-token answers share one pass)
+KV_CACHE = "kv-cache"  # fallback: each context once into a KV cache, continuations batched from it
+PLAIN = "plain"  # lm-eval's own HFLM code (a fallback on shlepa-hf; the only path of plain backends)
+GENERATE = "generate"  # generation requests: the backend's lm-eval generate_until
+
+#: How the model page names each path.
+PATH_TITLES = {
+    PACKED: "packed token tree",
+    SHARED_PASS: "shared pass",
+    KV_CACHE: "KV-cache fallback",
+    PLAIN: "plain lm-eval",
+    GENERATE: "generation",
+}
+
+#: The start of the reason shlepa-hf gives for re-scoring a near tie through the plain path
+#: on purpose (its decision is then plain hf's): not a fallback.
+NEAR_TIE = "near tie"
+
+_SHARED_BACKENDS = ("shlepa-hf",)
+
+
+def _reasons(reasons: list[str]) -> list[str]:
+    return [r for r in reasons if not r.startswith(NEAR_TIE)]
+
+
+def compact(
+    report: Mapping[str, Any],
+    requests: Mapping[str, int],
+    output_types: Mapping[str, str],
+    backend: str,
+) -> dict[str, dict[str, Any]]:
+    """Per task: ``{"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": n}``
+    (plus ``"rescored_near_ties": documents`` where some were).
+
+    ``report`` is shlepa-hf's ``scoring_report()`` ({} for other backends); ``requests`` the
+    requests lm-eval sent per task and ``output_types`` each task's lm-eval output type,
+    which cover the tasks the report does not (generation, plain backends).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for task in sorted(set(requests) | set(report)):
+        entry = report.get(task)
+        if entry:
+            rescored = int(entry.get("rescored_requests", 0))
+            paths, why = {}, {}
+            for plan, p in entry.get("plans", {}).items():
+                n = int(p["requests"]) - (rescored if plan == PLAIN else 0)
+                if n > 0:
+                    paths[plan] = n
+                    why[plan] = _reasons(list(p.get("reasons", [])))
+            record: dict[str, Any] = {
+                "requests": int(entry.get("requests", sum(paths.values()))),
+                "paths": paths,
+                "why": {k: v for k, v in why.items() if v},
+                "fallback": paths.get(KV_CACHE, 0) + paths.get(PLAIN, 0),
+            }
+            if entry.get("rescored_near_ties"):
+                record["rescored_near_ties"] = int(entry["rescored_near_ties"])
+        else:
+            n = int(requests.get(task, 0))
+            generation = output_types.get(task) == "generate_until"
+            path = GENERATE if generation else PLAIN
+            reason = (
+                f"generate_until through {backend}'s lm-eval generation"
+                if generation
+                else f"--backend {backend}: lm-eval's own code"
+            )
+            # shlepa-hf sends every log-likelihood request through its report; one missing there is unexpected.
+            fallback = n if backend in _SHARED_BACKENDS and not generation else 0
+            record = {"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": fallback}
+        out[task] = record
+    return out
+
+
+def fallbacks(scoring: Mapping[str, Any] | None) -> list[tuple[str, str, int, list[str]]]:
+    """(task, path, requests, reasons) of every fallback path taken, for warnings."""
+    found = []
+    for task, entry in sorted((scoring or {}).items()):
+        if not isinstance(entry, dict) or not entry.get("fallback"):
+            continue
+        for path in (KV_CACHE, PLAIN):
+            n = (entry.get("paths") or {}).get(path, 0)
+            if n:
+                found.append((task, path, int(n), list((entry.get("why") or {}).get(path, []))))
+    return found

@@ -1,0 +1,58 @@
+"""The results file's record of what scored each task, from shlepa-hf's report or lm-eval's samples."""
+
+from __future__ import annotations
+
+from shlepa.records.scoring import compact, fallbacks
+
+NEAR = "near tie: two best choices closer than their bounds"
+REPORT = {
+    "arc": {
+        "requests": 8,
+        "plans": {
+            "packed-tree": {"requests": 8, "reasons": ["tree cheaper"]},
+            "plain": {"requests": 2, "reasons": [NEAR]},
+        },
+        "rescored_near_ties": 1,
+        "rescored_requests": 2,
+    },
+    "mmlu_x": {
+        "requests": 5,
+        "plans": {
+            "shared-pass": {"requests": 4, "reasons": ["one row per context"]},
+            "plain": {"requests": 1, "reasons": ["longer than the model window"]},
+        },
+        "rescored_near_ties": 0,
+    },
+}
+
+
+def test_near_tie_rescoring_is_not_a_fallback_and_a_long_request_is() -> None:
+    record = compact(REPORT, {"arc": 8, "mmlu_x": 5, "gsm8k": 3}, {"gsm8k": "generate_until"}, "shlepa-hf")
+    assert record["arc"] == {
+        "requests": 8,
+        "paths": {"packed-tree": 8},
+        "why": {"packed-tree": ["tree cheaper"]},
+        "fallback": 0,
+        "rescored_near_ties": 1,
+    }
+    assert record["mmlu_x"]["paths"] == {"shared-pass": 4, "plain": 1} and record["mmlu_x"]["fallback"] == 1
+    assert record["gsm8k"]["paths"] == {"generate": 3} and record["gsm8k"]["fallback"] == 0
+    assert fallbacks(record) == [("mmlu_x", "plain", 1, ["longer than the model window"])]
+
+
+def test_a_plain_backend_scores_everything_plain_without_a_warning() -> None:
+    record = compact({}, {"arc": 8}, {"arc": "multiple_choice"}, "hf")
+    assert record == {
+        "arc": {
+            "requests": 8,
+            "paths": {"plain": 8},
+            "why": {"plain": ["--backend hf: lm-eval's own code"]},
+            "fallback": 0,
+        }
+    }
+    assert fallbacks(record) == []
+
+
+def test_a_shlepa_hf_task_missing_from_its_report_is_a_fallback() -> None:
+    record = compact({}, {"wikitext": 4}, {"wikitext": "loglikelihood_rolling"}, "shlepa-hf")
+    assert fallbacks(record) == [("wikitext", "plain", 4, ["--backend shlepa-hf: lm-eval's own code"])]
