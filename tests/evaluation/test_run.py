@@ -108,3 +108,23 @@ def test_a_malformed_request_is_a_one_line_error(board_root: Path, tiny_model_di
     assert result.exit_code == 1
     assert str(bad) in result.output and "invalid YAML" in result.output
     assert bad.read_text() == "model: acme/x\nrevision: [\n"
+
+
+def test_the_results_record_the_hash_of_the_lock_the_environment_came_from(tmp_path: Path, monkeypatch) -> None:
+    import hashlib
+
+    from shlepa.evaluation import EvaluationError
+    from shlepa.evaluation.run import versions
+
+    lock = tmp_path / "runner.txt"
+    lock.write_text("pyyaml==6.0.2 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    monkeypatch.setenv("SHLEPA_LOCK", str(lock))
+    assert versions()["lock"] == "runner.txt@sha256:" + hashlib.sha256(lock.read_bytes()).hexdigest()
+    lock.write_text(lock.read_text() + "# edited\n")  # another lock, another hash
+    assert versions()["lock"] == "runner.txt@sha256:" + hashlib.sha256(lock.read_bytes()).hexdigest()
+    monkeypatch.setenv("SHLEPA_LOCK", str(tmp_path / "gone.txt"))
+    with pytest.raises(EvaluationError, match="SHLEPA_LOCK") as err:
+        versions()
+    assert err.value.field == "SHLEPA_LOCK" and err.value.path == str(tmp_path / "gone.txt")
+    monkeypatch.delenv("SHLEPA_LOCK")
+    assert "lock" not in versions() and "lm_eval" in versions()
