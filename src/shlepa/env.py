@@ -38,6 +38,9 @@ class Environment(BaseSettings):
     aws_session_token: str | None = Field(None, validation_alias="AWS_SESSION_TOKEN", repr=False)
     # lm-eval's opt-in for running generated code; codeeval refuses without it.
     hf_allow_code_eval: str | None = Field(None, validation_alias="HF_ALLOW_CODE_EVAL")
+    # The lock file (requirements/*.txt) this environment was installed from: the Makefile
+    # and the setup action set it; each results file records its hash (evaluation.versions.lock).
+    shlepa_lock: str | None = Field(None, validation_alias="SHLEPA_LOCK")
     # Process rank under `accelerate launch`/torchrun; only rank 0 writes files.
     rank: int = Field(0, validation_alias="RANK")
 

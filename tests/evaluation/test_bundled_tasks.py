@@ -169,9 +169,27 @@ def test_mmlu_has_57_subtasks_with_cross_subject_pool(loaded):
         assert all(d["subject"] != subject for d in pool), sub
         assert len(pool) == dev_lines - len(task.eval_docs) == 224
         assert all(d not in pool for d in task.eval_docs)
+        assert task.config.fewshot_config.sampler == "first_n"
         assert task.config.description == (
             f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
         )
+
+
+def test_mmlu_gives_every_question_of_a_subject_the_same_preamble_of_its_own(loaded):
+    """As stock MMLU's `first_n`: one fixed 5-shot preamble per subject (never its own items),
+    and no two subjects share one."""
+    preambles = {}
+    for sub in loaded["group_map"]["shlepa_mmlu"]:
+        task = loaded["tasks"][sub]
+        contexts = {task.fewshot_context(doc, num_fewshot=5) for doc in task.eval_docs}
+        shots = {c.rsplit("\n\n", 1)[0] for c in contexts}  # the context less the question itself
+        assert len(shots) == 1, sub
+        ((preamble,),) = [shots]
+        assert preamble.count("Answer:") == 5, sub
+        own = {d["question"].strip() for d in task.eval_docs}
+        assert not any(q in preamble for q in own), sub
+        preambles[sub] = preamble.split("\n\n", 1)[1]  # without the subject's description line
+    assert len(set(preambles.values())) == len(preambles) == 57
 
 
 def test_mmlu_group_averages_unweighted(tm):

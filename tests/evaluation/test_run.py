@@ -149,3 +149,23 @@ def test_v2_runs_chat_models_with_their_chat_template_and_few_shot_as_turns(
     )
     assert len(rep["lm_eval"]) == 6 and all("--apply_chat_template --fewshot_as_multiturn" in c for c in rep["lm_eval"])
     assert "--tasks leaderboard_bbh --num_fewshot 3" in " ".join(rep["lm_eval"])
+
+
+def test_the_results_record_the_hash_of_the_lock_the_environment_came_from(tmp_path: Path, monkeypatch) -> None:
+    import hashlib
+
+    from shlepa.evaluation import EvaluationError
+    from shlepa.evaluation.run import versions
+
+    lock = tmp_path / "runner.txt"
+    lock.write_text("pyyaml==6.0.2 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    monkeypatch.setenv("SHLEPA_LOCK", str(lock))
+    assert versions()["lock"] == "runner.txt@sha256:" + hashlib.sha256(lock.read_bytes()).hexdigest()
+    lock.write_text(lock.read_text() + "# edited\n")  # another lock, another hash
+    assert versions()["lock"] == "runner.txt@sha256:" + hashlib.sha256(lock.read_bytes()).hexdigest()
+    monkeypatch.setenv("SHLEPA_LOCK", str(tmp_path / "gone.txt"))
+    with pytest.raises(EvaluationError, match="SHLEPA_LOCK") as err:
+        versions()
+    assert err.value.field == "SHLEPA_LOCK" and err.value.path == str(tmp_path / "gone.txt")
+    monkeypatch.delenv("SHLEPA_LOCK")
+    assert "lock" not in versions() and "lm_eval" in versions()

@@ -122,6 +122,11 @@ test("the filter: suite, kinds shown, and each search form", () => {
   assert.ok(!sees("", {size: ["3-7"]}));  // 1.5B is in 0-3
   assert.ok(!matches(data.rows[4], base, parseQuery(""), symbols));  // flagged, hidden by default
   assert.ok(matches(data.rows[4], {...base, show: ["flagged"]}, parseQuery(""), symbols));
+  // Evaluated with another lm-eval release than the suite pins: shown by default, hidden by unticking it.
+  const other = prepareRow({...data.rows[0], harness: {version: "0.4.12", pinned: "0.4.13"}}, data.meta);
+  assert.ok(matches(other, {...base, show: ["harness"]}, parseQuery(""), symbols));
+  assert.ok(!matches(other, {...base, show: ["flagged"]}, parseQuery(""), symbols));
+  assert.ok(matches(data.rows[0], {...base, show: []}, parseQuery(""), symbols));  // same release: never hidden
 });
 
 test("prepared rows carry the type symbol from the meta block and their size band", () => {

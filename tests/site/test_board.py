@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -68,3 +69,48 @@ def test_skipping_lm_evals_output_changes_no_row(repo: Path, monkeypatch) -> Non
     full = load_board(repo)
     pd.testing.assert_frame_equal(fast.rows, full.rows)
     assert [res.scores for _p, res in fast.results.values()] == [res.scores for _p, res in full.results.values()]
+
+
+def test_a_result_from_another_lm_eval_release_than_the_suites_is_marked(tmp_path: Path) -> None:
+    """The suite pins lm-eval 0.4.13; a result evaluated with 0.4.12, or one that recorded no
+    version, is marked (row and site data), the rest are not."""
+    from shlepa.site.build import leaderboard_data
+
+    root = make_repo(tmp_path, 3, queue=0)
+    files = sorted(root.glob("results/*/*/results_*.json"))
+    for path, version in zip(files[:2], ["0.4.12", None], strict=True):
+        data = json.loads(path.read_text())
+        if version is None:
+            del data["evaluation"]["versions"]["lm_eval"]
+        else:
+            data["evaluation"]["versions"]["lm_eval"] = version
+        path.write_text(json.dumps(data))
+    board = load_board(root)
+    assert board.suites["open_llm_v1"].lm_eval_version == "0.4.13"
+    # (pandas keeps a missing version as NaN in the frame; the site data turns it into null)
+    marked = {
+        r["results_file"]: (r["lm_eval"] if isinstance(r["lm_eval"], str) else None, r["harness_other"])
+        for r in board.records()
+    }
+    rel = [p.relative_to(root).as_posix() for p in files]
+    assert marked == {rel[0]: ("0.4.12", True), rel[1]: (None, True), rel[2]: ("0.4.13", False)}
+    rows = {r["page"]: r["harness"] for r in leaderboard_data(board)["rows"]}
+    assert sorted(rows.values(), key=str) == [
+        None,
+        {"version": "0.4.12", "pinned": "0.4.13"},
+        {"version": None, "pinned": "0.4.13"},
+    ]
+    assert {"key": "harness", "label": "other lm-eval version", "shown": True} in leaderboard_data(board)["meta"][
+        "show"
+    ]
+
+
+def test_a_suite_that_pins_no_lm_eval_release_marks_nothing(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, 2, queue=0)
+    suite = root / "eval" / "suites" / "open_llm_v1.yaml"
+    suite.write_text(re.sub(r"(?m)^lm_eval_version: .*\n", "", suite.read_text()))
+    path = sorted(root.glob("results/*/*/results_*.json"))[0]
+    data = json.loads(path.read_text())
+    data["evaluation"]["versions"]["lm_eval"] = "0.4.12"
+    path.write_text(json.dumps(data))
+    assert not any(r["harness_other"] for r in load_board(root).records())

@@ -44,7 +44,7 @@ def subject_yaml(subject: str) -> str:
         f"    test: {q(f'{DATA}/test/{subject}.jsonl')}\n"
         f"    dev: {q(f'{DATA}/dev.jsonl')}\n"
         "fewshot_config:\n"
-        "  sampler: default\n"
+        "  sampler: first_n\n"
         f"  process_docs: !function utils.fewshot_pool_{subject}\n"
     )
 

@@ -7,6 +7,11 @@ the few-shot split *is* the test split (lm_eval/api/task.py, `fewshot_context`),
 not the case here, so each subject task removes its own subject from the pool with
 `fewshot_config.process_docs: !function utils.fewshot_pool_<subject>`. An evaluated item
 can therefore never appear as its own shot, and the shots come from the other 56 subjects.
+
+Stock MMLU samples with `first_n`: every question of a subject gets the same 5-shot
+preamble (the subject's own dev split). The bundled tasks do the same: `first_n` over a
+pool that starts right after the subject (the next subjects in this order, wrapping
+around), so each subject has one fixed preamble of its own, as in a real run.
 """
 
 from __future__ import annotations
@@ -73,9 +78,18 @@ SUBJECTS = {
 }
 
 
+_ORDER = list(SUBJECTS)
+
+
 def _pool_without(subject: str):
+    # The other subjects' items, starting with the subject after this one (`first_n` takes
+    # the first five): a fixed preamble per subject, different between subjects.
+    i = _ORDER.index(subject)
+    rank = {s: (k - i) % len(_ORDER) for k, s in enumerate(_ORDER)}
+
     def fewshot_pool(dataset) -> list[dict]:
-        return [doc for doc in dataset.to_list() if doc["subject"] != subject]
+        docs = [doc for doc in dataset.to_list() if doc["subject"] != subject]
+        return sorted(docs, key=lambda doc: rank[doc["subject"]])  # stable: file order within a subject
 
     fewshot_pool.__name__ = fewshot_pool.__qualname__ = f"fewshot_pool_{subject}"
     return fewshot_pool

@@ -83,6 +83,12 @@ function fmtModel(cell) {
     f.className = "lb-flag"; f.textContent = " " + data.meta.flag_symbol; f.title = "flagged: " + r.flag.reason;
     wrap.appendChild(f);
   }
+  if (r.harness) {  // evaluated with an lm-eval release other than the suite's: scores may not compare
+    const h = document.createElement("span");
+    h.className = "lb-harness"; h.textContent = " " + data.meta.harness_symbol;
+    h.title = "evaluated with lm-eval " + (r.harness.version || "(not recorded)") + "; this suite pins " + r.harness.pinned;
+    wrap.appendChild(h);
+  }
   return wrap;
 }
 function fmtText(cell) { return text(cell.getValue()); }

@@ -14,12 +14,19 @@ from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 def build(
     root: Path | None = RootOption,
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: <root>/_site)."),
+    engine: str = typer.Option(
+        "mkdocs", "--engine", help="Site generator for mkdocs.yml: mkdocs, properdocs or zensical (installed apart)."
+    ),
 ) -> None:
     """Build the site: leaderboard, charts, queue, about and one page per evaluated model."""
-    from shlepa.site.build import build_site
+    from shlepa.site.build import BuildError, Engine, build_site
 
+    if engine not in set(Engine):
+        raise BuildError(f"--engine: unknown engine {engine!r}; one of {', '.join(Engine)}", field="engine")
     base = resolve_root(root)
-    report = build_site(base, out, progress=lambda msg: console.print(escape(msg), highlight=False))
+    report = build_site(
+        base, out, progress=lambda msg: console.print(escape(msg), highlight=False), engine=Engine(engine)
+    )
     for problem in report.skipped:
         console.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True, highlight=False)
     console.print(

@@ -8,6 +8,7 @@ failure leaves ``results/`` as it was.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
 import logging
 import math
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shlepa import __version__
+from shlepa.env import environment
 from shlepa.evaluation import EvaluationError, lm_eval_api
 from shlepa.evaluation.model import (
     backend_model_args,
@@ -50,7 +52,30 @@ def versions() -> dict[str, str]:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             pass
+    lock = lock_digest()
+    if lock:
+        out["lock"] = lock
     return out
+
+
+def lock_digest() -> str | None:
+    """``<lock file name>@sha256:<hex>`` of the lock this environment was installed from
+    (``SHLEPA_LOCK``, set by the Makefile and the setup action), so a results file names
+    every package version behind it; None when the variable is unset."""
+    name = environment().shlepa_lock
+    if not name:
+        return None
+    path = Path(name)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise EvaluationError(
+            f"SHLEPA_LOCK names a lock file that cannot be read ({exc.strerror}); "
+            "point it at the requirements/*.txt the environment was installed from, or unset it",
+            path=path,
+            field="SHLEPA_LOCK",
+        ) from None
+    return f"{path.name}@sha256:{digest}"
 
 
 @contextlib.contextmanager

@@ -99,6 +99,9 @@ class Suite(BaseModel):
     name: Key
     title: str
     description: str = ""
+    # The lm-eval release this suite's scores are comparable under (scores move between
+    # harness versions); the board marks results evaluated with any other. None: not pinned.
+    lm_eval_version: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)*$")] | None = None
     benchmarks: Annotated[list[Benchmark], Field(min_length=1)]
     about: str = Field(
         default="", description="Markdown for the About page: how the numbers compare with the original board"

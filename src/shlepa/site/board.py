@@ -82,6 +82,7 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
     params = req.get("params")
     if params is None and isinstance(info.get("num_parameters"), int):
         params = info["num_parameters"] / 1e9  # counted when the model was loaded
+    harness = res.evaluation.versions.get("lm_eval")
     return {
         "id": row_id(req["model"], req["revision"], req["precision"], res.suite),
         "model": req["model"],
@@ -113,6 +114,10 @@ def result_row(res: ResultsFile, suite: Suite, path: Path, root: Path) -> dict[s
         "moe": is_moe(arch, {**config, **info}),
         "merged": is_merged(model_type, info.get("tags") if isinstance(info, dict) else None),
         "available": True,
+        "lm_eval": harness,
+        # Scores move between lm-eval releases: a result from a release other than the one the
+        # suite pins (or one that recorded none) is marked on the board and can be filtered out.
+        "harness_other": suite.lm_eval_version is not None and harness != suite.lm_eval_version,
         "flag_reason": None,
         "flag_url": None,
         "page": model_page_path(req["model"], req["revision"], req["precision"], res.suite),

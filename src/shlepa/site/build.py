@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,11 @@ def leaderboard_data(board: Board, details_store: dict[str, str] | None = None) 
                 "merged": r["merged"],
                 "available": r["available"],
                 "flag": ({"reason": r["flag_reason"], "url": r["flag_url"]} if r["flag_reason"] else None),
+                "harness": (
+                    {"version": r["lm_eval"], "pinned": board.suites[r["suite"]].lm_eval_version}
+                    if r["harness_other"]
+                    else None
+                ),
             }
         )
     return {
@@ -417,20 +423,79 @@ def _nav_filtered(nav: list[Any], docs: Path) -> list[Any]:
     return kept
 
 
-def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None = None) -> None:
-    """MkDocs Material over the work folder, with nav entries of missing pages dropped;
-    ``banner``: a line every page shows above the header (site/overrides/main.html)."""
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
+class Engine(StrEnum):
+    """The generator that renders mkdocs.yml's pages with Material: MkDocs 1.6 (in maintenance),
+    ProperDocs (a maintained fork of MkDocs 1.6, the same API) or Zensical (Material's authors'
+    successor; it reads mkdocs.yml, runs no MkDocs plugins, and is driven through its CLI)."""
 
+    mkdocs = "mkdocs"
+    properdocs = "properdocs"
+    zensical = "zensical"
+
+
+def _mkdocs_config(root: Path) -> Path:
     config_file = Path(root) / "mkdocs.yml"
     if not config_file.is_file():
         raise BuildError("missing; the site needs mkdocs.yml at the repository root", path=config_file)
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    return config_file
+
+
+def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None = None, engine: Engine = Engine.mkdocs) -> None:
+    """Material over the work folder with ``engine``, nav entries of missing pages dropped;
+    ``banner``: a line every page shows above the header (site/overrides/main.html)."""
+    config_file = _mkdocs_config(root)
+    if engine == Engine.zensical:
+        _run_zensical(root, config_file, docs, out, banner)
+        return
+    try:
+        if engine == Engine.properdocs:
+            # Material imports mkdocs.*: this redirects those imports to properdocs.* (its own shim).
+            import properdocs.replacement  # noqa: F401
+            from properdocs.commands.build import build as mkdocs_build
+            from properdocs.config import load_config
+        else:
+            from mkdocs.commands.build import build as mkdocs_build
+            from mkdocs.config import load_config
+    except ImportError as exc:
+        raise BuildError(f"engine {engine}: not installed ({exc}); pip install {engine}", field="engine") from None
+    logging.getLogger(str(engine)).setLevel(logging.WARNING)
     cfg = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out))
     cfg["nav"] = _nav_filtered(cfg["nav"] or [], docs)
     cfg["extra"]["shlepa_banner"] = banner
     mkdocs_build(cfg)
+
+
+def _run_zensical(root: Path, config_file: Path, docs: Path, out: Path, banner: str | None) -> None:
+    """``zensical build`` over a copy of mkdocs.yml written beside ``docs`` (Zensical keeps the
+    output inside the config's folder, so it builds there and the result moves to ``out``)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    exe = shutil.which("zensical") or str(Path(sys.executable).parent / "zensical")
+    if not Path(exe).exists():
+        raise BuildError("engine zensical: not installed; pip install zensical", field="engine")
+    cfg = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    work = docs.parent
+    cfg["docs_dir"] = docs.name
+    cfg["site_dir"] = "zensical-site"
+    cfg.setdefault("theme", {})
+    if cfg["theme"].get("custom_dir"):
+        cfg["theme"]["custom_dir"] = str((Path(root) / cfg["theme"]["custom_dir"]).resolve())
+    cfg["nav"] = _nav_filtered(cfg.get("nav") or [], docs)
+    cfg.setdefault("extra", {})["shlepa_banner"] = banner
+    generated = work / "zensical.yml"
+    generated.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    built = work / "zensical-site"
+    shutil.rmtree(built, ignore_errors=True)
+    proc = subprocess.run([exe, "build", "-f", str(generated)], cwd=work, capture_output=True, text=True)
+    if proc.returncode != 0 or not (built / "index.html").is_file():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        raise BuildError(f"engine zensical failed (exit {proc.returncode}): {' | '.join(tail)}", path=generated)
+    for item in built.iterdir():
+        item.rename(out / item.name)
+    built.rmdir()
 
 
 _BLANK_RUN = re.compile(r"[ \t]*\n\s*")
@@ -640,16 +705,18 @@ def build_site(
     work: Path | None = None,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
+    engine: Engine = Engine.mkdocs,
 ) -> BuildReport:
     """Build the whole site under ``out`` (default ``<root>/_site``), all or nothing.
 
     The site is built in a sibling folder and swapped in at the end, so a full disk
     or a permission error leaves the previous site whole and says what failed.
-    ``workers``: processes writing model pages (default: one per core for large sites).
+    ``workers``: processes writing model pages (default: one per core for large sites);
+    ``engine``: the generator of the hand-written pages and the model pages' shell.
     """
     final = Path(out or Path(root).resolve() / "_site").resolve()
     try:
-        return _build(root, final, work=work, progress=progress, workers=workers)
+        return _build(root, final, work=work, progress=progress, workers=workers, engine=engine)
     except OSError as exc:
         raise BuildError(
             f"could not write the site: {exc.strerror or exc}; the previous site was left as it was", path=final
@@ -663,6 +730,7 @@ def _build(
     work: Path | None,
     progress: Callable[[str], None] | None,
     workers: int | None,
+    engine: Engine,
 ) -> BuildReport:
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
@@ -719,7 +787,7 @@ def _build(
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     stage.chmod(0o755)
     try:
-        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]))
+        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=Engine(engine))
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(
@@ -763,4 +831,4 @@ def _build(
     )
 
 
-__all__ = ["BuildError", "BuildReport", "build_site", "json_for_html", "leaderboard_data"]
+__all__ = ["BuildError", "BuildReport", "Engine", "build_site", "json_for_html", "leaderboard_data"]

@@ -16,6 +16,8 @@ DATA_FILE = "data/leaderboard.json"
 DATA_CSV = "data/leaderboard.csv"
 HUB_URL = "https://huggingface.co/"
 FLAG_SYMBOL = "⚑"
+# Beside a model evaluated with an lm-eval release other than its suite's (`lm_eval_version`).
+HARNESS_SYMBOL = "≠"
 # A model page's per-sample details: details/<benchmark>-<page>.json beside its index.html.
 DETAILS_PAGE = "{bench}-{page}.json"
 # Per row of those pages: its task and whether the model was right (the viewer's filters).
@@ -59,6 +61,7 @@ SHOW_KINDS = (
     {"key": "merged", "label": "merged", "shown": True},
     {"key": "moe", "label": "mixture of experts", "shown": True},
     {"key": "unavailable", "label": "no longer available", "shown": False},
+    {"key": "harness", "label": "other lm-eval version", "shown": True},
 )
 
 # The row fields of data/leaderboard.json the table shows after the benchmarks.
@@ -87,6 +90,7 @@ def site_meta(details_store: dict[str, str] | None = None) -> dict[str, Any]:
         "columns": list(EXTRA_COLUMNS),
         "hub_url": HUB_URL,
         "flag_symbol": FLAG_SYMBOL,
+        "harness_symbol": HARNESS_SYMBOL,
     }
 
 

@@ -111,6 +111,7 @@ export function matches(r, state, q, symbols) {
   if (r.merged && state.show.indexOf("merged") < 0) return false;
   if (r.moe && state.show.indexOf("moe") < 0) return false;
   if (!r.available && state.show.indexOf("unavailable") < 0) return false;
+  if (r.harness && state.show.indexOf("harness") < 0) return false;
   if (q.names.length && !q.names.some((n) => r.lname.indexOf(n) >= 0)) return false;
   if (q.license.length && q.license.indexOf(r.llicense) < 0) return false;
   if (q.type.length && !q.type.some((t) => r.type.indexOf(t) === 0 || symbols[r.type] === t)) return false;
