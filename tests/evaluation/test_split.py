@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import operator
 import shutil
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from shlepa.cli import app
 from shlepa.evaluation.split import SplitError, merge_split, parse_split, plan_split
+from shlepa.records.details import load_shared, read_model_details
 from shlepa.records.request import Status, load_request
 
 from support.gitboard import clone, git
@@ -39,9 +39,10 @@ def run_cli(root: Path, model_dir: Path, request: Path, *extra: str):
 
 
 def details(results_file: Path) -> list[dict]:
+    """The per-sample rows, joined with their shared text (results/<org>/<name>/: the root is 3 up)."""
     data = json.loads(results_file.read_text())
-    with gzip.open(results_file.parent / data["details_file"], "rt") as fh:
-        return [json.loads(line) for line in fh]
+    shared = load_shared(results_file.parents[3])
+    return read_model_details(results_file.parent / data["details_file"], shared).full_rows()
 
 
 @pytest.fixture(scope="module")

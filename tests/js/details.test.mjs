@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {formatMetric, formatNumber, formatPercent, pageText, readRow, selectRows, splitPrompt} from "../../site/assets/js/lib/details.js";
+import {formatMetric, formatNumber, formatPercent, joinRow, pageText, readRow, selectRows, sharedRef, splitPrompt} from "../../site/assets/js/lib/details.js";
 
 test("numbers without scientific notation; 0/1 scores as marks", () => {
   assert.equal(formatNumber(9.6e-18), "< 0.0001");
@@ -78,4 +78,28 @@ test("a perplexity row: the text and its log-likelihood, not an answer beside a 
   assert.equal(row.loglikelihood, -15133.17);
   assert.equal(row.text, " = Robert Boulter =");
   assert.equal(row.right, null);
+});
+
+test("a compact row joined with its shared text reads like the full row", () => {
+  const page = {shared: {arc_challenge: "0123456789abcdef"}, rows: [{doc_id: 41, task: "arc_challenge", s: 41,
+    response: [[-5.0, false], [-4.0, true]], filter: "none", metrics: {acc: 1.0}}]};
+  const ref = sharedRef(page.rows[0], page.shared, 20);
+  assert.deepEqual(ref, {task: "arc_challenge", version: "0123456789abcdef", page: 2});
+  const text = {preambles: ["Q: 1?\nA: x"], rows: [{doc_id: 41, pre: 0, question: "Q: 2?\nA:", choices: [" a", " b"], target: 1}]};
+  text.rows.unshift(...Array(1).fill({doc_id: 40, pre: -1, question: "other", choices: [], target: 0}));
+  const full = joinRow(page.rows[0], text, 2);  // position 41 of pages of 2 documents: the second row
+  assert.deepEqual(full, {doc_id: 41, task: "arc_challenge", response: [[-5.0, false], [-4.0, true]], filter: "none",
+    metrics: {acc: 1.0}, prompt: "Q: 1?\nA: x\n\nQ: 2?\nA:", choices: [" a", " b"], target: 1});
+  const shown = readRow(full, "acc");
+  assert.equal(shown.preamble, "Q: 1?\nA: x");
+  assert.equal(shown.question, "Q: 2?\nA:");
+  assert.equal(shown.pick, 1);
+  assert.deepEqual(shown.gold, [1]);
+  // a format-1 row (its text inline) needs no shared page and comes back as it is
+  const old = {doc_id: 0, prompt: "P", choices: ["x"], target: 0, response: [[-1, true]], metrics: {acc: 1}};
+  assert.equal(sharedRef(old, page.shared, 20), null);
+  assert.equal(joinRow(old, null, 20), old);
+  // a row whose text page is missing shows an empty prompt, never throws
+  assert.equal(joinRow({doc_id: 1, task: "t", s: 3, metrics: {}}, null, 20).prompt, "");
+  assert.equal(sharedRef({doc_id: 1, task: "__proto__", s: 3}, {}, 20), null);
 });

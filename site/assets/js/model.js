@@ -3,7 +3,7 @@
  * demand, filtered with details/index.json) and BibTeX.
  * Everything from the data is shown with textContent, never as HTML. */
 import {formatValue as fmt, isHttpUrl} from "./lib/format.js";
-import {formatMetric, formatPercent, pageText, readRow, selectRows} from "./lib/details.js";
+import {formatMetric, formatPercent, joinRow, pageText, readRow, selectRows, sharedRef} from "./lib/details.js";
 
 function el(tag, text, cls) {
   var e = document.createElement(tag);
@@ -143,6 +143,7 @@ function detailsViewer(root) {
   var rowsBox = document.getElementById("details-rows"), label = document.getElementById("details-page");
   var prev = document.getElementById("details-prev"), next = document.getElementById("details-next");
   var pageUrl = root.getAttribute("data-page-url"), pages = new Map(), rowsIndex = null, start = 0, shown = 0;
+  var sharedUrl = root.getAttribute("data-shared-url"), sharedRows = Number(root.getAttribute("data-shared-rows")) || 20;
   Object.keys(index).forEach(function (k) {
     var o = el("option", (index[k].title || k) + " (" + index[k].rows.toLocaleString("en-US") + ")"); o.value = k; sel.appendChild(o);
   });
@@ -151,13 +152,19 @@ function detailsViewer(root) {
     var b = sel.value, ri = rowsIndex && rowsIndex[b];
     return ri ? selectRows(ri, taskSel.value, wrong.checked) : all(index[b].rows);
   };
-  var load = function (b, n) {
-    var key = b + "/" + n;
-    if (!pages.has(key)) {
-      pages.set(key, fetch(pageUrl.replace("{bench}", encodeURIComponent(b)).replace("{page}", String(n)))
-        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); }));
-    }
+  var getJson = function (key, url) {
+    if (!pages.has(key)) pages.set(key, fetch(url).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); }));
     return pages.get(key);
+  };
+  var load = function (b, n) {  // a page of compact rows, joined with the shared text pages it names
+    return getJson(b + "/" + n, pageUrl.replace("{bench}", encodeURIComponent(b)).replace("{page}", String(n))).then(function (page) {
+      if (Array.isArray(page)) return page;  // a format-1 page: full rows
+      var refs = page.rows.map(function (row) { return sharedRef(row, page.shared, sharedRows); });
+      return Promise.all(refs.map(function (ref) {
+        return ref ? getJson("shared:" + ref.task + "/" + ref.version + "/" + ref.page, sharedUrl.replace("{task}", encodeURIComponent(ref.task))
+          .replace("{version}", encodeURIComponent(ref.version)).replace("{page}", String(ref.page))) : null;
+      })).then(function (texts) { return page.rows.map(function (row, i) { return joinRow(row, texts[i], sharedRows); }); });
+    });
   };
   var fillTasks = function () {
     var ri = rowsIndex && rowsIndex[sel.value];

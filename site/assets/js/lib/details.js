@@ -137,3 +137,27 @@ export function selectRows(rowsIndex, task, wrongOnly) {
   });
   return keep;
 }
+
+/** Which shared text page a compact row's text is on: {task, version, page}, or null when the
+ * row carries its text itself (a format-1 page) or names no text. `shared`: the page's
+ * {task: version hash}; `sharedRows`: documents per shared page. */
+export function sharedRef(row, shared, sharedRows) {
+  if (!row || "prompt" in row || !Number.isInteger(row.s)) return null;
+  const version = shared && Object.prototype.hasOwnProperty.call(shared, row.task) ? shared[row.task] : null;
+  return version ? {task: row.task, version, page: Math.floor(row.s / sharedRows)} : null;
+}
+
+/** A compact details row joined with its shared text page (records/details.py, format 2): the
+ * full row readRow reads (prompt = the page's preamble + a blank line + the question). The one
+ * place the viewer knows the split; a row that already has its prompt comes back as it is. */
+export function joinRow(row, textPage, sharedRows) {
+  if (!row || "prompt" in row) return row;
+  const entry = textPage && Array.isArray(textPage.rows) && Number.isInteger(row.s) ? textPage.rows[row.s % sharedRows] : null;
+  const full = Object.assign({}, row);
+  delete full.s;
+  if (!entry) return Object.assign(full, {prompt: "", choices: [], target: null});
+  const pre = Number.isInteger(entry.pre) && entry.pre >= 0 ? (textPage.preambles || [])[entry.pre] : undefined;
+  const question = entry.question === null || entry.question === undefined ? "" : String(entry.question);
+  return Object.assign(full, {prompt: pre === undefined ? question : pre + "\n\n" + question,
+    choices: Array.isArray(entry.choices) ? entry.choices : [], target: entry.target === undefined ? null : entry.target});
+}
