@@ -11,6 +11,7 @@ from shlepa.cli import demo as _demo  # noqa: F401
 
 # Importing the modules registers their commands on ``app``.
 from shlepa.cli import evaluate as _evaluate  # noqa: F401
+from shlepa.cli import migrate as _migrate  # noqa: F401
 from shlepa.cli import queue as _queue  # noqa: F401
 from shlepa.cli import site as _site  # noqa: F401
 from shlepa.cli import split as _split  # noqa: F401

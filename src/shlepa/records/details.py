@@ -294,10 +294,10 @@ def is_compact(data: bytes) -> bool:
     """Whether a details file is already format 2 (``shlepa migrate`` leaves those alone)."""
     try:
         with gzip.open(io.BytesIO(data), "rt", encoding="utf-8") as fh:
-            first = fh.readline()
-    except (OSError, EOFError, UnicodeDecodeError):
+            first = json.loads(fh.readline() or "null")
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return first.startswith('{"schema": "' + SCHEMA + '"')
+    return isinstance(first, dict) and first.get("schema") == SCHEMA
 
 
 # -- the site's pages: what a browser fetches -----------------------------------------------
