@@ -38,6 +38,12 @@ def run_cli(root: Path, model_dir: Path, request: Path, *extra: str):
     return Path(result.stdout.strip().splitlines()[-1])
 
 
+def lm_eval_of(results_file: Path) -> dict:
+    data = json.loads(results_file.read_text())
+    header = read_model_details(results_file.parent / data["details_file"], load_shared(results_file.parents[3]))
+    return {**data["lm_eval"], **header.lm_eval}
+
+
 def details(results_file: Path) -> list[dict]:
     """The per-sample rows, joined with their shared text (results/<org>/<name>/: the root is 3 up)."""
     data = json.loads(results_file.read_text())
@@ -90,7 +96,8 @@ def test_merged_splits_equal_an_unsplit_run(runs: dict[str, Path]) -> None:
         if key not in TIMING:
             assert merged["evaluation"].get(key) == plain["evaluation"].get(key), key
     assert [s["index"] for s in merged["evaluation"]["splits"]] == [0, 1]
-    lm_plain, lm_merged = plain["lm_eval"], merged["lm_eval"]
+    # lm-eval's whole output: the slim part on main and the rest in the details header
+    lm_plain, lm_merged = lm_eval_of(runs["plain"]), lm_eval_of(runs["merged"])
     for key in (
         "results",
         "groups",
