@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
@@ -16,6 +15,7 @@ from shlepa.evaluation.model import create_lm
 from shlepa.evaluation.options import EvalOptions
 from shlepa.evaluation.run import evaluate_request
 from shlepa.evaluation.tasks import plan
+from shlepa.records.details import load_shared, read_model_details
 from shlepa.records.request import load_request, new_request, save_request
 from shlepa.records.suite import DataSource, load_suite
 
@@ -146,8 +146,7 @@ def test_multiple_choice_accuracy_matches_hand_log_likelihoods(evaluated, tiny_m
             scores.append(float(sum(logp[len(c_ids) - 1 + i, t] for i, t in enumerate(a_ids))))
         right += int(scores.index(max(scores)) == (1 if doc["answer"] else 0))
     assert res["scores"]["boolq"]["value"] == pytest.approx(100 * right / LIMIT)
-    with gzip.open(target.parent / res["details_file"], "rt") as fh:
-        rows = [json.loads(line) for line in fh]
+    rows = read_model_details(target.parent / res["details_file"], load_shared(target.parents[3])).rows
     assert sum(r["benchmark"] == "boolq" for r in rows) == LIMIT
     assert sum(r["benchmark"] == "memorization" for r in rows) == LIMIT  # --limit caps sequences too
 

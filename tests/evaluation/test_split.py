@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import operator
 import shutil
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from shlepa.cli import app
 from shlepa.evaluation.split import SplitError, merge_split, parse_split, plan_split
+from shlepa.records.details import load_shared, read_model_details
 from shlepa.records.keys import details_key
 from shlepa.records.request import Status, load_request
 
@@ -39,10 +39,17 @@ def run_cli(root: Path, model_dir: Path, request: Path, *extra: str):
     return Path(result.stdout.strip().splitlines()[-1])
 
 
-def details(results_file: Path) -> list[dict]:
+def lm_eval_of(results_file: Path) -> dict:
     data = json.loads(results_file.read_text())
-    with gzip.open(results_file.parent / data["details_file"], "rt") as fh:
-        return [json.loads(line) for line in fh]
+    header = read_model_details(results_file.parent / data["details_file"], load_shared(results_file.parents[3]))
+    return {**data["lm_eval"], **header.lm_eval}
+
+
+def details(results_file: Path) -> list[dict]:
+    """The per-sample rows, joined with their shared text (results/<org>/<name>/: the root is 3 up)."""
+    data = json.loads(results_file.read_text())
+    shared = load_shared(results_file.parents[3])
+    return read_model_details(results_file.parent / data["details_file"], shared).full_rows()
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +101,8 @@ def test_merged_splits_equal_an_unsplit_run(runs: dict[str, Path]) -> None:
         if key not in TIMING:
             assert merged["evaluation"].get(key) == plain["evaluation"].get(key), key
     assert [s["index"] for s in merged["evaluation"]["splits"]] == [0, 1]
-    lm_plain, lm_merged = plain["lm_eval"], merged["lm_eval"]
+    # lm-eval's whole output: the slim part on main and the rest in the details header
+    lm_plain, lm_merged = lm_eval_of(runs["plain"]), lm_eval_of(runs["merged"])
     for key in (
         "results",
         "groups",

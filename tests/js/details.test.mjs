@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {formatMetric, formatNumber, formatPercent, indexRows, metricTitle, pageText, readDetailsFile, readRow, selectRows,
-  splitPrompt, taskTitle} from "../../site/assets/js/lib/details.js";
+import {formatMetric, formatNumber, formatPercent, indexRows, joinRow, metricTitle, pageText, readDetailsFile, readRow,
+  selectRows, sharedRef, splitHeader, splitPrompt, taskTitle} from "../../site/assets/js/lib/details.js";
 
 test("numbers without scientific notation; 0/1 scores as marks", () => {
   assert.equal(formatNumber(9.6e-18), "< 0.0001");
@@ -123,4 +123,50 @@ test("metric and task names read as the build's meta.py writes them", () => {
   assert.equal(metricTitle("constructor", titles), "constructor");  // never a prototype's property
   assert.equal(taskTitle("shlepa_mmlu_college_biology"), "College biology");
   assert.equal(taskTitle("arc_challenge"), "arc_challenge");
+});
+
+test("a compact row joined with its shared text reads like the full row", () => {
+  const page = {shared: {arc_challenge: "0123456789abcdef"}, rows: [{doc_id: 41, task: "arc_challenge", s: 41,
+    response: [[-5.0, false], [-4.0, true]], filter: "none", metrics: {acc: 1.0}}]};
+  const ref = sharedRef(page.rows[0], page.shared, 20);
+  assert.deepEqual(ref, {task: "arc_challenge", version: "0123456789abcdef", page: 2});
+  const text = {preambles: ["Q: 1?\nA: x"], rows: [{doc_id: 41, pre: 0, question: "Q: 2?\nA:", choices: [" a", " b"], target: 1}]};
+  text.rows.unshift(...Array(1).fill({doc_id: 40, pre: -1, question: "other", choices: [], target: 0}));
+  const full = joinRow(page.rows[0], text, 2);  // position 41 of pages of 2 documents: the second row
+  assert.deepEqual(full, {doc_id: 41, task: "arc_challenge", response: [[-5.0, false], [-4.0, true]], filter: "none",
+    metrics: {acc: 1.0}, prompt: "Q: 1?\nA: x\n\nQ: 2?\nA:", choices: [" a", " b"], target: 1});
+  const shown = readRow(full, "acc");
+  assert.equal(shown.preamble, "Q: 1?\nA: x");
+  assert.equal(shown.question, "Q: 2?\nA:");
+  assert.equal(shown.pick, 1);
+  assert.deepEqual(shown.gold, [1]);
+  // a format-1 row (its text inline) needs no shared page and comes back as it is
+  const old = {doc_id: 0, prompt: "P", choices: ["x"], target: 0, response: [[-1, true]], metrics: {acc: 1}};
+  assert.equal(sharedRef(old, page.shared, 20), null);
+  assert.equal(joinRow(old, null, 20), old);
+  // a row whose text page is missing shows an empty prompt, never throws
+  assert.equal(joinRow({doc_id: 1, task: "t", s: 3, metrics: {}}, null, 20).prompt, "");
+  assert.equal(sharedRef({doc_id: 1, task: "__proto__", s: 3}, {}, 20), null);
+});
+
+test("a format-2 details file from the store: its header names the shared texts, rows keep their position", async () => {
+  const {gzipSync} = await import("node:zlib");
+  const lines = [
+    {schema: "shlepa.details/2", shared: {arc_challenge: "0123456789abcdef"}, lm_eval: {}},
+    {benchmark: "arc", task: "arc_challenge", doc_id: 7, s: 1, response: [[-3, false], [-1, true]], filter: "none",
+      metrics: {acc_norm: 1}},
+  ];
+  const file = gzipSync(Buffer.from(lines.map((r) => JSON.stringify(r)).join("\n") + "\n"));
+  const {shared, rows} = splitHeader(await readDetailsFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length)));
+  assert.deepEqual(shared, {arc_challenge: "0123456789abcdef"});
+  const built = indexRows(rows, {arc: {title: "ARC", metric: "acc_norm"}}, {}, 20);
+  const row = built.pages.arc[0][0];
+  assert.equal("prompt" in row, false);  // compact: no text of its own, so joinRow fetches it
+  assert.deepEqual(sharedRef(row, shared, 20), {task: "arc_challenge", version: "0123456789abcdef", page: 0});
+  const text = {preambles: [], rows: [{doc_id: 6, pre: -1, question: "x", choices: [], target: 0},
+    {doc_id: 7, pre: -1, question: "Q?", choices: [" a", " b"], target: 1}]};
+  const shown = readRow(joinRow(row, text, 20), "acc_norm");
+  assert.equal(shown.question, "Q?");
+  assert.equal(shown.pick, 1);
+  assert.deepEqual(splitHeader([{doc_id: 0}]), {shared: null, rows: [{doc_id: 0}]});  // format 1: rows only
 });

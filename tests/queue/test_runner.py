@@ -129,12 +129,17 @@ def test_concurrent_workers_lose_nothing_duplicate_nothing_and_keep_history_line
     assert git(remote, "log", "--merges", "--format=%H", "main").strip() == ""
     # one claim commit and one results commit per request, on top of the two setup commits
     assert len(git(remote, "log", "--format=%H", "main").split()) == 2 + 2 * len(rels)
-    # the results commit carries results, details and the FINISHED request together
+    # the results commit carries results, details and the FINISHED request together, and the
+    # shared details texts the first evaluation of each task version added (once, never twice)
+    shared_added: list[str] = []
     for line in git(remote, "log", "--format=%H %s", "main").splitlines():
         sha, subject = line.split(" ", 1)
         if subject.startswith("evaluate: results for"):
             names = git(remote, "show", "--name-only", "--format=", sha).split()
-            assert len(names) == 3 and any(n.startswith("requests/") for n in names)
+            own = [n for n in names if not n.startswith("details/shared/")]
+            assert len(own) == 3 and any(n.startswith("requests/") for n in own)
+            shared_added += [n for n in names if n.startswith("details/shared/")]
+    assert shared_added and len(shared_added) == len(set(shared_added))
 
 
 def test_evaluation_that_raises_mid_run_ends_failed_on_the_remote_with_its_log(git_board, tmp_path, monkeypatch):
@@ -165,10 +170,14 @@ def test_disk_full_while_writing_results_leaves_nothing_half_written(git_board, 
     remote, seed = git_board
     rels = publish_requests(seed, 1)
 
-    def disk_full(path, obj, **kw):
-        raise atomic.WriteError("No space left on device", path=path, errno=errno.ENOSPC)
+    real = atomic.write_bytes
 
-    monkeypatch.setattr("shlepa.records.results.atomic.write_json", disk_full)
+    def disk_full(path, data):
+        if Path(path).name.startswith("results_"):  # after the details were written
+            raise atomic.WriteError("No space left on device", path=path, errno=errno.ENOSPC)
+        real(path, data)
+
+    monkeypatch.setattr("shlepa.records.results.atomic.write_bytes", disk_full)
     work = clone(remote, tmp_path / "w")
     drain(_repo(work), work, _opts())
     req = remote_request(remote, rels[0])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shlepa.io import atomic
+from shlepa.records.details import load_shared, read_model_details
 from shlepa.records.results import (
     SCHEMA,
     find_results_for,
@@ -52,12 +53,18 @@ def payload(model: str = "acme/tiny", value: float = 40.0) -> dict:
 
 def test_results_and_details_are_written_side_by_side(tmp_path: Path) -> None:
     now = datetime(2026, 11, 23, 10, 1, tzinfo=UTC)
-    path = write_results(tmp_path, payload(), [{"task": "arc_challenge", "doc_id": 0}], now)
+    row = {"benchmark": "arc", "task": "arc_challenge", "doc_id": 0, "prompt": "Q: 1+1?\nA: 2\n\nQ: 2+2?\nA:",
+           "choices": [" 4", " 5"], "target": 0, "response": [[-1.0, True], [-3.0, False]], "filter": "none",
+           "metrics": {"acc": 1.0}, "doc": {"id": 0}}  # fmt: skip
+    path = write_results(tmp_path, payload(), [row], now)
     assert path == tmp_path / "results/acme/tiny/results_20261123T100100.000000Z.json"
     data = json.loads(path.read_text())
     assert data["schema"] == SCHEMA
     assert data["details_file"] == "details_20261123T100100.000000Z.jsonl.gz"
-    assert atomic.read_jsonl_gz(path.parent / data["details_file"]) == [{"task": "arc_challenge", "doc_id": 0}]
+    details = read_model_details(path.parent / data["details_file"], load_shared(tmp_path))
+    assert details.full_rows() == [row]  # compact on disk, the same row when read back
+    assert "prompt" not in details.rows[0] and details.shared["arc_challenge"].rows[0]["question"] == "Q: 2+2?\nA:"
+    assert data["task_hashes"] == {"arc_challenge": details.shared["arc_challenge"].version_hash}
     # Named by content: the details store key comes from this hash (records.keys.details_key).
     assert data["details_sha256"] == hashlib.sha256((path.parent / data["details_file"]).read_bytes()).hexdigest()
     assert load_results(path).scores["arc"].value == 40.0

@@ -6,7 +6,6 @@ to a pytest temporary folder; their paths are printed (``pytest -s`` shows them)
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from shlepa.records.details import load_shared, read_model_details
 from shlepa.records.results import write_results
 from shlepa.records.suite import load_suite
 from shlepa.site.build import build_site
@@ -102,8 +102,7 @@ def results_of(root: Path, row: dict) -> tuple[dict, list[dict]]:
     for path in (root / "results" / row["model"]).glob("results_*.json"):
         res = json.loads(path.read_text())
         if res["request"]["revision"] == row["sha"] and res["request"]["precision"] == row["precision"]:
-            with gzip.open(path.parent / res["details_file"], "rt") as fh:
-                return res, [json.loads(line) for line in fh]
+            return res, read_model_details(path.parent / res["details_file"], load_shared(root)).full_rows()
     raise AssertionError(f"no results file for {row['id']}")
 
 
@@ -221,15 +220,16 @@ def test_details_viewer_shows_choices_pick_and_gold_pages_and_filters(site, page
         assert s["gold"] == d["target"] and s["pick"] == lls.index(max(lls))
         assert s["ll"].startswith(f"log-likelihood {lls[0]:.2f} · probability ")
         assert ("details-right" in s["cls"]) == (d["metrics"]["acc_norm"] == 1.0) == (s["pick"] == s["gold"])
-        assert s["folded"] and "Example 0" not in s["question"] and s["question"].startswith(f"Question {d['doc_id']}")
+        preamble, question = d["prompt"].rsplit("\n\n", 1)  # the compact row joined with its shared text
+        assert s["folded"] and s["question"] == question and preamble not in s["question"]
     assert (
         page.locator(".details-meta").first.inner_text().count("✓")
         + page.locator(".details-meta").first.inner_text().count("✗")
-        == 1
+        == len(arc[0]["metrics"])  # one mark per metric (ARC: accuracy and its length-normalized form)
     )
     first = page.locator(".details-row").first
     first.locator("details.details-preamble summary").click()
-    assert "Example 0 of ARC" in first.locator("details.details-preamble pre").inner_text()
+    assert first.locator("details.details-preamble pre").inner_text() == arc[0]["prompt"].rsplit("\n\n", 1)[0]
     # The last page: next disabled.
     page.click("#details-next")
     page.wait_for_function(

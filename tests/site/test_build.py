@@ -114,7 +114,14 @@ def test_details_are_paged_only_for_models_with_details(built):
     pages = list(out.glob("models/*/*/*/details/arc-0.json"))
     assert len(pages) == report.details_models
     chunk = json.loads(pages[0].read_text())
-    assert {"prompt", "choices", "target", "response", "metrics"} <= set(chunk[0])
+    # A page holds what the model did; the text every model shares is paged once per site.
+    first = chunk["rows"][0]
+    assert {"task", "doc_id", "s", "response", "metrics"} <= set(first) and "prompt" not in first
+    version = chunk["shared"][first["task"]]
+    text = json.loads((out / "details" / "shared" / first["task"] / version / "0.json").read_text())
+    assert {"question", "choices", "target", "pre"} <= set(text["rows"][first["s"]])
+    fake = [p for p in pages if "evil-org" not in str(p)]  # the hostile model has texts of its own
+    assert len(fake) >= 2 and len({json.loads(p.read_text())["shared"][first["task"]] for p in fake}) == 1
     # The rows index the viewer's filters read: tasks run-length encoded, right/wrong per row.
     rows = json.loads((pages[0].parent / "index.json").read_text())
     assert sum(n for _t, n in rows["arc"]["task_runs"]) == len(rows["arc"]["right"]) == 30

@@ -12,10 +12,13 @@ fsync costs milliseconds, which made 10,000 models take minutes.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import gzip
 import json
 import random
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,19 @@ import orjson
 import yaml
 
 from shlepa.io.yaml import load_yaml_text
-from shlepa.records.keys import request_relpath
+from shlepa.records.details import SCHEMA as DETAILS_SCHEMA
+from shlepa.records.details import SharedText, shared_text_path
+from shlepa.records.keys import model_details_name, request_relpath, shared_text_key
 from shlepa.records.request import Request
-from shlepa.records.results import SCHEMA, ResultsFile, results_dir, timestamp, write_results
+from shlepa.records.results import (
+    ResultsFile,
+    dump_results,
+    results_dir,
+    results_layout,
+    split_lm_eval,
+    timestamp,
+    write_results,
+)
 from shlepa.records.suite import Suite, load_suite
 
 
@@ -211,51 +224,193 @@ def _score(rng: random.Random, key: str, params: float, baseline: float) -> floa
     return round(min(99.0, max(0.0, value)), 4)
 
 
-def _details(rng: random.Random, suite: Suite, per_benchmark: int) -> list[dict[str, Any]]:
-    """Rows as the evaluation writes them: few-shot prompts, lm-eval's ``filtered_resps``
-    ([log-likelihood, is_greedy] per choice; the generation's extracted answer), MMLU rows
-    under three subject tasks. Draws from ``rng`` exactly as before; the log-likelihoods come
-    from a generator of their own, so the rest of the fake board stays the same."""
-    rows = []
+#: The stock lm-eval tasks at full size: documents per benchmark (the real test splits).
+FULL_SIZE = {"arc": 1172, "hellaswag": 10042, "mmlu": 14042, "truthfulqa": 817, "winogrande": 1267, "gsm8k": 1319}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a benchmark's samples look (lengths in characters, measured on the real tasks: the
+    bundled slices are rows of the real files, see tests/evaluation/test_sizes.py)."""
+
+    shot: int  # one few-shot example
+    shots: int
+    sampler: str  # "random": lm-eval's default, a different draw per document; "first_n": one fixed preamble
+    question: int
+    choice: int
+    choices: int  # 0: a generation task
+    doc: int
+    target: int = 0  # a text target's length (0: the gold choice's index)
+    filters: tuple[str, ...] = ("none",)
+    generation: int = 0
+    metrics: tuple[str, ...] = ("acc",)
+
+
+SHAPES = {
+    "arc": Shape(shot=225, shots=25, sampler="random", question=170, choice=38, choices=4, doc=420, metrics=("acc", "acc_norm")),
+    "hellaswag": Shape(shot=160, shots=10, sampler="random", question=120, choice=55, choices=4, doc=860, metrics=("acc", "acc_norm")),
+    "mmlu": Shape(shot=380, shots=5, sampler="first_n", question=300, choice=1, choices=4, doc=440),
+    "truthfulqa": Shape(shot=90, shots=6, sampler="first_n", question=70, choice=50, choices=6, doc=760),
+    "winogrande": Shape(shot=100, shots=5, sampler="random", question=20, choice=25, choices=2, doc=222, target=25),
+    "gsm8k": Shape(shot=470, shots=5, sampler="first_n", question=230, choice=0, choices=0, doc=567, target=345,
+                   filters=("strict-match", "flexible-extract"), generation=300, metrics=("exact_match",)),
+}  # fmt: skip
+
+_WORDS = [
+    "the",
+    "of",
+    "a",
+    "to",
+    "and",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "with",
+    "was",
+    "on",
+    "be",
+    "by",
+    "this",
+    "are",
+    "from",
+    "at",
+    "or",
+    "an",
+    "which",
+    "have",
+    "not",
+    "water",
+    "energy",
+    "plant",
+    "animal",
+    "cell",
+    "heat",
+    "light",
+    "earth",
+    "moon",
+    "force",
+    "motion",
+    "rock",
+    "soil",
+    "weather",
+    "cloud",
+    "river",
+]
+
+
+_PROSE = " ".join(random.Random(0).choices(_WORDS, k=400_000))  # ~2.4 MB of words to cut texts from
+
+
+def _text(rng: random.Random, chars: int) -> str:
+    """About ``chars`` characters of words (a random cut of :data:`_PROSE`: fast, and as
+    incompressible as varied prose, not one repeated phrase)."""
+    at = rng.randrange(len(_PROSE) - chars - 1)
+    return _PROSE[at : at + chars]
+
+
+@functools.cache
+def _mmlu_bounds(total: int) -> list[int]:
+    bounds, acc = [], 0
+    for c in _mmlu_counts(total):
+        acc += c
+        bounds.append(acc)
+    return bounds
+
+
+def _mmlu_counts(total: int) -> list[int]:
+    """Documents per subject (uneven, like the real ones: 100 to 1,534), summing to ``total``."""
+    weights = [1 + (i * 7919) % 13 for i in range(len(MMLU_SUBJECTS))]
+    counts = [max(1, total * w // sum(weights)) for w in weights]
+    counts[-1] += total - sum(counts)
+    return counts
+
+
+def _task_of(bench: Any, doc: int, n: int) -> str:
+    if bench.aggregate == "subtask_mean":
+        if n >= len(MMLU_SUBJECTS):
+            return f"mmlu_{MMLU_SUBJECTS[bisect.bisect_right(_mmlu_bounds(n), doc)]}"
+        return f"mmlu_{MMLU_SUBJECTS[doc * 3 // max(n, 1)]}"
+    return str(bench.task or bench.key)
+
+
+def shared_texts(suite: Suite, per_benchmark: int | None) -> dict[str, list[tuple[SharedText, int]]]:
+    """Per benchmark, its tasks' shared texts (and the first document's index in the benchmark):
+    the same for every model, so made once. ``per_benchmark`` None: full size."""
+    out: dict[str, list[tuple[SharedText, int]]] = {}
     for bench in suite.benchmarks:
-        shots = min(bench.num_fewshot, 3)
-        for doc_id in range(per_benchmark):
-            choices = [f" option {c}" for c in "ABCD"] if bench.key != "gsm8k" else []
-            target = rng.randrange(4) if choices else "42"
-            correct = rng.random() < 0.6
-            task = (
-                f"mmlu_{MMLU_SUBJECTS[doc_id * 3 // per_benchmark]}"
-                if bench.aggregate == "subtask_mean"
-                else bench.task or bench.key
-            )
-            local = random.Random(f"{bench.key}/{doc_id}")
-            response: Any = None
-            if choices:
-                gold = int(target)
-                pick = gold if correct else (gold + 1 + local.randrange(3)) % 4
-                ll = [round(-local.uniform(4.0, 30.0), 4) for _ in choices]
-                ll[pick] = round(max(ll) + local.uniform(0.1, 3.0), 4)
-                response = [[x, i == pick and local.random() < 0.5] for i, x in enumerate(ll)]
-            else:
-                response = [str(target if correct else "7")]
-            preamble = "".join(
-                f"Example {n} of {bench.title}: what is right?\nAnswer: option {'ABCD'[n % 4]}\n\n"
-                for n in range(shots)
-            )
-            rows.append(
+        shape = SHAPES.get(bench.key, SHAPES["arc"])
+        n = FULL_SIZE.get(bench.key, 1000) if per_benchmark is None else per_benchmark
+        rng = random.Random(f"text/{bench.key}")
+        pool = [_text(rng, shape.shot) for _ in range(max(shape.shots * 4, 40))]
+        texts: dict[str, SharedText] = {}
+        first: dict[str, int] = {}
+        for doc in range(n):
+            task = _task_of(bench, doc, n)
+            text = texts.get(task)
+            if text is None:
+                text = texts[task] = SharedText(task)
+                first[task] = doc
+                if shape.sampler == "first_n":  # one fixed preamble for the task (lm-eval's first_n)
+                    text.preambles.append("\n\n".join(pool[: shape.shots]))
+            if shape.sampler == "random" and shape.shots:  # a different draw per document
+                text.preambles.append("\n\n".join(rng.sample(pool, shape.shots)))
+            question = _text(rng, shape.question) + "\nAnswer:"
+            choices = [
+                " " + (_text(rng, shape.choice) if shape.choice > 1 else "ABCD"[c]) for c in range(shape.choices)
+            ]
+            if bench.key == "winogrande":
+                choices = [choices[0]] * shape.choices  # the options differ in the context, not the ending
+            target: Any = _text(rng, shape.target) if shape.target else rng.randrange(max(1, shape.choices))
+            text.rows.append(
                 {
-                    "benchmark": bench.key,
-                    "task": task,
-                    "doc_id": doc_id,
-                    "prompt": f"{preamble}Question {doc_id} of {bench.title}: which option is right?\nAnswer:",
+                    "doc_id": doc - first[task],
+                    "pre": (len(text.preambles) - 1) if shape.shots else -1,
+                    "question": question,
                     "choices": choices,
                     "target": target,
-                    "response": response,
-                    "filter": bench.filter,
-                    "metrics": {bench.metric: 1.0 if correct else 0.0},
-                    "doc": {"id": doc_id},
+                    "doc": {"id": f"{bench.key}-{doc}", "text": _text(rng, max(0, shape.doc - 40))},
                 }
             )
+        out[bench.key] = [(t, first[t.task]) for t in texts.values()]
+    return out
+
+
+def _details(
+    rng: random.Random, suite: Suite, texts: dict[str, list[tuple[SharedText, int]]], seed: int
+) -> list[dict[str, Any]]:
+    """One model's compact rows (``records.details`` format 2), as the evaluation writes them:
+    per choice lm-eval's [log-likelihood, is_greedy] (full floats), the metrics, a generation's
+    text and extracted answer (one row per filter). Which answers are right comes from ``rng``
+    (one draw per document, as before); the numbers from a generator of their own."""
+    rows = []
+    local = random.Random(seed)
+    for bench in suite.benchmarks:
+        shape = SHAPES.get(bench.key, SHAPES["arc"])
+        for text, _first in texts[bench.key]:
+            for s, entry in enumerate(text.rows):
+                if shape.choices:
+                    rng.randrange(4)  # the draws the fake board's later models were made with
+                correct = rng.random() < 0.6
+                base = {"benchmark": bench.key, "task": text.task, "doc_id": entry["doc_id"], "s": s}
+                if shape.choices:
+                    gold = entry["target"] if isinstance(entry["target"], int) else 0
+                    pick = gold if correct else (gold + 1 + local.randrange(shape.choices - 1)) % shape.choices
+                    ll = [-local.uniform(4.0, 60.0) for _ in range(shape.choices)]
+                    ll[pick] = max(ll) + local.uniform(0.1, 3.0)
+                    value = 1.0 if correct else 0.0
+                    metrics = dict.fromkeys(shape.metrics, value)
+                    if bench.key == "truthfulqa":
+                        metrics = {"acc": local.random()}  # mc2: the probability mass on the true answers
+                    rows.append({**base, "response": [[x, i == pick and local.random() < 0.5] for i, x in enumerate(ll)],
+                                 "filter": shape.filters[0], "metrics": metrics})  # fmt: skip
+                else:
+                    generation = _text(local, shape.generation) + (" #### 42" if correct else " #### 7")
+                    for f in shape.filters:
+                        rows.append({**base, "response": ["42" if correct else "[invalid]"], "filter": f,
+                                     "metrics": {"exact_match": 1.0 if correct else 0.0}, "generation": generation})  # fmt: skip
     return rows
 
 
@@ -333,28 +488,64 @@ def _task_config(task: str, alias: str, shots: int, metric: str) -> dict[str, An
 
 
 def lm_eval_section(suite: Suite, lm_results: dict[str, Any], arch: str) -> dict[str, Any]:
-    """lm-eval's own output as a results file keeps it: per-task results, configs, versions,
-    sample counts, environment (~120 KB per file, like a real Open LLM v1 evaluation)."""
+    """lm-eval's own output as a real Open LLM v1 evaluation returns it: per-task results (every
+    metric with its stderr), groups, configs, versions, n-shot, sample counts, run config and
+    environment (~120 KB; ``write_results`` keeps ~20 KB of it on main, the rest goes with the details)."""
     tasks: dict[str, tuple[str, int, str]] = {}
+    counts = dict(zip(MMLU_SUBJECTS, _mmlu_counts(FULL_SIZE["mmlu"]), strict=True))
+    size: dict[str, int] = {}
     for bench in suite.benchmarks:
         names = [f"mmlu_{s}" for s in MMLU_SUBJECTS] if bench.aggregate == "subtask_mean" else [bench.task or bench.key]
         for name in names:
             tasks[name] = (name.removeprefix("mmlu_"), bench.num_fewshot, bench.metric_key)
+            size[name] = counts.get(name.removeprefix("mmlu_"), FULL_SIZE.get(bench.key, 1000))
+    results = {}
+    for name, (alias, _shots, _metric) in tasks.items():
+        got = dict(lm_results.get(name, {}))
+        if "acc_norm,none" in got:  # ARC and HellaSwag report plain accuracy too
+            got = {"acc,none": round(got["acc_norm,none"] * 0.93, 6), "acc_stderr,none": 0.0139, **got}
+        if "exact_match,strict-match" in got:
+            got["exact_match,flexible-extract"] = got["exact_match,strict-match"]
+            got["exact_match_stderr,flexible-extract"] = 0.0131
+        results[name] = {"alias": alias if name.startswith("mmlu_") else name, **got}
     return {
-        "results": {
-            name: {"alias": alias, "sample_len": 100, **lm_results.get(name, {})}
-            for name, (alias, _shots, _metric) in tasks.items()
-        },
+        "results": results,
+        "groups": {"mmlu": {"acc,none": 0.61, "acc_stderr,none": 0.0038, "alias": "mmlu"}},
         "group_subtasks": {"mmlu": [n for n in tasks if n.startswith("mmlu_")]},
         "configs": {name: _task_config(name, alias, shots, metric) for name, (alias, shots, metric) in tasks.items()},
         "versions": dict.fromkeys(tasks, 1.0),
         "n-shot": {name: shots for name, (_a, shots, _m) in tasks.items()},
         "higher_is_better": {name: {"acc": True, "acc_norm": True} for name in tasks},
-        "n-samples": {name: {"original": 100, "effective": 100} for name in tasks},
-        "config": {"model": "hf", "model_architecture": arch, "batch_size": "auto", "device": "cuda:0"},
+        "n-samples": {name: {"original": size[name], "effective": size[name]} for name in tasks},
+        "config": {
+            "model": "hf",
+            "model_args": "pretrained=model,dtype=bfloat16",
+            "model_num_parameters": 7241732096,
+            "model_dtype": "torch.bfloat16",
+            "model_architecture": arch,
+            "batch_size": "auto",
+            "batch_sizes": [64],
+            "device": "cuda:0",
+            "use_cache": None,
+            "limit": None,
+            "bootstrap_iters": 100000,
+            "gen_kwargs": None,
+            "random_seed": 0,
+            "numpy_seed": 1234,
+            "torch_seed": 1234,
+            "fewshot_seed": 1234,
+        },
+        "git_hash": None,
+        "date": 1764650000.0,
         "pretty_env_info": ENV_INFO,
         "transformers_version": "5.23.0",
         "lm_eval_version": "0.4.13",
+        "upper_git_hash": None,
+        "tokenizer_pad_token": ["<unk>", "0"],
+        "tokenizer_eos_token": ["</s>", "2"],
+        "tokenizer_bos_token": ["<s>", "1"],
+        "eot_token_id": 2,
+        "max_length": 4096,
     }
 
 
@@ -382,7 +573,7 @@ def results_payload(
             "task": bench.task or bench.key,
             "metric": bench.metric_key,
             "num_fewshot": bench.num_fewshot,
-            "n_samples": 14042 if subtasks else rng.choice([1172, 10042, 817, 1267, 1319]),
+            "n_samples": FULL_SIZE.get(bench.key, 1000) + 0 * rng.choice([1172, 10042, 817, 1267, 1319]),
             "subtasks": subtasks,
         }
     values = [s["value"] for s in scores.values()]
@@ -445,30 +636,46 @@ def _write(path: Path, data: bytes) -> None:
 class _Writer:
     """Writes results, details and requests as ``write_results``/``save_request`` would."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, texts: dict[str, list[tuple[SharedText, int]]]):
         self.root = root
         self.checked = False
-        self.empty_details = gzip.compress(b"", mtime=0)
+        self.texts = texts
+        self.hashes = {t.task: t.version_hash for parts in texts.values() for t, _first in parts}
+        self.shared_written = False
+        self.no_rows: dict[bytes, bytes] = {}  # lm-eval's rest (the same for every model) -> its details file
+
+    def write_shared(self) -> None:
+        """The shared texts, once (``write_model_details`` writes them with the first model)."""
+        if self.shared_written:
+            return
+        self.shared_written = True
+        for parts in self.texts.values():
+            for text, _first in parts:
+                key = shared_text_key(text.task, self.hashes[text.task])
+                _write(shared_text_path(self.root, key), text.encode())
 
     def results(self, payload: dict[str, Any], details: list[dict[str, Any]], finished: datetime) -> None:
         folder = results_dir(self.root, payload["request"]["model"])
         stamp = timestamp(finished)
-        details_name = f"details_{stamp}.jsonl.gz"
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in details)
-        _write(
-            folder / details_name,
-            gzip.compress(lines.encode("utf-8"), mtime=0, compresslevel=1) if details else self.empty_details,
-        )
-        payload = {
-            **{k: v for k, v in payload.items() if k != "lm_eval"},
-            "schema": SCHEMA,
-            "details_file": details_name,
-            "lm_eval": payload["lm_eval"],
-        }  # the order write_results uses
+        details_name = model_details_name(stamp)
+        keep, rest = split_lm_eval(payload["lm_eval"])
+        if details:
+            self.write_shared()
+            used = dict.fromkeys(r["task"] for r in details)
+            header = {"schema": DETAILS_SCHEMA, "shared": {t: self.hashes[t] for t in used}, "lm_eval": rest}
+            lines = b"".join(orjson.dumps(r) + b"\n" for r in [header, *details])
+            data = gzip.compress(lines, mtime=0, compresslevel=1)
+        else:
+            key = orjson.dumps(rest)
+            if key not in self.no_rows:
+                header = {"schema": DETAILS_SCHEMA, "shared": {}, "lm_eval": rest}
+                self.no_rows[key] = gzip.compress(orjson.dumps(header) + b"\n", mtime=0)
+            data = self.no_rows[key]
+        _write(folder / details_name, data)
+        payload = results_layout({**payload, "task_hashes": self.hashes, "lm_eval": keep}, details_name)
         if not self.checked:
             ResultsFile.model_validate(payload)
-        # Indented like atomic.write_json, with orjson: json's indented output is 5x slower.
-        _write(folder / f"results_{stamp}.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        _write(folder / f"results_{stamp}.json", dump_results(payload))
 
     def request(self, data: dict[str, Any]) -> None:
         text = _yaml(data)
@@ -502,20 +709,23 @@ def generate(
     suite_name: str = "open_llm_v1",
     details_every: int = 50,
     details_per_benchmark: int = 30,
+    full_size: bool = False,
     missing_every: int = 40,
     queue: int | None = None,
 ) -> list[str]:
     """Write ``n`` evaluated models (plus a queue) under ``root``; returns the model ids.
 
     Every ``missing_every``-th model lacks one or two benchmarks; every
-    ``details_every``-th has per-sample details.
+    ``details_every``-th has per-sample details: ``details_per_benchmark`` documents per
+    benchmark, or with ``full_size`` the stock tasks' counts (:data:`FULL_SIZE`, 28,659
+    documents and 29,978 rows per model) with their prompt shapes (:data:`SHAPES`).
     """
     root = Path(root)
     suite = load_suite(suite_name, root)
     rng = random.Random(seed)
     base = datetime(2024, 1, 1, tzinfo=UTC)
     names = model_names(n + (queue if queue is not None else max(3, n // 50)), seed)
-    out = _Writer(root)
+    out = _Writer(root, shared_texts(suite, None if full_size else details_per_benchmark))
     for i, (model, arch, params, mtype) in enumerate(names[:n]):
         submitted = base + timedelta(minutes=37 * i)
         req = request_data(
@@ -526,7 +736,7 @@ def generate(
         if missing_every and i % missing_every == missing_every - 1:
             missing = set(rng.sample(suite.keys, rng.choice([1, 2])))
         payload = results_payload(req, suite, arch, rng, finished, missing)
-        details = _details(rng, suite, details_per_benchmark) if details_every and i % details_every == 0 else []
+        details = _details(rng, suite, out.texts, i) if details_every and i % details_every == 0 else []
         out.results(payload, details, finished)
         runner, run_url = payload["evaluation"]["runner"], payload["evaluation"]["run_url"]
         history = [

@@ -6,7 +6,8 @@
  * "details unavailable".
  * Everything from the data is shown with textContent, never as HTML. */
 import {formatValue as fmt, isHttpUrl} from "./lib/format.js";
-import {formatMetric, formatPercent, indexRows, pageText, readDetailsFile, readRow, selectRows} from "./lib/details.js";
+import {formatMetric, formatPercent, indexRows, joinRow, pageText, readDetailsFile, readRow, selectRows, sharedRef,
+  splitHeader} from "./lib/details.js";
 
 function el(tag, text, cls) {
   var e = document.createElement(tag);
@@ -146,6 +147,7 @@ function detailsViewer(root, source) {
   var rowsBox = document.getElementById("details-rows"), label = document.getElementById("details-page");
   var prev = document.getElementById("details-prev"), next = document.getElementById("details-next");
   var pages = new Map(), rowsIndex = null, start = 0, shown = 0;
+  var sharedUrl = root.getAttribute("data-shared-url"), sharedRows = Number(root.getAttribute("data-shared-rows")) || 20;
   Object.keys(index).forEach(function (k) {
     var o = el("option", (index[k].title || k) + " (" + index[k].rows.toLocaleString("en-US") + ")"); o.value = k; sel.appendChild(o);
   });
@@ -154,10 +156,22 @@ function detailsViewer(root, source) {
     var b = sel.value, ri = rowsIndex && rowsIndex[b];
     return ri ? selectRows(ri, taskSel.value, wrong.checked) : all(index[b].rows);
   };
-  var load = function (b, n) {
+  var getJson = function (key, url) {
+    if (!pages.has(key)) pages.set(key, fetch(url).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); }));
+    return pages.get(key);
+  };
+  var load = function (b, n) {  // a page of compact rows, joined with the shared text pages it names
     var key = b + "/" + n;
     if (!pages.has(key)) pages.set(key, source.page(b, n));
-    return pages.get(key);
+    return pages.get(key).then(function (page) {
+      if (Array.isArray(page)) return page;  // a format-1 page: full rows
+      var refs = page.rows.map(function (row) { return sharedRef(row, page.shared, sharedRows); });
+      return Promise.all(refs.map(function (ref) {
+        return ref ? getJson("shared:" + ref.task + "/" + ref.version + "/" + ref.page, sharedUrl.replace("{task}", encodeURIComponent(ref.task))
+          .replace("{version}", encodeURIComponent(ref.version)).replace("{page}", String(ref.page)))
+          .catch(function () { return null; }) : null;  // a missing text page: the row shows without its text
+      })).then(function (texts) { return page.rows.map(function (row, i) { return joinRow(row, texts[i], sharedRows); }); });
+    });
   };
   var fillTasks = function () {
     var ri = rowsIndex && rowsIndex[sel.value];
@@ -243,13 +257,17 @@ function fromStore(root) {
   return fetch(root.getAttribute("data-details-url")).then(function (r) {
     if (!r.ok) throw new Error(r.status === 404 ? "the details file is not in the store" : "the store answered " + r.status);
     return r.arrayBuffer();
-  }).then(readDetailsFile).then(function (rows) {
+  }).then(readDetailsFile).then(function (lines) {
+    var file = splitHeader(lines);  // format 2: compact rows, joined with the site's shared text pages
     return meta.then(function (titles) {
-      var built = indexRows(rows, benches, titles);
+      var built = indexRows(file.rows, benches, titles);
       if (!Object.keys(built.index).length) throw new Error("the details file holds no samples");
       return {
         index: built.index,
-        page: function (b, n) { return Promise.resolve(built.pages[b][n]); },
+        page: function (b, n) {
+          var rows = built.pages[b][n];
+          return Promise.resolve(file.shared ? {shared: file.shared, rows: rows} : rows);
+        },
         rowsIndex: Promise.resolve(built.rowsIndex),
       };
     });

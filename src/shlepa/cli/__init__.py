@@ -13,6 +13,7 @@ from shlepa.cli import details as _details  # noqa: F401
 # Importing the modules registers their commands on ``app``.
 from shlepa.cli import evaluate as _evaluate  # noqa: F401
 from shlepa.cli import handoff as _handoff  # noqa: F401
+from shlepa.cli import migrate as _migrate  # noqa: F401
 from shlepa.cli import queue as _queue  # noqa: F401
 from shlepa.cli import reproduce as _reproduce  # noqa: F401
 from shlepa.cli import site as _site  # noqa: F401

@@ -191,8 +191,18 @@ def _arguments(sample: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [tuple(a) for a in args]
 
 
+def _generation(sample: dict[str, Any]) -> str | None:
+    """The model's raw text of a generation sample (lm-eval's ``resps``: [[text]]), else None."""
+    resps = sample.get("resps")
+    if isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0]:
+        first = resps[0][0]
+        return first if isinstance(first, str) else None
+    return None
+
+
 def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """Per-sample details, one row per sample: prompt, choices or generation, target, score."""
+    """Per-sample details, one row per sample: prompt, choices or generation, target, score
+    (full rows; ``records.results.write_results`` stores them compact, ``records.details``)."""
     bench_of = {leaf: key for key, names in leaves.items() for leaf in names}
     rows = []
     for task, samples in (raw.get("samples") or {}).items():
@@ -201,6 +211,7 @@ def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[
             prompt = args[0][0] if args and args[0] else ""
             choices = [a[1] for a in args if len(a) > 1 and isinstance(a[1], str)]
             metrics = {k: s[k] for k in s.get("metrics", []) if k in s}
+            generation = None if choices else _generation(s)
             rows.append(
                 {
                     "benchmark": bench_of.get(task, task),
@@ -213,6 +224,7 @@ def detail_rows(raw: dict[str, Any], leaves: dict[str, list[str]]) -> list[dict[
                     "filter": s.get("filter"),
                     "metrics": metrics,
                     "doc": s.get("doc"),
+                    **({"generation": generation} if generation is not None else {}),
                 }
             )
     return rows

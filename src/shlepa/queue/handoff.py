@@ -40,6 +40,8 @@ from shlepa.io import atomic
 from shlepa.queue.git import GitRepo
 from shlepa.queue.runner import Outcome, RunnerOptions, finalize, log_name, run_evaluation
 from shlepa.queue.store import claim_next
+from shlepa.records.details import SHARED_DIR, SharedText
+from shlepa.records.keys import shared_text_key
 from shlepa.records.request import Failure, Request, Status, load_request, save_request
 from shlepa.records.results import RESULTS_RE, ResultsError, load_results, results_dir
 from shlepa.submission.changes import REQUEST_PATH_RE
@@ -52,7 +54,8 @@ MAX_MANIFEST_BYTES = 64 * 1024
 MAX_RESULTS_BYTES = 32 * 1024 * 1024
 MAX_DETAILS_BYTES = 512 * 1024 * 1024
 MAX_DETAILS_UNPACKED_BYTES = 4 * 1024 * 1024 * 1024
-MAX_ENTRIES = 64  # files and folders in the hand-off, before anything is read
+MAX_ENTRIES = 512  # files and folders in the hand-off, before anything is read (MMLU alone: 57 shared texts)
+MAX_SHARED_BYTES = 64 * 1024 * 1024  # one task version's shared text (records.details)
 
 
 class HandoffError(ShlepaError, ValueError):
@@ -69,6 +72,8 @@ class Manifest(BaseModel):
     claim: str = Field(max_length=200)
     status: Literal["FINISHED", "FAILED"]
     results: list[str] = Field(default_factory=list, max_length=2)
+    #: Shared texts (records.details) this evaluation wrote first: ``details/shared/<task>/<hash>.jsonl.gz``.
+    shared: list[str] = Field(default_factory=list, max_length=400)
     failure: Failure | None = None
 
 
@@ -124,7 +129,9 @@ def write_handoff(root: Path, rel: Path, claim: str, out: Path, opts: RunnerOpti
     root = Path(root).resolve()
     request = load_request(root / rel)
     folder = results_dir(root, request.model)
+    shared_dir = root / SHARED_DIR / "shared"
     before = _files_under(folder)
+    shared_before = _files_under(shared_dir)
     log_path = opts.log_dir / log_name(request) if opts.log_dir else None
     try:
         run_evaluation(root, rel, opts, log_path)
@@ -134,16 +141,22 @@ def write_handoff(root: Path, rel: Path, claim: str, out: Path, opts: RunnerOpti
     new = sorted(_files_under(folder) - before)
     out.mkdir(parents=True, exist_ok=True)
     results: list[str] = []
+    shared: list[str] = []
     if final.status == Status.finished:
         for path in new:
             target_rel = path.relative_to(root).as_posix()
             atomic.write_bytes(out / target_rel, path.read_bytes())
             results.append(target_rel)
+        for path in sorted(_files_under(shared_dir) - shared_before) if results else []:
+            target_rel = path.relative_to(root).as_posix()
+            atomic.write_bytes(out / target_rel, path.read_bytes())
+            shared.append(target_rel)
     manifest = Manifest(
         request_file=rel.as_posix(),
         claim=claim,
         status="FINISHED" if final.status == Status.finished and results else "FAILED",
         results=results,
+        shared=shared,
         failure=final.failure
         if final.status != Status.finished
         else (None if results else Failure(error_class="NoResults", message="the evaluation wrote no results file")),
@@ -237,7 +250,8 @@ def check_handoff(folder: Path, root: Path, rel: Path, claim: str) -> Checked:
             details_files.append(name)
         else:
             raise HandoffError("neither results_<time>.json nor details_<time>.jsonl.gz", path=name)
-    extra = sorted(set(found) - listed - {MANIFEST})
+    shared = _check_shared(found, manifest) if manifest.status == "FINISHED" else {}
+    extra = sorted(set(found) - listed - set(shared) - {MANIFEST})
     if extra:
         raise HandoffError("a file the manifest does not list (only the request's results are accepted)", path=extra[0])
     missing = sorted(listed - set(found))
@@ -264,7 +278,47 @@ def check_handoff(folder: Path, root: Path, rel: Path, claim: str) -> Checked:
             raise HandoffError(f"the results point to {res.details_file!r}, which is missing", path=name)
         for d in details_files:
             _check_details(found[d], d)
-    return Checked(request, manifest, {name: found[name] for name in sorted(listed)})
+        named = {f"{SHARED_DIR}/{shared_text_key(t, v)}" for t, v in _task_hashes(res).items()}
+        stray = sorted(set(shared) - named)
+        if stray:
+            raise HandoffError("a shared text the results do not name (task_hashes)", path=stray[0])
+    files = {name: found[name] for name in sorted(listed)}
+    # Content-addressed: a shared text main already holds is the same bytes' text, never replaced.
+    files.update({name: path for name, path in shared.items() if not (root / name).exists()})
+    return Checked(request, manifest, files)
+
+
+def _task_hashes(res: object) -> dict[str, str]:
+    hashes = getattr(res, "task_hashes", None)
+    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
+
+
+def _check_shared(found: dict[str, Path], manifest: Manifest) -> dict[str, Path]:
+    """The manifest's shared texts: each at ``details/shared/<task>/<hash>.jsonl.gz`` and holding
+    exactly the text whose hash names it (so it can never replace another task version's text)."""
+    checked: dict[str, Path] = {}
+    for name in manifest.shared:
+        parts = PurePosixPath(name).parts
+        if len(parts) != 4 or parts[:2] != (SHARED_DIR, "shared") or not parts[3].endswith(".jsonl.gz"):
+            raise HandoffError(f"not a shared text path {SHARED_DIR}/shared/<task>/<hash>.jsonl.gz", path=name)
+        task, version = parts[2], parts[3].removesuffix(".jsonl.gz")
+        try:
+            key = shared_text_key(task, version)
+        except ValueError as exc:
+            raise HandoffError(str(exc), path=name) from None
+        if name not in found:
+            raise HandoffError("listed in the manifest but not in the hand-off", path=name)
+        if found[name].stat().st_size > MAX_SHARED_BYTES:
+            raise HandoffError(f"larger than {MAX_SHARED_BYTES} bytes", path=name)
+        _check_details(found[name], name)  # bounded gzip'd JSON lines first
+        try:
+            text = SharedText.decode(found[name].read_bytes(), key)
+        except ValueError as exc:
+            raise HandoffError(f"not a shared text: {exc}", path=name) from None
+        if text.task != task or text.version_hash != version:
+            raise HandoffError("its content does not hash to its name", path=name)
+        checked[name] = found[name]
+    return checked
 
 
 def _publish_failure(

@@ -61,6 +61,7 @@ from shlepa.evaluation.split import merge_split
 from shlepa.io import atomic
 from shlepa.queue.git import Change, GitRepo, PublishError
 from shlepa.queue.store import claim, claim_next, results_since_queued
+from shlepa.records.details import SHARED_DIR
 from shlepa.records.keys import short_sha, unpublished_branch, unpublished_slug
 from shlepa.records.request import Failure, Request, Status, load_request, save_request, utcnow
 from shlepa.records.results import ResultsError, read_results_data, results_dir
@@ -334,8 +335,11 @@ def _record_failure(
 
 
 def _new_result_files(repo: GitRepo, root: Path, request: Request) -> list[Path]:
+    """The evaluation's new files: its results folder's, and the shared details texts it added
+    (``records.details``: written once per task version, by the first model that needs them)."""
     folder = results_dir(root, request.model).resolve().relative_to(repo.path.resolve())
-    return [Path(p) for p in repo.dirty_paths(str(folder))]
+    shared = (Path(root) / SHARED_DIR).resolve().relative_to(repo.path.resolve())
+    return [Path(p) for p in repo.dirty_paths(str(folder))] + [Path(p) for p in repo.dirty_paths(str(shared))]
 
 
 def store_details(store: DetailsStore, base: Path, files: list[Path]) -> list[Path]:

@@ -141,3 +141,35 @@ def name_formats() -> dict[str, object]:
         "suite_re": SUITE_RE.pattern,
         "details_key": DETAILS_KEY,
     }
+
+
+# -- per-sample details (format: records/details.py) ----------------------------------------
+#: A model's compact details file: beside its results file (until a details store moves it).
+MODEL_DETAILS_NAME = "details_{stamp}.jsonl.gz"
+#: The text every model of a task version shares, once (the store's key; the site's folder).
+SHARED_TEXT_KEY = "shared/{task}/{version}.jsonl.gz"
+#: A page of a shared text in the site: ``details/shared/<task>/<version>/<page>.json``.
+SHARED_TEXT_PAGE = "shared/{task}/{version}/{page}.json"
+_TASK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_VERSION_RE = re.compile(r"^[0-9a-f]{16}$")
+
+
+def model_details_name(stamp: str) -> str:
+    """The file name of a model's details (``stamp``: the results file's UTC timestamp)."""
+    return MODEL_DETAILS_NAME.format(stamp=stamp)
+
+
+def shared_text_key(task: str, version_hash: str) -> str:
+    """``shared/<task>/<version_hash>.jsonl.gz``: refuses a task or hash that is not a plain name
+    (they come from files a runner wrote, and become paths and URLs)."""
+    if not _TASK_RE.match(task) or ".." in task:
+        raise ValueError(f"not a task name: {task[:80]!r}")
+    if not _VERSION_RE.match(version_hash):
+        raise ValueError(f"not a version hash (16 hex digits): {version_hash[:80]!r}")
+    return SHARED_TEXT_KEY.format(task=task, version=version_hash)
+
+
+def shared_text_page(task: str, version_hash: str, page: int) -> str:
+    """A page of a shared text in the site, under the site's ``details/`` folder."""
+    shared_text_key(task, version_hash)  # the same checks
+    return SHARED_TEXT_PAGE.format(task=task, version=version_hash, page=page)

@@ -1,13 +1,19 @@
 """Results files: ``results/<org>/<model>/results_<UTC timestamp>.json`` plus details.
 
-A results file keeps lm-eval's own output (results, configs, versions, n-shot,
-model info, ...) under ``lm_eval`` and adds what the leaderboard needs: the request,
-the per-benchmark scores in percent, the average, the evaluation settings and the
-exact reproduction commands. Per-sample details go beside it, compressed
-(``details_<timestamp>.jsonl.gz``), one line per sample, and the results file names
-their sha256 (``details_sha256``): the publishing step moves them into the details
-store under that content key (``shlepa.details``) before it commits the results. One file per evaluation,
-never edited afterwards, so concurrent runners never conflict on a rebase.
+A results file (schema ``shlepa.records.results/2``) keeps what the board and a
+reproduction need: the request, the per-benchmark scores in percent (with every MMLU
+subject), the average, the evaluation settings, the exact reproduction commands and,
+under ``lm_eval``, the slim part of lm-eval's output (:data:`MAIN_LM_EVAL_KEYS`: every
+task's metrics and stderrs, versions, n-shot, sample counts, task hashes, lm-eval's run
+config). The rest of lm-eval's output (every subtask's config, the environment report)
+goes into the details file's header with the per-sample rows (``records.details``), and
+the results file names the details file's sha256 (``details_sha256``): the publishing step
+moves it into the details store under that content key (``shlepa.details``) before it
+commits the results. So
+a full-size evaluation adds ~20 KB to main (~4 KB as git stores it) instead of ~130 KB.
+One file per evaluation, never edited afterwards, so concurrent runners never conflict
+on a rebase. Files of
+schema ``/1`` (lm-eval's whole output inline) are still read; ``shlepa migrate`` slims them.
 """
 
 from __future__ import annotations
@@ -27,10 +33,31 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shlepa.errors import ShlepaError
 from shlepa.io import atomic
-from shlepa.records.keys import evaluation_key
+from shlepa.records import details as details_format
+from shlepa.records.keys import evaluation_key, model_details_name
 from shlepa.records.scores import BenchmarkScore
 
-SCHEMA = "shlepa.records.results/1"
+SCHEMA = "shlepa.records.results/2"
+#: Results files written before the details format 2: lm-eval's whole output inline.
+SCHEMA_V1 = "shlepa.records.results/1"
+SCHEMAS = (SCHEMA, SCHEMA_V1)
+#: The sections of lm-eval's output a results file keeps on main (small, and what the board,
+#: a reproduction or an audit reads); every other section goes with the details.
+MAIN_LM_EVAL_KEYS = (
+    "results",
+    "groups",
+    "group_subtasks",
+    "versions",
+    "n-shot",
+    "n-samples",
+    "config",
+    "task_hashes",
+    "lm_eval_version",
+    "transformers_version",
+    "git_hash",
+    "date",
+    "total_evaluation_time_seconds",
+)
 RESULTS_RE = re.compile(r"^results_(\d{8}T\d{6}(?:\.\d{1,6})?Z)\.json$")
 
 
@@ -103,29 +130,67 @@ def results_relpath(model: str, now: datetime) -> Path:
     return results_dir(Path("."), model) / f"results_{timestamp(now)}.json"
 
 
-def write_results(root: Path, payload: dict[str, Any], details: list[dict[str, Any]], now: datetime) -> Path:
-    """Write details first, then the results file that points to them (both atomic).
+def split_lm_eval(lm_eval: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """lm-eval's output as (what stays on main, what goes with the details)."""
+    lm_eval = lm_eval or {}
+    keep = {k: lm_eval[k] for k in MAIN_LM_EVAL_KEYS if k in lm_eval}
+    rest = {k: v for k, v in lm_eval.items() if k not in keep and k != "samples"}
+    for section in ("results", "groups"):  # the display aliases (in every task's config) go too
+        if isinstance(keep.get(section), dict):
+            keep[section] = {
+                task: {m: v for m, v in metrics.items() if m != "alias"} if isinstance(metrics, dict) else metrics
+                for task, metrics in keep[section].items()
+            }
+    return keep, rest
 
-    A crash between the two leaves an orphan details file, never a results file
-    that points to nothing.
+
+def results_layout(payload: dict[str, Any], details_name: str) -> dict[str, Any]:
+    """The payload in the order ``write_results`` writes it (lm-eval's output last: readers
+    that skip it, the site build, stop parsing early)."""
+    return {
+        **{k: v for k, v in payload.items() if k not in ("lm_eval", "schema", "details_file")},
+        "schema": SCHEMA,
+        "details_file": details_name,
+        "lm_eval": payload.get("lm_eval") or {},
+    }
+
+
+def write_results(root: Path, payload: dict[str, Any], details: list[dict[str, Any]], now: datetime) -> Path:
+    """Write details first (shared texts, then the model's compact rows), then the results
+    file that points to them (all atomic).
+
+    ``details`` are full rows (``evaluation.run.detail_rows``); ``payload["lm_eval"]`` is
+    lm-eval's whole output, split here between main and the details. A crash between the
+    writes leaves an orphan details file, never a results file that points to nothing.
     """
     folder = results_dir(root, payload["request"]["model"])
     stamp = timestamp(now)
-    details_name = f"details_{stamp}.jsonl.gz"
-    digest = hashlib.sha256(atomic.write_jsonl_gz(folder / details_name, details)).hexdigest()
-    # lm-eval's own output last: readers that skip it (the site build) stop parsing early.
-    lm_eval = payload.get("lm_eval")
-    payload = {
-        **{k: v for k, v in payload.items() if k != "lm_eval"},
-        "schema": SCHEMA,
-        "details_file": details_name,
-        "details_sha256": digest,
-        "lm_eval": lm_eval,
-    }
+    details_name = model_details_name(stamp)
+    keep, rest = split_lm_eval(payload.get("lm_eval"))
+    compact = details_format.compact(details, lm_eval=rest)
+    details_format.write_model_details(folder / details_name, compact, root)
+    digest = hashlib.sha256((folder / details_name).read_bytes()).hexdigest()
+    # The shared texts' hashes name every task's prompts, choices and targets: the task hashes.
+    payload = results_layout(
+        {**payload, "task_hashes": compact.header()["shared"], "details_sha256": digest, "lm_eval": keep}, details_name
+    )
     ResultsFile.model_validate(payload)  # never write what we could not read back
     target = Path(root) / results_relpath(payload["request"]["model"], now)
-    atomic.write_json(target, payload)
+    atomic.write_bytes(target, dump_results(payload))
     return target
+
+
+def dump_results(payload: dict[str, Any]) -> bytes:
+    """A results file's bytes: one top-level key per line, each value compact JSON.
+
+    The layout :func:`without_lm_eval` relies on (a top-level key starts a line with two
+    spaces and a quote), at ~60% of the size ``indent=2`` gives the 63 tasks' metrics.
+    """
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+    return ("{\n" + ",\n".join(f"  {compact(k)}: {compact(v)}" for k, v in payload.items()) + "\n}\n").encode()
 
 
 _LM_EVAL_LINE = b'\n  "lm_eval": '
@@ -200,7 +265,7 @@ def read_results_data(path: Path, lm_eval_keys: Collection[str] | None = None) -
                 raise ResultsError(f"unreadable results file: {exc}", path=path) from None
     except OSError as exc:
         raise ResultsError(f"unreadable results file: {exc.strerror or exc}", path=path) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in SCHEMAS:
         raise ResultsError(f"expected {SCHEMA!r}", path=path, field="schema")
     if lm_eval_keys is not None and isinstance(data.get("lm_eval"), dict):
         data["lm_eval"] = {k: v for k, v in data["lm_eval"].items() if k in lm_eval_keys}
@@ -223,8 +288,8 @@ def load_details(path: Path, data: ResultsFile | dict[str, Any]) -> list[dict[st
     if not name:
         return []
     source = Path(path).parent / Path(str(name)).name  # beside the results file, never elsewhere
-    try:
-        return atomic.read_jsonl_gz(source)
+    try:  # compact rows joined with the shared texts kept under the repository (records.details)
+        return details_format.read_model_details(source, details_format.load_shared(Path(path).parents[3])).full_rows()
     except (OSError, EOFError, ValueError) as exc:
         raise ResultsError(f"unreadable details file {source.name}: {exc}", path=path, field="details_file") from None
 

@@ -33,8 +33,8 @@ from shlepa.details import StoreError, public_base
 from shlepa.details.branch import SITE_FOLDER, BranchStore
 from shlepa.env import environment
 from shlepa.errors import ShlepaError
-from shlepa.io import atomic
-from shlepa.records.keys import details_key, short_sha
+from shlepa.records import details as details_format
+from shlepa.records.keys import details_key, shared_text_key, shared_text_page, short_sha
 from shlepa.records.request import Request
 from shlepa.records.results import ResultsFile
 from shlepa.records.scores import finite
@@ -298,14 +298,38 @@ def store_key(res_path: Path, res: ResultsFile) -> str | None:
     return details_key(res.details_sha256)
 
 
-def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[dict[str, Any], dict[str, str]] | None:
-    """A results file's details in pages: (index, {"<benchmark>-<n>.json": text, "index.json": text});
-    None when there are none.
+def stored_shared_pages(res: ResultsFile, shared_root: Path | None) -> dict[str, str]:
+    """The shared text pages a result whose details are in the store needs (its ``task_hashes``),
+    read from the repository's shared texts: the viewer joins the store's compact rows with them."""
+    hashes = getattr(res, "task_hashes", None)
+    if shared_root is None or not isinstance(hashes, dict):
+        return {}
+    get = details_format.load_shared(shared_root)
+    files: dict[str, str] = {}
+    for task, version in hashes.items():
+        try:
+            key = shared_text_key(str(task), str(version))
+            text = details_format.SharedText.decode(get(key), key)
+            for n, page in details_format.shared_pages(text).items():
+                files[shared_text_page(str(task), str(version), n)] = json.dumps(page, ensure_ascii=False)
+        except ValueError as exc:  # a missing or odd shared text: the viewer says the text is unavailable
+            log.warning("shared text of task %.40r for %s skipped: %s", task, res.key, exc)
+    return files
+
+
+def split_details(
+    res_path: Path, res: ResultsFile, suite: Any = None, shared_root: Path | None = None
+) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """A results file's details in pages: (index, {"<benchmark>-<n>.json": text, "index.json": text,
+    "shared/<task>/<hash>/<n>.json": text}); None when there are none.
 
     The index goes into the model page (per benchmark: title, rows, pages, metric names as
     people read them); ``index.json`` holds, per row, its task (run-length encoded: rows come
     grouped by task) and whether the model was right, so the viewer can filter without
-    loading every page. Rows keep the evaluation's format (see ``detail_rows``).
+    loading every page. A page holds compact rows (``records.details``) and the shared text
+    keys of its tasks; the shared text pages (the same for every model of a task version) are
+    written once under the site's ``details/shared/`` (``shared_root``: where the repository
+    keeps the shared texts; a format-1 file is compacted on the fly).
     """
     if not res.details_file:
         return None
@@ -313,54 +337,53 @@ def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[
     if store_key(res_path, res) is not None:  # in the details store: the browser reads it there
         return None
     try:
-        if src.stat().st_size < 64:  # an empty gzip stream: the evaluation logged no samples
-            return None
-        rows = atomic.read_jsonl_gz(src)
+        loaded = details_format.read_model_details(src, details_format.load_shared(shared_root or res_path.parents[3]))
     except (OSError, ValueError) as exc:
         log.warning("%s: unreadable details: %s", src, exc)
         return None
-    if not rows:
+    if not loaded.rows:
         return None
+    if not loaded.shared:  # format 1: full rows
+        loaded = details_format.compact(loaded.rows)
     benches = {b.key: b for b in suite.benchmarks} if suite is not None else {}
     by_bench: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
+    for row in loaded.rows:
         bench = str(row.get("benchmark"))
         if not KEY_RE.match(bench):  # it becomes a file name: never a path (../../x) or odd text
             log.warning("%s: details row with benchmark %.40r skipped (not a benchmark key)", src, bench)
             continue
-        by_bench[bench].append(
-            {
-                "doc_id": row.get("doc_id"),
-                "task": row.get("task"),
-                "prompt": row.get("prompt"),
-                "choices": row.get("choices"),
-                "target": row.get("target"),
-                "response": row.get("response"),
-                "filter": row.get("filter"),
-                "metrics": row.get("metrics"),
-            }
-        )
+        by_bench[bench].append({k: v for k, v in row.items() if k != "benchmark"})
+    versions: dict[str, str] = {}
+    files: dict[str, str] = {}
+    for task, text in loaded.shared.items():
+        try:
+            versions[task] = text.version_hash
+            for n, page in details_format.shared_pages(text).items():
+                files[shared_text_page(task, text.version_hash, n)] = json.dumps(page, ensure_ascii=False)
+        except ValueError as exc:  # a task name that is no plain name never becomes a path
+            log.warning("%s: shared text of task %.40r skipped: %s", src, task, exc)
     index: dict[str, Any] = {}
     rows_index: dict[str, Any] = {}
-    files: dict[str, str] = {}
     for bench, items in by_bench.items():
         pages = [items[i : i + DETAILS_PAGE_ROWS] for i in range(0, len(items), DETAILS_PAGE_ROWS)]
         for n, chunk in enumerate(pages):
-            files[DETAILS_PAGE.format(bench=bench, page=n)] = json.dumps(chunk, ensure_ascii=False)
+            tasks = {str(it.get("task")) for it in chunk}
+            page = {"shared": {t: versions[t] for t in sorted(tasks) if t in versions}, "rows": chunk}
+            files[DETAILS_PAGE.format(bench=bench, page=n)] = json.dumps(page, ensure_ascii=False)
         b = benches.get(bench)
         names: dict[str, None] = {}
         for it in items:
-            names.update(dict.fromkeys(it["metrics"] or {}))
+            names.update(dict.fromkeys(it.get("metrics") or {}))
         metric = b.metric if b is not None else next(iter(names), None)
         task_ids: dict[str, int] = {}
         runs: list[list[int]] = []
         for it in items:
-            t = task_ids.setdefault(str(it["task"]), len(task_ids))
+            t = task_ids.setdefault(str(it.get("task")), len(task_ids))
             if runs and runs[-1][0] == t:
                 runs[-1][1] += 1
             else:
                 runs.append([t, 1])
-        binary = [m for m in names if all(_right((it["metrics"] or {}).get(m)) != "-" for it in items)]
+        binary = [m for m in names if all(_right((it.get("metrics") or {}).get(m)) != "-" for it in items)]
         index[bench] = {
             "title": b.title if b is not None else bench,
             "rows": len(items),
@@ -373,7 +396,7 @@ def split_details(res_path: Path, res: ResultsFile, suite: Any = None) -> tuple[
         rows_index[bench] = {
             "tasks": [[t, task_title(t)] for t in task_ids],
             "task_runs": runs,
-            "right": "".join(_right((it["metrics"] or {}).get(metric)) for it in items),
+            "right": "".join(_right((it.get("metrics") or {}).get(metric)) for it in items),
         }
     files[DETAILS_INDEX] = json.dumps(rows_index, ensure_ascii=False, separators=(",", ":"))
     return index, files
@@ -396,13 +419,35 @@ def _ensure_dir(folder: str) -> None:
     _MADE.add(folder)
 
 
-def _write_page(folder: Path, html: str, details: dict[str, str]) -> None:
+_SHARED_DONE: set[str] = set()  # shared text pages this process wrote (or found) during the current build
+
+
+def _write_shared(out: Path, name: str, text: str) -> None:
+    """A shared text page, once per site: the first model that needs it writes it (by a rename,
+    so a forked worker writing the same page at the same time leaves one whole file)."""
+    if name in _SHARED_DONE:
+        return
+    _SHARED_DONE.add(name)
+    target = out / "details" / name
+    if target.exists():
+        return
+    _ensure_dir(str(target.parent))
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, target)
+
+
+def _write_page(folder: Path, html: str, details: dict[str, str], out: Path | None = None) -> None:
     _ensure_dir(str(folder))
     with open(folder / "index.html", "w", encoding="utf-8") as fh:
         fh.write(html)
     if details:
         os.mkdir(folder / "details")
         for name, text in details.items():
+            if name.startswith("shared/"):
+                _write_shared(out or folder, name, text)
+                continue
             with open(folder / "details" / name, "w", encoding="utf-8") as fh:
                 fh.write(text)
 
@@ -572,6 +617,7 @@ class _Pages:
     evaluations: dict[str, list[dict[str, Any]]]
     results: dict[str, tuple[Path, ResultsFile]]
     details_base: str = SITE_FOLDER  # the store's public base URL (site-relative for the branch store)
+    root: Path | None = None  # the repository: where its shared details texts are
 
     def write(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Render here, write from threads: creating ~3 folders per page is file-system
@@ -579,17 +625,20 @@ class _Pages:
         pages = details_models = 0
         _MADE.clear()
         _MADE.add(str(self.out))
+        _SHARED_DONE.clear()
         with ThreadPoolExecutor(WRITER_THREADS) as writers:
             pending: list[Future] = []
             for r in rows:
                 key = f"{r['model']}@{r['sha']}@{r['precision']}@{r['suite']}"
                 path, res = self.results[key]
-                details = split_details(path, res, self.board.suites.get(r["suite"]))
+                details = split_details(path, res, self.board.suites.get(r["suite"]), self.root)
                 in_store = store_key(path, res) if details is None else None
                 url = None
+                files = details[1] if details else {}
                 if in_store is not None:
                     absolute = self.details_base.startswith(("http://", "https://"))
                     url = (self.details_base if absolute else MODEL_PAGE_ROOT + self.details_base) + in_store
+                    files = stored_shared_pages(res, self.root)
                 details_models += details is not None or url is not None
                 content = self.renderer.model_page(
                     r,
@@ -602,7 +651,7 @@ class _Pages:
                 )
                 title = self.renderer.escape(f"{r['model']} ({r['precision']}, {short_sha(r['sha'])})")
                 html = self.before.replace(SHELL_TITLE, title) + content + self.after.replace(SHELL_TITLE, title)
-                pending.append(writers.submit(_write_page, self.out / r["page"], html, details[1] if details else {}))
+                pending.append(writers.submit(_write_page, self.out / r["page"], html, files, self.out))
                 pages += 1
                 if len(pending) >= 4 * WRITER_THREADS:  # bounded memory; the first error surfaces here
                     for f in pending:
@@ -633,6 +682,7 @@ def write_model_pages(
     out: Path,
     workers: int = 1,
     details_base: str = SITE_FOLDER,
+    root: Path | None = None,
 ) -> tuple[int, int]:
     """Every model page: the theme's shell page around Jinja2-rendered content (linear in models).
 
@@ -655,6 +705,7 @@ def write_model_pages(
         evaluations,
         {res.key: (path, res) for path, res in board.results.values()},
         details_base,
+        root,
     )
     if workers <= 1 or len(data["rows"]) < 2:
         return job.write(data["rows"])
@@ -797,6 +848,7 @@ def _build(
             stage,
             workers if workers is not None else default_workers(len(data["rows"])),
             details_base=store_info["base_url"],
+            root=root,
         )
         timings["model_pages"] = time.perf_counter() - t
         t = time.perf_counter()

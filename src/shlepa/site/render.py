@@ -13,7 +13,8 @@ from markupsafe import Markup, escape
 
 from shlepa.config import ValidationSettings
 from shlepa.records import scoring
-from shlepa.records.keys import model_page_path, queue_anchor, short_sha
+from shlepa.records.details import SHARED_PAGE_ROWS
+from shlepa.records.keys import SHARED_TEXT_PAGE, model_page_path, queue_anchor, short_sha
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status, format_age
 from shlepa.records.results import ResultsFile, results_dir
 from shlepa.records.scores import finite
@@ -201,6 +202,8 @@ class Renderer:
             tabulator_js=TABULATOR_JS,
             vega_js=VEGA_JS,
             details_page=DETAILS_PAGE,
+            shared_page=SHARED_TEXT_PAGE,
+            shared_rows=SHARED_PAGE_ROWS,
         )
         self._model = self.env.get_template("model.html.j2")
         self.trajectories = board_trajectories(board) if trajectories is None else trajectories

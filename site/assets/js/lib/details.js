@@ -179,8 +179,11 @@ export function indexRows(rows, benches, titles, pageRows = 20) {
     const b = String(row.benchmark);
     if (!BENCH_KEY.test(b)) return;
     if (!by.has(b)) by.set(b, []);
-    by.get(b).push({doc_id: row.doc_id, task: row.task, prompt: row.prompt, choices: row.choices, target: row.target,
-      response: row.response, filter: row.filter, metrics: row.metrics});
+    // Every field but the benchmark: full rows (format 1) keep their text, compact rows (format 2)
+    // their position `s` in the shared text, which joinRow reads.
+    const item = {};
+    Object.keys(row).forEach((k) => { if (k !== "benchmark") item[k] = row[k]; });
+    by.get(b).push(item);
   });
   const index = {}, rowsIndex = {}, pages = {};
   by.forEach((items, b) => {
@@ -220,4 +223,39 @@ export async function readDetailsFile(buffer) {
     text = new TextDecoder().decode(bytes);
   }
   return text.split("\n").filter((line) => line.trim()).map((line) => JSON.parse(line));
+}
+
+/** A details file's lines as {shared, rows}: format 2 (records/details.py) starts with a header
+ * naming each task's shared text version; a format-1 file is rows only (shared: null). */
+export function splitHeader(lines) {
+  const first = lines.length ? lines[0] : null;
+  if (first && typeof first === "object" && first.schema === "shlepa.details/2") {
+    const shared = first.shared && typeof first.shared === "object" ? first.shared : {};
+    return {shared, rows: lines.slice(1)};
+  }
+  return {shared: null, rows: lines};
+}
+
+/** Which shared text page a compact row's text is on: {task, version, page}, or null when the
+ * row carries its text itself (a format-1 page) or names no text. `shared`: the page's
+ * {task: version hash}; `sharedRows`: documents per shared page. */
+export function sharedRef(row, shared, sharedRows) {
+  if (!row || "prompt" in row || !Number.isInteger(row.s)) return null;
+  const version = shared && Object.prototype.hasOwnProperty.call(shared, row.task) ? shared[row.task] : null;
+  return version ? {task: row.task, version, page: Math.floor(row.s / sharedRows)} : null;
+}
+
+/** A compact details row joined with its shared text page (records/details.py, format 2): the
+ * full row readRow reads (prompt = the page's preamble + a blank line + the question). The one
+ * place the viewer knows the split; a row that already has its prompt comes back as it is. */
+export function joinRow(row, textPage, sharedRows) {
+  if (!row || "prompt" in row) return row;
+  const entry = textPage && Array.isArray(textPage.rows) && Number.isInteger(row.s) ? textPage.rows[row.s % sharedRows] : null;
+  const full = Object.assign({}, row);
+  delete full.s;
+  if (!entry) return Object.assign(full, {prompt: "", choices: [], target: null});
+  const pre = Number.isInteger(entry.pre) && entry.pre >= 0 ? (textPage.preambles || [])[entry.pre] : undefined;
+  const question = entry.question === null || entry.question === undefined ? "" : String(entry.question);
+  return Object.assign(full, {prompt: pre === undefined ? question : pre + "\n\n" + question,
+    choices: Array.isArray(entry.choices) ? entry.choices : [], target: entry.target === undefined ? null : entry.target});
 }
