@@ -447,11 +447,14 @@ def test_model_pages_name_their_details_in_the_configured_store(
         # The publish job's copy: exactly the files the pages name, under details/ of the site.
         assert all(u.startswith("../../../../details/sha256/") for u in urls)
         copied = sorted(p.relative_to(out / "details").as_posix() for p in (out / "details").rglob("*") if p.is_file())
-        assert copied == sorted({"sha256/" + k for k in named})  # identical files share one key
+        stored = [c for c in copied if not c.startswith("shared/")]
+        assert stored == sorted({"sha256/" + k for k in named})  # identical files share one key
     else:
         assert all(u.startswith(meta["base_url"]) and u.startswith("http") for u in urls)
         assert all(u[len(meta["base_url"]) :].startswith("sha256/") for u in urls)
-        assert not (out / "details").exists()
+        assert not list((out / "details").glob("sha256/**/*")), "the store's files are read from the store"
+    # The compact rows' text: the shared pages every model of a task version uses, once in the site.
+    assert list((out / "details" / "shared").rglob("*.json"))
 
 
 def test_the_branch_store_refuses_a_site_over_its_budget_and_names_hf_and_s3(
