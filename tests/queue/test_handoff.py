@@ -25,7 +25,7 @@ from shlepa.queue.runner import RunnerOptions
 from shlepa.records.request import Status
 from shlepa.records.suite import DataSource
 
-from support.gitboard import PROJECT, add_requests, clone, git, publish_requests
+from support.gitboard import PROJECT, RULESET, add_requests, clone, git, install_hook, publish_requests
 
 CLAIM = "run-4242.1"
 RUN_URL = "https://ci.example/runs/4242/attempts/1"
@@ -101,6 +101,22 @@ def test_the_gpu_side_writes_results_details_and_a_manifest_and_commits_nothing(
     assert manifest["shared"] and all(s.startswith("details/shared/") for s in manifest["shared"])
 
 
+def test_the_gpu_jobs_evaluate_out_command_applies_the_per_request_time_limit(tmp_path, monkeypatch):
+    """evaluate.yml's GPU job runs ``evaluate --out --isolate``: runner.request_timeout_minutes must reach it."""
+    import shlepa.queue.handoff as handoff
+
+    shutil.copytree(PROJECT / "eval", tmp_path / "eval")
+    (rel,) = add_requests(tmp_path, 1)
+    (tmp_path / "leaderboard.yaml").write_text("runner:\n  request_timeout_minutes: 7\n")
+    seen: list[RunnerOptions] = []
+    monkeypatch.setattr(handoff, "write_handoff", lambda root, rel, claim, out, opts: seen.append(opts) or out)
+    args = ["evaluate", str(rel), "--out", str(tmp_path / "out"), "--claim", CLAIM, "--isolate"]
+    done = CliRunner().invoke(app, [*args, "--root", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    (opts,) = seen
+    assert opts.isolate and opts.request_timeout_s == 7 * 60.0
+
+
 def test_a_good_handoff_lands_as_results_and_finished_in_one_commit(good_handoff, claimed, tmp_path):
     remote, hosted, rel = claimed
     before = git(remote, "rev-parse", "main").strip()
@@ -111,6 +127,44 @@ def test_a_good_handoff_lands_as_results_and_finished_in_one_commit(good_handoff
     changed = git(remote, "show", "--name-only", "--format=", "main").split()
     assert sorted(changed) == sorted([rel.as_posix(), *_manifest(out)["results"], *_manifest(out)["shared"]])
     assert _remote_status(remote, rel) == "FINISHED"
+
+
+def test_results_main_refuses_for_good_are_kept_and_the_request_fails_with_gits_message(
+    good_handoff, claimed, tmp_path
+):
+    """The hosted ingest goes the runner's way when a ruleset refuses results (#15 item 2)."""
+    remote, hosted, rel = claimed
+    install_hook(remote, RULESET)  # main refuses any change under results/ (GH013)
+    out = _copy(good_handoff[0], tmp_path)
+    outcome = ingest_handoff(_repo(hosted), hosted, rel, CLAIM, out, RUN_URL, log_dir=tmp_path / "logs")
+
+    assert outcome.status == Status.failed and "push rejected" in outcome.note
+    assert _remote_results(remote) == []
+    text = git(remote, "show", f"main:{rel}")
+    assert _remote_status(remote, rel) == "FAILED" and "error_class: PushRejected" in text
+    assert "GH013: Repository rule violations" in text and "Changes to results/ must come from" in text
+    # The results and the FINISHED request are on a side branch for the owners to merge ...
+    (branch,) = git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/shlepa/unpublished/").split()
+    assert branch in text
+    on_branch = git(remote, "show", "--name-only", "--format=", branch).split()
+    assert sorted(on_branch) == sorted([rel.as_posix(), *_manifest(out)["results"]])
+    assert "status: FINISHED" in git(remote, "show", f"{branch}:{rel}")
+    # ... and in the folder the ingest job uploads, with git's message.
+    folder = tmp_path / "logs" / "unpublished" / branch.rsplit("/", 1)[1]
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("results_*.json")) == [_results_name(out)]
+    assert "GH013" in (folder / "push-error.txt").read_text()
+    assert git(hosted, "status", "--porcelain").strip() == ""
+
+
+def test_the_ingest_command_keeps_refused_results_in_its_log_dir_and_exits_3(good_handoff, claimed, tmp_path):
+    remote, hosted, rel = claimed
+    install_hook(remote, RULESET)
+    out = _copy(good_handoff[0], tmp_path)
+    args = ["ingest", str(out), "--request", str(rel), "--claim", CLAIM, "--root", str(hosted)]
+    done = CliRunner().invoke(app, [*args, "--log-dir", str(tmp_path / "ingest-logs")])
+    assert done.exit_code == 3, done.output
+    assert f"FAILED\t{rel}" in done.output and "shlepa/unpublished/" in done.output
+    assert list((tmp_path / "ingest-logs" / "unpublished").rglob("results_*.json"))
 
 
 def _refused(claimed, out: Path, match: str) -> None:

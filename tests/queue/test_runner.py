@@ -32,7 +32,7 @@ from shlepa.records.keys import details_key
 from shlepa.records.request import Status, load_request, parse_request
 from shlepa.records.suite import DataSource
 
-from support.gitboard import GIT_ENV, PROJECT, clone, git, publish_requests
+from support.gitboard import GIT_ENV, PROJECT, RULESET, clone, git, install_hook, publish_requests
 from support.stores import BACKENDS, store_for
 
 #: The in-process time limit of these tests: many times one dummy evaluation (about a second) on a busy CPU.
@@ -421,31 +421,12 @@ def test_isolated_request_past_the_time_limit_has_its_process_group_killed(git_b
 
 
 # -- a result cannot be lost at the push (#15 item 5) ----------------------------------
-RULESET = """#!/bin/sh
-# Like a GitHub ruleset on main: no change under results/ may land there.
-while read old new ref; do
-  [ "$ref" = refs/heads/main ] || continue
-  if git diff --name-only "$old" "$new" | grep -q '^results/'; then
-    echo "error: GH013: Repository rule violations found for refs/heads/main." >&2
-    echo "- Changes to results/ must come from the publish job" >&2
-    exit 1
-  fi
-done
-"""
-
-
-def _install_hook(remote: Path, text: str) -> None:
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text(text)
-    hook.chmod(0o755)
-
-
 def test_results_refused_by_a_ruleset_are_kept_on_a_side_branch_and_the_request_fails_with_gits_message(
     git_board, tmp_path
 ):
     remote, seed = git_board
     rels = publish_requests(seed, 2)
-    _install_hook(remote, RULESET)
+    install_hook(remote, RULESET)
     work = clone(remote, tmp_path / "w")
     outcomes = drain(_repo(work), work, _opts(log_dir=tmp_path / "logs"))
     assert [o.status for o in outcomes] == [Status.failed, Status.failed]  # never left RUNNING; the drain went on
@@ -482,7 +463,7 @@ def test_a_remote_refusing_everything_still_keeps_the_results_in_the_folder(git_
     from shlepa.queue.store import claim
 
     assert claim(repo, work, rels[0], "gpu-test", None)
-    _install_hook(remote, "#!/bin/sh\necho 'repository is read-only for maintenance' >&2\nexit 1\n")
+    install_hook(remote, "#!/bin/sh\necho 'repository is read-only for maintenance' >&2\nexit 1\n")
     from shlepa.queue.runner import process_claimed
 
     out = process_claimed(repo, work, rels[0], _opts(log_dir=tmp_path / "logs"))

@@ -507,3 +507,52 @@ def test_model_page_says_how_each_task_was_scored_and_warns_of_a_fallback(tmp_pa
         "<code>mmlu_anatomy</code>: 1 request(s) on the plain lm-eval path: longer than the model window &lt;b&gt;"
         in warning
     )
+
+
+def _pending_rows(html: str) -> list[tuple[str, datetime]]:
+    """(row anchor, age timestamp) of the Pending table, top to bottom."""
+    table = html.split('id="pending"')[1].split('id="failed"')[0]
+    found = re.findall(r'<tr id="([^"]+)"[^>]*>.*?<time class="queue-age" datetime="([^"]+)"', table)
+    return [(anchor, datetime.fromisoformat(stamp)) for anchor, stamp in found]
+
+
+def _anchor(path: Path) -> str:
+    from shlepa.records.keys import queue_anchor
+    from shlepa.records.request import load_request
+
+    req = load_request(path)
+    return queue_anchor(req.model, req.revision, req.precision.value, req.suite)
+
+
+def test_queue_page_orders_and_ages_pending_requests_by_merge_time_like_the_runners(tmp_path: Path, monkeypatch):
+    """The author writes submitted_at; the page shows the order the runners claim in (queue.store)."""
+    from shlepa.queue.store import pending
+    from shlepa.records.request import Status, load_request
+
+    from support.gitboard import git
+
+    root = make_repo(tmp_path / "repo", 1, queue=4)  # two PENDING requests, submitted 20 h and 5 h ago
+    waiting = [p for p in sorted(root.glob("requests/**/*.yaml")) if load_request(p).status == Status.pending]
+    older, newer = sorted(waiting, key=lambda p: load_request(p).submitted_at)
+
+    # Outside git the page falls back as the store does: oldest submitted_at first, aged from it.
+    build_site(root, tmp_path / "plain")
+    rows = _pending_rows((tmp_path / "plain" / "queue" / "index.html").read_text())
+    assert rows == [(_anchor(p), load_request(p).submitted_at) for p in (older, newer)]
+    assert [a for a, _ in rows] == [_anchor(e.path) for e in pending(root)]
+
+    # In a checkout the newer request was merged first (the other a day later), so it is next in line.
+    git(root, "init", "--quiet", "-b", "main")
+    git(root, "add", "--all", f":!{older.relative_to(root)}", f":!{newer.relative_to(root)}")
+    git(root, "commit", "--quiet", "-m", "the board")
+    merged = {newer: "2025-03-01T10:00:00+00:00", older: "2025-03-02T10:00:00+00:00"}
+    for path, stamp in merged.items():
+        monkeypatch.setenv("GIT_COMMITTER_DATE", stamp)
+        git(root, "add", str(path.relative_to(root)))
+        git(root, "commit", "--quiet", "-m", f"Merge pull request: {path.name}")
+    build_site(root, tmp_path / "git")
+    html = (tmp_path / "git" / "queue" / "index.html").read_text()
+    rows = _pending_rows(html)
+    assert rows == [(_anchor(p), datetime.fromisoformat(merged[p])) for p in (newer, older)]
+    assert [a for a, _ in rows] == [_anchor(e.path) for e in pending(root)]  # the runners' own order
+    assert "<th>Queued</th>" in html

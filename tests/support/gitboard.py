@@ -58,3 +58,24 @@ def publish_requests(seed: Path, n: int, start: int = 0) -> list[Path]:
     git(seed, "commit", "--quiet", "-m", f"add {n} requests")
     git(seed, "push", "--quiet", "origin", "HEAD:main")
     return rels
+
+
+#: A pre-receive hook like a GitHub ruleset on main refusing results (GH013); for ``install_hook``.
+RULESET = """#!/bin/sh
+# Like a GitHub ruleset on main: no change under results/ may land there.
+while read old new ref; do
+  [ "$ref" = refs/heads/main ] || continue
+  if git diff --name-only "$old" "$new" | grep -q '^results/'; then
+    echo "error: GH013: Repository rule violations found for refs/heads/main." >&2
+    echo "- Changes to results/ must come from the publish job" >&2
+    exit 1
+  fi
+done
+"""
+
+
+def install_hook(remote: Path, text: str) -> None:
+    """Make a bare remote run ``text`` as its pre-receive hook (a real refusal, git's own message)."""
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(text)
+    hook.chmod(0o755)

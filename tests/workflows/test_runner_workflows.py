@@ -60,6 +60,28 @@ def test_hosted_jobs_claim_and_publish_and_the_gpu_job_only_hands_over_files():
     assert [s["uses"] for s in ingest["steps"] if "setup" in s.get("uses", "")] == ["$/.github/actions/setup"]
 
 
+#: What the GPU job spends outside the request's own time limit: checkout, installing the eval
+#: extras (torch), the isolated child's 10 s kill grace, writing and uploading the hand-off.
+GPU_JOB_OVERHEAD_MINUTES = 30
+
+
+def test_the_gpu_job_has_a_hard_request_limit_inside_its_timeout_and_below_the_sweep():
+    """The request's limit fires first (FAILED with the reason), then the job's, then the sweep's."""
+    gpu = _load("evaluate.yml")["jobs"]["evaluate"]
+    command = next(s["run"] for s in gpu["steps"] if "shlepa evaluate" in s.get("run", ""))
+    assert "--isolate" in command.split()  # a hard limit: the child's process group is killed
+    runner = load_settings(PROJECT).runner
+    job = gpu["timeout-minutes"]
+    assert runner.request_timeout_minutes + GPU_JOB_OVERHEAD_MINUTES <= job < runner.stale_after_minutes
+
+
+def test_the_ingest_job_uploads_results_main_refused():
+    ingest = _load("evaluate.yml")["jobs"]["ingest"]
+    assert '--log-dir "$RUNNER_TEMP/shlepa-logs"' in _runs(ingest)
+    upload = next(s for s in ingest["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "${{ runner.temp }}/shlepa-logs"
+
+
 def test_gpu_caches_are_per_job_under_runner_temp_never_home():
     jobs = _load("evaluate.yml")["jobs"]
     for name in ("evaluate", "split"):

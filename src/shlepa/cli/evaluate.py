@@ -170,6 +170,7 @@ def evaluate(
             log_dir=log_dir,
             launcher=settings.launcher or None,
             isolate=isolate,
+            request_timeout_s=settings.request_timeout_minutes * 60.0,  # evaluate.yml's GPU job path too
         )
         typer.echo(str(write_handoff(repo_root, rel, claim, out_dir, ropts)))
         return

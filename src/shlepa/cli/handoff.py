@@ -58,10 +58,16 @@ def ingest(
     claim: str | None = typer.Option(None, "--claim", help="The plan job's claim id (default: this run's)."),
     push: bool = typer.Option(True, "--push/--no-push", help="Commit and push (rebase and retry, never forced)."),
     branch: str = typer.Option("main", "--branch", help="Branch the queue lives on."),
+    log_dir: Path | None = typer.Option(
+        None,
+        "--log-dir",
+        help="Results main refuses for good are kept in DIR/unpublished/ (upload DIR; default .shlepa/unpublished).",
+    ),
     root: Path | None = RootOption,
 ) -> None:
     """Check a GPU job's hand-off with this checkout's code and publish it: results + FINISHED in one commit,
-    or FAILED with the reason. A refused hand-off commits none of its files. Exit 3 when the request FAILED."""
+    or FAILED with the reason. A refused hand-off commits none of its files; results whose push main refuses
+    for good are kept (--log-dir, a shlepa/unpublished/* branch) and the request FAILED. Exit 3 when it FAILED."""
     from shlepa.details import open_store
     from shlepa.queue.handoff import ingest_handoff
 
@@ -71,7 +77,9 @@ def ingest(
         fail(f"{rel}: no such request file")
     repo = runner_repo(repo_root, branch)
     store = open_store(load_settings(repo_root).details, repo_root)  # details uploaded before the results commit
-    outcome = ingest_handoff(repo, repo_root, rel, _claim(claim), folder, github_run_url(), push=push, store=store)
+    outcome = ingest_handoff(
+        repo, repo_root, rel, _claim(claim), folder, github_run_url(), push=push, log_dir=log_dir, store=store
+    )
     typer.echo(f"{outcome.status.value}\t{outcome.request}\t{outcome.note}".rstrip())
     if outcome.status.value == "FAILED":
         raise typer.Exit(3)

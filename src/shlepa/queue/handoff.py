@@ -13,8 +13,11 @@ output, never from the artifact); the folder holds only the manifest and that
 request's files (no other path, no ``..``, no symlink, no special file, every size
 bounded); the results file passes the results schema and names this request. Only
 then are results and the FINISHED request committed in one commit
-(:func:`ingest_handoff`, through :func:`shlepa.queue.runner.finalize`, which rebases
-and retries like every runner push). A FAILED manifest, or no hand-off at all, ends
+(:func:`ingest_handoff`, through :func:`shlepa.queue.runner.finalize`, which publishes
+like every runner push: retried on a fresh main, never forced; a push refused for good
+keeps the results in ``<log dir>/unpublished/`` and on a ``shlepa/unpublished/*`` branch
+and records the request FAILED with git's message, :func:`shlepa.queue.runner.keep_unpublished`).
+A FAILED manifest, or no hand-off at all, ends
 the request FAILED with the reason; a refused hand-off ends it FAILED with the
 refusal and commits none of its files. A request no longer claimed by this run is
 left alone.
@@ -328,8 +331,7 @@ def _publish_failure(
     error_class: str,
     message: str,
     failure: Failure | None,
-    runner: str,
-    run_url: str | None,
+    opts: RunnerOptions,
     push: bool,
 ) -> Outcome:
     record_failure(
@@ -338,12 +340,12 @@ def _publish_failure(
         message,
         error_class=error_class,
         log_tail=failure.log_tail if failure else "",
-        log_url=(failure.log_url if failure and failure.log_url else (f"{run_url}#artifacts" if run_url else None)),
-        runner=runner,
-        run_url=run_url,
+        log_url=failure.log_url if failure and failure.log_url else opts.log_url,
+        runner=opts.runner,
+        run_url=opts.run_url,
         only_running=True,
     )
-    return finalize(repo, root, rel, RunnerOptions(runner=runner, run_url=run_url), push)
+    return finalize(repo, root, rel, opts, push)
 
 
 def ingest_handoff(
@@ -355,14 +357,25 @@ def ingest_handoff(
     run_url: str | None,
     push: bool = True,
     store: DetailsStore | None = None,
+    log_dir: Path | None = None,
 ) -> Outcome:
     """Check a hand-off and publish its outcome: results + FINISHED in one commit, or FAILED with the reason.
 
     A request that is not RUNNING under ``claim`` raises :class:`HandoffError` and nothing
     is committed. Any other refusal commits the request FAILED (reason "hand-off refused:
     ..."), without a single file of the hand-off, and then raises it, so the job shows red.
+    A push main refuses for good goes the runner's way (:func:`shlepa.queue.runner.keep_unpublished`):
+    the results are kept under ``log_dir``/unpublished (the workflow uploads ``log_dir``) and
+    on a side branch, and the request ends FAILED (``PushRejected``) with git's message.
     """
     root = Path(root).resolve()
+    opts = RunnerOptions(
+        runner=claim,
+        run_url=run_url,
+        log_url=f"{run_url}#artifacts" if run_url else None,
+        log_dir=log_dir,
+        store=store,
+    )
     require_claim(load_request(root / rel), rel.as_posix(), claim)  # another run's request: touch nothing
     if not Path(folder).exists() or (Path(folder).is_dir() and not any(Path(folder).iterdir())):
         return _publish_failure(
@@ -372,14 +385,13 @@ def ingest_handoff(
             "NoHandoff",
             "the GPU job handed nothing over (it failed, timed out or was cancelled); see the run's logs",
             None,
-            claim,
-            run_url,
+            opts,
             push,
         )
     try:
         checked = check_handoff(folder, root, rel, claim)
     except HandoffError as exc:
-        _publish_failure(repo, root, rel, "HandoffRefused", f"hand-off refused: {exc}", None, claim, run_url, push)
+        _publish_failure(repo, root, rel, "HandoffRefused", f"hand-off refused: {exc}", None, opts, push)
         raise
     if checked.manifest.status == "FAILED":
         f = checked.manifest.failure
@@ -390,8 +402,7 @@ def ingest_handoff(
             f.error_class if f else "EvaluationError",
             f.message if f else "the evaluation failed",
             f,
-            claim,
-            run_url,
+            opts,
             push,
         )
     for name, source in checked.files.items():
@@ -403,7 +414,7 @@ def ingest_handoff(
         checked.request.with_status(Status.finished, f"results in {results}", runner=claim, run_url=run_url), root
     )
     # The details go to the configured store before the results that name them are committed.
-    return finalize(repo, root, rel, RunnerOptions(runner=claim, run_url=run_url, store=store), push)
+    return finalize(repo, root, rel, opts, push)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,18 +98,19 @@ def merge_times(root: Path) -> dict[str, int] | None:
     return times
 
 
-def _order(root: Path, entries: list[QueueEntry]) -> list[QueueEntry]:
-    """Status, then merge time, then path; files git does not know come after every merged one.
+def queue_order(root: Path, entries: list[QueueEntry], times: Mapping[str, int] | None = None) -> list[QueueEntry]:
+    """The queue's one order: status, then merge time, then path; files git does not know after every merged one.
 
     ``submitted_at`` only breaks ties within one merge commit (the requests of one PR, so
     one author orders only their own requests) and orders files git does not know (outside
-    a repository, or not committed yet).
+    a repository, or not committed yet). ``times`` is :func:`merge_times` (read here when
+    not given); the site's queue page orders with this function too.
     """
-    times = merge_times(root) or {}
+    times = (merge_times(root) or {}) if times is None else times
     base = Path(root).resolve()
 
     def key(e: QueueEntry) -> tuple[int, int, int, datetime, str]:
-        rel = Path(os.path.relpath(Path(e.path).resolve(), base)).as_posix()
+        rel = _posix_rel(base, e.path)
         merged = times.get(rel)
         known = 0 if merged is not None else 1
         return (STATUS_ORDER.index(e.status), known, merged or 0, e.request.submitted_at, rel)
@@ -116,10 +118,20 @@ def _order(root: Path, entries: list[QueueEntry]) -> list[QueueEntry]:
     return sorted(entries, key=key)
 
 
+def merged_at(root: Path, path: Path, times: Mapping[str, int]) -> datetime | None:
+    """When git merged this request file (the time :func:`queue_order` orders by); None when git does not know it."""
+    merged = times.get(_posix_rel(Path(root).resolve(), path))
+    return datetime.fromtimestamp(merged, UTC) if merged is not None else None
+
+
+def _posix_rel(base: Path, path: Path) -> str:
+    return Path(os.path.relpath(Path(base / path).resolve(), base)).as_posix()
+
+
 def list_queue(root: Path) -> tuple[list[QueueEntry], list[RequestError]]:
     """Every request with its status; RUNNING first, then PENDING first merged first, FAILED, FINISHED."""
     good, bad = load_all_requests(root)
-    return _order(root, [QueueEntry(path, req) for path, req in good]), bad
+    return queue_order(root, [QueueEntry(path, req) for path, req in good]), bad
 
 
 def pending(root: Path) -> list[QueueEntry]:
@@ -302,7 +314,9 @@ __all__ = [
     "dead_runners",
     "list_queue",
     "merge_times",
+    "merged_at",
     "pending",
+    "queue_order",
     "requeue",
     "requeue_request",
     "results_since_queued",

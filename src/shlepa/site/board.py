@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from shlepa.queue.store import merge_times
 from shlepa.records.flags import Flag, FlagsError, load_flags
 from shlepa.records.keys import MODEL_ID_RE, SHA_RE, model_page_path, row_id
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, load_all_requests, read_all_request_data
@@ -34,6 +35,9 @@ class Board:
     results: dict[str, tuple[Path, ResultsFile]]
     errors: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    root: Path | None = None
+    #: ``queue.store.merge_times`` of the checkout ({} outside git): the queue page's order and ages.
+    merge_times: dict[str, int] = field(default_factory=dict)
     _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def records(self) -> list[dict[str, Any]]:
@@ -183,7 +187,16 @@ def load_board(root: Path) -> Board:
         frame["rank"] = frame.groupby("suite", sort=False).cumcount() + 1
         by_norm = frame.sort_values("average_normalized", ascending=False, na_position="last", kind="stable")
         frame["rank_norm"] = (by_norm.groupby("suite", sort=False).cumcount() + 1).reindex(frame.index)
-    return Board(suites=suites, rows=frame, requests=requests, results=latest, errors=errors, flags=flags)
+    return Board(
+        suites=suites,
+        rows=frame,
+        requests=requests,
+        results=latest,
+        errors=errors,
+        flags=flags,
+        root=root,
+        merge_times=merge_times(root) or {},
+    )
 
 
 def apply_flags(rows: list[dict[str, Any]], flags: list[Flag]) -> None:

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.config import ValidationSettings
+from shlepa.queue.store import QueueEntry, merged_at, queue_order
 from shlepa.records import scoring
 from shlepa.records.details import SHARED_PAGE_ROWS
 from shlepa.records.keys import SHARED_TEXT_PAGE, model_page_path, queue_anchor, short_sha
@@ -245,10 +246,17 @@ class Renderer:
         return "\n\n".join(parts) + "\n"
 
     def queue_context(self) -> dict[str, Any]:
+        """Requests by status. PENDING ones in the runners' own order (``queue_order``: merge time, not the
+        author's ``submitted_at``), aged from that merge; the others newest change first."""
+        root, times = self.board.root or Path("."), self.board.merge_times
+        entries = queue_order(root, [QueueEntry(path, req) for path, req in self.board.requests], times)
         groups: dict[str, list[dict[str, Any]]] = {s.value: [] for s in Status}
-        for _path, req in self.board.requests:
+        for entry in entries:
+            req = entry.request
             last = req.history[-1] if req.history else None
             since = last.at if last else req.submitted_at
+            if req.status == Status.pending:
+                since = merged_at(root, entry.path, times) or since
             log_url = (req.failure.log_url if req.failure else None) or (last.run_url if last else None)
             groups[req.status.value].append(
                 {
@@ -262,8 +270,9 @@ class Renderer:
                     "anchor": queue_anchor(req.model, req.revision, req.precision.value, req.suite),
                 }
             )
-        for items in groups.values():
-            items.sort(key=lambda item: item["since"], reverse=True)
+        for status, items in groups.items():
+            if status != Status.pending.value:  # PENDING stays in queue order: next to be evaluated first
+                items.sort(key=lambda item: item["since"], reverse=True)
         finished = groups.pop(Status.finished.value)
         return {"groups": groups, "finished": finished[:100], "finished_total": len(finished), "built_at": self.now}
 
