@@ -147,7 +147,7 @@ def test_results_main_refuses_for_good_are_kept_and_the_request_fails_with_gits_
     (branch,) = git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/shlepa/unpublished/").split()
     assert branch in text
     on_branch = git(remote, "show", "--name-only", "--format=", branch).split()
-    assert sorted(on_branch) == sorted([rel.as_posix(), *_manifest(out)["results"]])
+    assert sorted(on_branch) == sorted([rel.as_posix(), *_manifest(out)["results"], *_manifest(out)["shared"]])
     assert "status: FINISHED" in git(remote, "show", f"{branch}:{rel}")
     # ... and in the folder the ingest job uploads, with git's message.
     folder = tmp_path / "logs" / "unpublished" / branch.rsplit("/", 1)[1]

@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from shlepa.queue.store import merge_times
 from shlepa.records.flags import Flag, FlagsError, load_flags
 from shlepa.records.keys import MODEL_ID_RE, SHA_RE, model_page_path, row_id
+from shlepa.records.queue_order import merge_times
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, load_all_requests, read_all_request_data
 from shlepa.records.results import ResultsFile, iter_results_files, latest_by_key, load_all_results
 from shlepa.records.scores import average, normalized_score
@@ -36,7 +36,7 @@ class Board:
     errors: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     root: Path | None = None
-    #: ``queue.store.merge_times`` of the checkout ({} outside git): the queue page's order and ages.
+    #: ``records.queue_order.merge_times`` of the checkout ({} outside git): the queue page's order and ages.
     merge_times: dict[str, int] = field(default_factory=dict)
     _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 

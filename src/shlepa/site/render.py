@@ -12,10 +12,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from shlepa.config import ValidationSettings
-from shlepa.queue.store import QueueEntry, merged_at, queue_order
 from shlepa.records import scoring
 from shlepa.records.details import SHARED_PAGE_ROWS
 from shlepa.records.keys import SHARED_TEXT_PAGE, model_page_path, queue_anchor, short_sha
+from shlepa.records.queue_order import QueueEntry, merged_at, queue_order
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, Status, format_age
 from shlepa.records.results import ResultsFile, results_dir
 from shlepa.records.scores import finite
