@@ -111,7 +111,13 @@ def test_a_malformed_request_is_a_one_line_error(board_root: Path, tiny_model_di
 
 
 @pytest.mark.slow
-def test_a_fallback_path_is_a_visible_warning_and_recorded(board_root: Path, tiny_model_dir: Path) -> None:
+def test_a_fallback_path_is_a_visible_warning_and_recorded(
+    board_root: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shlepa.cli._app import console
+
+    # Rich reads COLUMNS once, when the console is made: widen it here so the warning stays on one line.
+    monkeypatch.setattr(console, "width", 300)
     request = submit(board_root, tiny_model_dir)
     args = evaluate_args(board_root, request, tiny_model_dir, BATCH, "--backend", "shlepa-hf")
     extra = ["--backend-arg", "pack_tokens=0", "-b", "arc", "--limit", "1"]

@@ -62,6 +62,8 @@ def test_the_generator_writes_as_many_bytes_per_sample_as_a_real_evaluation(
         fake_text, fake_row = fake[bench]
         assert 0.8 <= fake_text / real_text <= 1.2, (bench, "text", fake_text, real_text)
         assert 0.8 <= fake_row / real_row <= 1.2, (bench, "row", fake_row, real_row)
-    # and the real results file, slim, is of the size the fake board's are (bundled task names
-    # are 7 characters longer than the stock ones, over ~60 tasks)
-    assert results_file.stat().st_size < 30_000
+    # and the real results file stays slim. It is over the 30 KB goal here (33.8 KB measured):
+    # bundled task names are 7 characters longer than the stock ones over ~60 tasks, and the file
+    # also carries the per-task scoring record (#19 item 5, ~4 KB), which the fake board's files
+    # lack. The stock-name goal is measured by benchmarks/bench_storage.py.
+    assert results_file.stat().st_size < 36_000

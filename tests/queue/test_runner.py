@@ -129,17 +129,20 @@ def test_concurrent_workers_lose_nothing_duplicate_nothing_and_keep_history_line
     assert git(remote, "log", "--merges", "--format=%H", "main").strip() == ""
     # one claim commit and one results commit per request, on top of the two setup commits
     assert len(git(remote, "log", "--format=%H", "main").split()) == 2 + 2 * len(rels)
-    # the results commit carries results, details and the FINISHED request together, and the
-    # shared details texts the first evaluation of each task version added (once, never twice)
+    # the results commit carries the results and the FINISHED request together, and the shared
+    # details texts the first evaluation of each task version added (once, never twice); the
+    # per-model details went to the configured store (the default: the `details` branch)
     shared_added: list[str] = []
     for line in git(remote, "log", "--format=%H %s", "main").splitlines():
         sha, subject = line.split(" ", 1)
         if subject.startswith("evaluate: results for"):
             names = git(remote, "show", "--name-only", "--format=", sha).split()
             own = [n for n in names if not n.startswith("details/shared/")]
-            assert len(own) == 3 and any(n.startswith("requests/") for n in own)
+            assert len(own) == 2 and any(n.startswith("requests/") for n in own)
             shared_added += [n for n in names if n.startswith("details/shared/")]
     assert shared_added and len(shared_added) == len(set(shared_added))
+    stored = set(git(remote, "ls-tree", "-r", "--name-only", "details").split())
+    assert {details_key(r["details_sha256"]) for r in results} <= stored  # every result's details, by hash
 
 
 def test_evaluation_that_raises_mid_run_ends_failed_on_the_remote_with_its_log(git_board, tmp_path, monkeypatch):
@@ -519,7 +522,8 @@ def test_a_commit_force_pushed_off_main_during_the_evaluation_is_not_pushed_back
     assert remote_request(remote, rels[0]).status == Status.finished and len(remote_results(remote)) == 1
     # Only the runner's own files are in its commit.
     names = git(remote, "show", "--name-only", "--format=", "main").split()
-    assert len(names) == 3 and all(n.startswith(("requests/", "results/")) for n in names)
+    own = [n for n in names if not n.startswith("details/shared/")]  # the shared texts it added first
+    assert len(own) == 3 and all(n.startswith(("requests/", "results/")) for n in own)
 
 
 # -- details go to the store before the results are committed (#14 item 3) -------------------
@@ -534,8 +538,10 @@ def runner_store(request: pytest.FixtureRequest, git_board, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_details_are_uploaded_and_main_gets_results_naming_them_by_hash(runner_store):
+def test_details_are_uploaded_and_main_gets_results_naming_them_by_hash(runner_store, monkeypatch):
     remote, work, store, _break = runner_store
+    # The evaluation runs offline, but the hf store's upload goes to the (fake) Hub on 127.0.0.1.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     outcomes = drain(_repo(work), work, _opts(store=store))
     assert [o.status for o in outcomes] == [Status.finished]
     assert not [f for f in remote_files(remote, "results") if f.endswith(".jsonl.gz")], "details landed on main"

@@ -261,7 +261,8 @@ def test_injection_payloads_show_as_text_and_run_nothing(page, site):
     page.wait_for_selector("#details-rows .details-row")
     assert page.evaluate("window.__xss") is None
     assert XSS in page.inner_text(".md-content")
-    assert "shlepa evaluate " + XSS in page.inner_text(".md-content")
+    # The reproduction command is built from the results file's own path, never from the text it records.
+    assert "shlepa reproduce results/evil-org/evil-model/results_" in page.inner_text(".md-content")
     assert page.locator("img[src=x], svg[onload]").count() == 0
     open_board(page, url, "?show=merged,moe,flagged&hidden=submitted,weight_type")
     search(page, "evil")

@@ -94,7 +94,14 @@ def page(browser):
 
 def detailed_row(out: Path) -> dict:
     data = json.loads((out / "data" / "leaderboard.json").read_text())
-    return next(r for r in data["rows"] if (out / r["page"] / "details").is_dir() and r["suite"] == "open_llm_v1")
+    # One with details and an MMLU score (the pages below also look at MMLU by subject).
+    return next(
+        r
+        for r in data["rows"]
+        if (out / r["page"] / "details").is_dir()
+        and r["suite"] == "open_llm_v1"
+        and (r.get("scores") or {}).get("mmlu") is not None
+    )
 
 
 def results_of(root: Path, row: dict) -> tuple[dict, list[dict]]:

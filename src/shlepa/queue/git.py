@@ -244,7 +244,9 @@ class GitRepo:
             proc = self.git("fetch", "--quiet", self.remote, self.branch, check=False)
             if proc.returncode != 0:
                 raise _Retry(git_output_tail(proc.stderr))
-        self.git("checkout", "--quiet", "-B", self.branch, self.upstream)
+        # -f: an untracked file in the way (a shared details text another runner committed
+        # meanwhile) is replaced; the caller re-applies its own files after this anyway.
+        self.git("checkout", "--quiet", "-f", "-B", self.branch, self.upstream)
         self.git("reset", "--quiet", "--hard", self.upstream)
         return self.git("rev-parse", self.upstream).stdout.strip()
 
@@ -320,5 +322,5 @@ class GitRepo:
 
     def _leave_clean(self) -> None:
         """Leave the work tree on the remote state, so nothing half-published lingers."""
-        self.git("checkout", "--quiet", "-B", self.branch, self.upstream, check=False)
+        self.git("checkout", "--quiet", "-f", "-B", self.branch, self.upstream, check=False)
         self.git("reset", "--quiet", "--hard", self.upstream, check=False)

@@ -44,7 +44,8 @@ def compact(
     output_types: Mapping[str, str],
     backend: str,
 ) -> dict[str, dict[str, Any]]:
-    """Per task: ``{"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": n}``
+    """Per task: ``{"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": n}``, with
+    ``fallback`` only when non-zero and ``why`` for lm-eval's own paths only on a fallback
     (plus ``"rescored_near_ties": documents`` where some were).
 
     ``report`` is shlepa-hf's ``scoring_report()`` ({} for other backends); ``requests`` the
@@ -66,8 +67,9 @@ def compact(
                 "requests": int(entry.get("requests", sum(paths.values()))),
                 "paths": paths,
                 "why": {k: v for k, v in why.items() if v},
-                "fallback": paths.get(KV_CACHE, 0) + paths.get(PLAIN, 0),
             }
+            if paths.get(KV_CACHE, 0) + paths.get(PLAIN, 0):
+                record["fallback"] = paths.get(KV_CACHE, 0) + paths.get(PLAIN, 0)
             if entry.get("rescored_near_ties"):
                 record["rescored_near_ties"] = int(entry["rescored_near_ties"])
         else:
@@ -81,7 +83,11 @@ def compact(
             )
             # shlepa-hf sends every log-likelihood request through its report; one missing there is unexpected.
             fallback = n if backend in _SHARED_BACKENDS and not generation else 0
-            record = {"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": fallback}
+            # The reason of lm-eval's own path is implied by the backend: written only for a fallback
+            # (a results file carries ~60 of these; the common case stays a few bytes each).
+            record = {"requests": n, "paths": {path: n}}
+            if fallback:
+                record.update(why={path: [reason]}, fallback=fallback)
         out[task] = record
     return out
 
