@@ -13,9 +13,8 @@ from shlepa.details.verify import verify_details
 from shlepa.records.keys import details_key
 from shlepa.records.results import iter_results_files
 
-from support.gitboard import git
 from support.result_sets import make_repo
-from support.stores import BACKENDS, move_details_to_store, store_for
+from support.stores import BACKENDS, board_with_stored_details
 
 
 def _settings(kind: str, store) -> str:
@@ -33,13 +32,7 @@ def _settings(kind: str, store) -> str:
 def test_verify_finds_missing_and_changed_details_in_every_store(
     tmp_path: Path, kind: str, request: pytest.FixtureRequest, git_env
 ) -> None:
-    root = make_repo(tmp_path / "board", 3, details_every=1)
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(root, "init", "--quiet", "-b", "main")
-    git(root, "remote", "add", "origin", str(remote))
-    store, _break = store_for(kind, request, root, remote)
-    keys = move_details_to_store(store, root)
+    root, store, keys = board_with_stored_details(tmp_path, kind, request, 3, details_every=1)
     (root / "leaderboard.yaml").write_text(_settings(kind, store), encoding="utf-8")
     files = iter_results_files(root)
     checked, problems = verify_details(root, store)

@@ -22,7 +22,7 @@ from shlepa.site.meta import site_meta
 
 from support.gitboard import git
 from support.result_sets import add_hostile_model, make_repo
-from support.stores import BACKENDS, move_details_to_store, store_for
+from support.stores import BACKENDS, board_with_stored_details
 
 
 @pytest.fixture(scope="module")
@@ -408,13 +408,7 @@ def test_a_details_row_naming_a_path_as_its_benchmark_writes_nothing_outside_the
 # -- details in the details store (#14 items 3, 5) -----------------------------------------------
 def _board_with_stored_details(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> tuple[Path, list[str]]:
     """A board of 4 models (every other with details) whose details were moved into a store of ``kind``."""
-    root = make_repo(tmp_path / "board", 4, details_every=2)
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(root, "init", "--quiet", "-b", "main")
-    git(root, "remote", "add", "origin", str(remote))
-    store, _break = store_for(kind, request, root, remote)
-    keys = move_details_to_store(store, root)
+    root, store, keys = board_with_stored_details(tmp_path, kind, request, 4, details_every=2)
     assert keys
     settings = {
         "branch": "details:\n  store: branch\n",
@@ -528,8 +522,6 @@ def test_queue_page_orders_and_ages_pending_requests_by_merge_time_like_the_runn
     """The author writes submitted_at; the page shows the order the runners claim in (queue.store)."""
     from shlepa.queue.store import pending
     from shlepa.records.request import Status, load_request
-
-    from support.gitboard import git
 
     root = make_repo(tmp_path / "repo", 1, queue=4)  # two PENDING requests, submitted 20 h and 5 h ago
     waiting = [p for p in sorted(root.glob("requests/**/*.yaml")) if load_request(p).status == Status.pending]

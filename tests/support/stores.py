@@ -63,3 +63,20 @@ def move_details_to_store(store: Any, root: Path) -> list[str]:
         atomic.write_json(path, {**data, "details_sha256": ref.sha256, "lm_eval": lm_eval})
         keys.append(ref.key)
     return keys
+
+
+def board_with_stored_details(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest, models: int, details_every: int
+) -> tuple[Path, Any, list[str]]:
+    """A fake board in a git repository with a bare remote, its details moved into a store of
+    ``kind``: (root, store, the store keys)."""
+    from support.gitboard import git
+    from support.result_sets import make_repo
+
+    root = make_repo(tmp_path / "board", models, details_every=details_every)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(root, "init", "--quiet", "-b", "main")
+    git(root, "remote", "add", "origin", str(remote))
+    store, _break = store_for(kind, request, root, remote)
+    return root, store, move_details_to_store(store, root)
