@@ -9,8 +9,9 @@ Figures printed:
 * the size of a fresh clone of main holding N results files (a real git repository built
   from the fake result sets, cloned with ``git clone --no-local``);
 * the Pages artifact: with an external details store (hf, s3: no details in the site) and
-  with the branch store (every model's details pages copied into the site), and the largest
-  board whose artifact stays under the 900 MB budget with the branch store;
+  with the branch store (the build copies every model's compact details file from the
+  details branch into the site, byte for byte, beside the shared text pages written once),
+  and the largest board whose artifact stays under the 900 MB budget with the branch store;
 * ``shlepa build`` wall time at each size (the command as run; the external-store site).
 
 The rows are synthetic (tests/support/result_sets.py, sized like a real evaluation: see
@@ -72,8 +73,10 @@ def per_evaluation(root: Path) -> None:
 
 
 def per_sample(work: Path) -> tuple[dict[str, int], int]:
-    """Bytes per sample per benchmark, before and after; returns (site bytes of one full-size
-    model's details pages, site bytes of the shared text pages)."""
+    """Bytes per sample per benchmark, before and after; returns ({"file": one full-size model's
+    compact details file (what the branch store copies into the site), "pages": the same model's
+    details as site pages (details kept beside the results, no store)}, site bytes of the shared
+    text pages)."""
     suite = load_suite("open_llm_v1", Path(__file__).resolve().parents[1])
     texts = shared_texts(suite, None)
     shared = {t.task: t for parts in texts.values() for t, _first in parts}
@@ -110,9 +113,11 @@ def per_sample(work: Path) -> tuple[dict[str, int], int]:
     model_site = sum(len(v.encode()) for k, v in files.items() if not k.startswith("shared/"))
     shared_site = sum(len(v.encode()) for k, v in files.items() if k.startswith("shared/"))
     print(
-        f"  in the site: {model_site / 1e6:.1f} MB of pages per model, {shared_site / 1e6:.1f} MB of shared pages once"
+        f"  in the site: {model_file / 1e6:.2f} MB per model with the branch store (its compact file), "
+        f"{model_site / 1e6:.1f} MB of pages per model with details beside the results (no store); "
+        f"{shared_site / 1e6:.1f} MB of shared pages once"
     )
-    return {"model": model_site}, shared_site
+    return {"file": model_file, "pages": model_site}, shared_site
 
 
 def clone_size(root: Path, n: int) -> int:
@@ -175,14 +180,15 @@ def main() -> None:
         (n0, s0), (n1, s1) = sorted(sites.items())[:2]
         per_model = (s1 - s0) / (n1 - n0)
         base = s0 - per_model * n0
-        each = per_model + site["model"]
-        fits = int((BUDGET - base - shared_site) // each)
-        for n in sorted(sites):
-            print(
-                f"Pages artifact with the branch store at {n:>6} models: {(sites[n] + shared_site + n * site['model']) / 1e6:8.0f} MB"
-            )
-        print(f"largest board under {BUDGET / 1e6:.0f} MB with the branch store: {fits:,} full-size models "
-              f"({each / 1e6:.2f} MB each, linear fit of the builds above); the hf or s3 store: the site alone")  # fmt: skip
+        for label, key in (("the branch store", "file"), ("details beside the results (no store)", "pages")):
+            each = per_model + site[key]
+            fits = int((BUDGET - base - shared_site) // each)
+            for n in sorted(sites):
+                total = sites[n] + shared_site + n * site[key]
+                print(f"Pages artifact with {label} at {n:>6} models: {total / 1e6:8.0f} MB")
+            print(f"largest board under {BUDGET / 1e6:.0f} MB with {label}: {fits:,} full-size models "
+                  f"({each / 1e6:.2f} MB each, linear fit of the builds above)")  # fmt: skip
+        print("the hf or s3 store: the site alone (above)")
 
 
 if __name__ == "__main__":
