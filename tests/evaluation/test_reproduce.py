@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from shlepa.cli import app
 from shlepa.evaluation.reproduce import TOLERANCES, compare, tolerance_for
+from shlepa.records.scoring import expand
 
 from support.requests import evaluate_args, submit
 
@@ -44,7 +45,7 @@ def test_an_untouched_results_file_reproduces_and_an_edited_metric_does_not(
     # what ran: ARC's requests through shlepa-hf's fast paths, GSM8K's through generation, no fallback
     arc, gsm8k = data["scoring"]["shlepa_arc_challenge"], data["scoring"]["shlepa_gsm8k"]
     assert arc["requests"] == sum(arc["paths"].values()) == 2 * 4 and "fallback" not in arc
-    assert set(arc["paths"]) <= {"packed-tree", "shared-pass"} and all(arc["why"].values())
+    assert set(arc["paths"]) <= {"packed-tree", "shared-pass"} and all(expand(arc)["why"].values())
     # lm-eval's own generation path is no fallback: no count and no reason written
     assert gsm8k == {"requests": 2, "paths": {"generate": 2}}
     assert data["reproduce"]["shlepa"] == f"shlepa reproduce {evaluated.relative_to(board_root)}"

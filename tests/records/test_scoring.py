@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shlepa.records.scoring import compact, fallbacks
+from shlepa.records.scoring import USUAL_WHY, compact, expand, fallbacks
 
 NEAR = "near tie: two best choices closer than their bounds"
 REPORT = {
@@ -49,3 +49,16 @@ def test_a_plain_backend_scores_everything_plain_without_a_warning() -> None:
 def test_a_shlepa_hf_task_missing_from_its_report_is_a_fallback() -> None:
     record = compact({}, {"wikitext": 4}, {"wikitext": "loglikelihood_rolling"}, "shlepa-hf")
     assert fallbacks(record) == [("wikitext", "plain", 4, ["--backend shlepa-hf: lm-eval's own code"])]
+
+
+def test_a_usual_reason_is_left_out_of_the_file_and_put_back_on_reading() -> None:
+    report = {
+        f"mmlu_{k}": {"requests": 4, "plans": {"shared-pass": {"requests": 4, "reasons": [USUAL_WHY["shared-pass"]]}}}
+        for k in range(3)
+    }
+    record = compact(report, dict.fromkeys(report, 4), {}, "shlepa-hf")
+    assert record["mmlu_0"] == {"requests": 4, "paths": {"shared-pass": 4}}  # no sentence repeated per subtask
+    assert expand(record["mmlu_0"])["why"] == {"shared-pass": [USUAL_WHY["shared-pass"]]}
+    # an unusual reason is written and read as it is
+    arc = compact(REPORT, {"arc": 8}, {}, "shlepa-hf")["arc"]
+    assert expand(arc)["why"] == {"packed-tree": ["tree cheaper"]}

@@ -50,7 +50,7 @@ from tqdm import tqdm
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from shlepa.records.scoring import KV_CACHE, NEAR_TIE, PACKED, PLAIN, SHARED_PASS
+from shlepa.records.scoring import KV_CACHE, NEAR_TIE, PACKED, PLAIN, SHARED_PASS, USUAL_WHY
 
 log = logging.getLogger("shlepa.backends")
 
@@ -604,16 +604,14 @@ class SharedContextHFLM(HFLM):
             keys = [tasks[m] for m in trie.members]
             if tree < plain:
                 packed.append(trie)
-                self._note(keys, PACKED, "token tree estimated cheaper than one row per context")
+                self._note(keys, PACKED, USUAL_WHY[PACKED])
             else:
                 flat.extend(trie.members)
                 single = all(len(requests[m][2]) == 1 for m in trie.members)
                 self._note(
                     keys,
                     SHARED_PASS,
-                    "single-token continuations: one pass per context, as plain hf"
-                    if single
-                    else "one row per context estimated cheaper than a token tree",
+                    USUAL_WHY[SHARED_PASS] if single else "one row per context estimated cheaper than a token tree",
                 )
         pbar = tqdm(
             total=len(indices),

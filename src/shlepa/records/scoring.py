@@ -27,6 +27,14 @@ PATH_TITLES = {
     GENERATE: "generation",
 }
 
+#: The usual reason of each of shlepa-hf's own paths. The results file writes a reason only
+#: where it is not the usual one (MMLU's 57 subtasks would otherwise repeat one sentence each,
+#: ~2 KB a file); :func:`expand` puts it back for the model page and the log.
+USUAL_WHY = {
+    PACKED: "token tree estimated cheaper than one row per context",
+    SHARED_PASS: "single-token continuations: one pass per context, as plain hf",
+}
+
 #: The start of the reason shlepa-hf gives for re-scoring a near tie through the plain path
 #: on purpose (its decision is then plain hf's): not a fallback.
 NEAR_TIE = "near tie"
@@ -45,8 +53,9 @@ def compact(
     backend: str,
 ) -> dict[str, dict[str, Any]]:
     """Per task: ``{"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": n}``, with
-    ``fallback`` only when non-zero and ``why`` for lm-eval's own paths only on a fallback
-    (plus ``"rescored_near_ties": documents`` where some were).
+    ``fallback`` only when non-zero, ``why`` for lm-eval's own paths only on a fallback and for
+    shlepa-hf's own paths only where the reason is not the usual one (``USUAL_WHY``; read the
+    record through :func:`expand`), plus ``"rescored_near_ties": documents`` where some were.
 
     ``report`` is shlepa-hf's ``scoring_report()`` ({} for other backends); ``requests`` the
     requests lm-eval sent per task and ``output_types`` each task's lm-eval output type,
@@ -62,12 +71,13 @@ def compact(
                 n = int(p["requests"]) - (rescored if plan == PLAIN else 0)
                 if n > 0:
                     paths[plan] = n
-                    why[plan] = _reasons(list(p.get("reasons", [])))
+                    why[plan] = [r for r in _reasons(list(p.get("reasons", []))) if r != USUAL_WHY.get(plan)]
             record: dict[str, Any] = {
                 "requests": int(entry.get("requests", sum(paths.values()))),
                 "paths": paths,
-                "why": {k: v for k, v in why.items() if v},
             }
+            if any(why.values()):
+                record["why"] = {k: v for k, v in why.items() if v}
             if paths.get(KV_CACHE, 0) + paths.get(PLAIN, 0):
                 record["fallback"] = paths.get(KV_CACHE, 0) + paths.get(PLAIN, 0)
             if entry.get("rescored_near_ties"):
@@ -90,6 +100,14 @@ def compact(
                 record.update(why={path: [reason]}, fallback=fallback)
         out[task] = record
     return out
+
+
+def expand(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's record with every path's reasons: those written, else the path's usual one."""
+    paths = entry.get("paths") or {}
+    written = entry.get("why") or {}
+    why = {p: list(written.get(p) or ([USUAL_WHY[p]] if p in USUAL_WHY else [])) for p in paths}
+    return {**entry, "why": {p: r for p, r in why.items() if r}}
 
 
 def fallbacks(scoring: Mapping[str, Any] | None) -> list[tuple[str, str, int, list[str]]]:

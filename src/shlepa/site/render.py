@@ -161,6 +161,7 @@ def scoring_rows(record: dict[str, Any] | None) -> list[dict[str, Any]]:
     for task, entry in sorted((record or {}).items()):
         if not isinstance(entry, dict):
             continue
+        entry = scoring.expand(entry)
         paths = entry.get("paths") or {}
         rows.append(
             {
