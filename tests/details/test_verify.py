@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from shlepa.cli import app
 from shlepa.details.verify import verify_details
 from shlepa.records.keys import details_key
-from shlepa.records.results import iter_results_files
+from shlepa.records.results import dump_results, iter_results_files
 
 from support.result_sets import make_repo
 from support.stores import BACKENDS, board_with_stored_details
@@ -66,7 +66,12 @@ def test_verify_finds_missing_and_changed_details_in_every_store(
 
 def test_a_results_file_without_a_details_hash_is_a_problem(tmp_path: Path, git_board) -> None:
     _remote, seed = git_board
-    root = make_repo(seed, 1, details_every=1)  # written beside the results, as before the store
+    root = make_repo(seed, 1, details_every=1)
+    # a results file written before the store: details beside it, no details_sha256
+    (path,) = iter_results_files(root)
+    data = json.loads(path.read_text())
+    del data["details_sha256"]
+    path.write_bytes(dump_results(data))
     result = CliRunner().invoke(app, ["verify", "--root", str(root)])
     assert result.exit_code == 1
     assert "names no details sha256" in result.stdout

@@ -80,7 +80,8 @@ def test_model_page_has_scores_settings_reproduction_history_and_subjects(built)
     results_file = next((_root / "results" / row["model"]).glob("results_*.json")).relative_to(_root)
     assert f"<code>shlepa reproduce {results_file}</code>" in html and "lm_eval --model hf" in html
     assert "shlepa evaluate" not in html
-    assert "does not record which path scored each task" in html
+    # the scoring record, with the usual reason put back where the file leaves it out
+    assert "62 task(s), no fallback" in html and "single-token continuations: one pass per context" in html
     assert 'class="md-header' in html  # rendered inside the theme's shell
     # The same header and nav tabs as every other page (search included); no sidebars or footer.
     home = (out / "index.html").read_text()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import functools
 import gzip
+import hashlib
 import json
 import random
 import shutil
@@ -507,7 +508,13 @@ def lm_eval_section(suite: Suite, lm_results: dict[str, Any], arch: str) -> dict
         if "exact_match,strict-match" in got:
             got["exact_match,flexible-extract"] = got["exact_match,strict-match"]
             got["exact_match_stderr,flexible-extract"] = 0.0131
-        results[name] = {"alias": alias if name.startswith("mmlu_") else name, **got}
+        # lm-eval 0.4.13 writes each task's name and sample count beside its metrics
+        results[name] = {
+            "alias": alias if name.startswith("mmlu_") else name,
+            "name": name,
+            "sample_len": size[name],
+            **got,
+        }
     return {
         "results": results,
         "groups": {"mmlu": {"acc,none": 0.61, "acc_stderr,none": 0.0038, "alias": "mmlu"}},
@@ -616,8 +623,28 @@ def results_payload(
             ],
             "cwd": "repository root",
         },
+        "scoring": _scoring(suite),
         "lm_eval": lm_eval_section(suite, lm_results, arch),
     }
+
+
+def _scoring(suite: Suite) -> dict[str, Any]:
+    """shlepa-hf's record of a full-size run without a fallback (``records.scoring.compact``): MMLU's
+    single-token answers in a shared pass, the other multiple-choice tasks as token trees."""
+    out: dict[str, Any] = {}
+    counts = dict(zip(MMLU_SUBJECTS, _mmlu_counts(FULL_SIZE["mmlu"]), strict=True))
+    for bench in suite.benchmarks:
+        shape = SHAPES.get(bench.key)
+        if bench.aggregate == "subtask_mean":
+            for subject, n in counts.items():
+                out[f"mmlu_{subject}"] = {"requests": 4 * n, "paths": {"shared-pass": 4 * n}}
+        elif shape is not None and shape.choices:
+            n = FULL_SIZE.get(bench.key, 1000) * shape.choices
+            out[bench.task or bench.key] = {"requests": n, "paths": {"packed-tree": n}}
+        else:
+            n = FULL_SIZE.get(bench.key, 1000)
+            out[bench.task or bench.key] = {"requests": n, "paths": {"generate": n}}
+    return out
 
 
 def _iso(when: datetime) -> str:
@@ -672,7 +699,10 @@ class _Writer:
                 self.no_rows[key] = gzip.compress(orjson.dumps(header) + b"\n", mtime=0)
             data = self.no_rows[key]
         _write(folder / details_name, data)
-        payload = results_layout({**payload, "task_hashes": self.hashes, "lm_eval": keep}, details_name)
+        digest = hashlib.sha256(data).hexdigest()
+        payload = results_layout(
+            {**payload, "task_hashes": self.hashes, "details_sha256": digest, "lm_eval": keep}, details_name
+        )
         if not self.checked:
             ResultsFile.model_validate(payload)
         _write(folder / f"results_{stamp}.json", dump_results(payload))

@@ -135,10 +135,14 @@ def split_lm_eval(lm_eval: dict[str, Any] | None) -> tuple[dict[str, Any], dict[
     lm_eval = lm_eval or {}
     keep = {k: lm_eval[k] for k in MAIN_LM_EVAL_KEYS if k in lm_eval}
     rest = {k: v for k, v in lm_eval.items() if k not in keep and k != "samples"}
-    for section in ("results", "groups"):  # the display aliases (in every task's config) go too
+    # The display aliases (in every task's config) go too, and a "name" that repeats its own
+    # key (~2.5 KB over the six's 62 tasks; the key is the name).
+    for section in ("results", "groups"):
         if isinstance(keep.get(section), dict):
             keep[section] = {
-                task: {m: v for m, v in metrics.items() if m != "alias"} if isinstance(metrics, dict) else metrics
+                task: {m: v for m, v in metrics.items() if m != "alias" and not (m == "name" and v == task)}
+                if isinstance(metrics, dict)
+                else metrics
                 for task, metrics in keep[section].items()
             }
     return keep, rest
