@@ -14,18 +14,7 @@ from shlepa.records.keys import details_key
 from shlepa.records.results import dump_results, iter_results_files
 
 from support.result_sets import make_repo
-from support.stores import BACKENDS, board_with_stored_details
-
-
-def _settings(kind: str, store) -> str:
-    if kind == "hf":
-        return f"details:\n  store: hf\n  hf: {{repo: board/details, endpoint: '{store.endpoint}'}}\n"
-    if kind == "s3":
-        return (
-            "details:\n  store: s3\n  s3: {bucket: details, prefix: v1/, "
-            f"endpoint_url: '{store.endpoint_url}', public_url: 'https://details.example.org/'}}\n"
-        )
-    return "details:\n  store: branch\n"
+from support.stores import BACKENDS, board_with_stored_details, store_settings
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -33,7 +22,7 @@ def test_verify_finds_missing_and_changed_details_in_every_store(
     tmp_path: Path, kind: str, request: pytest.FixtureRequest, git_env
 ) -> None:
     root, store, keys = board_with_stored_details(tmp_path, kind, request, 3, details_every=1)
-    (root / "leaderboard.yaml").write_text(_settings(kind, store), encoding="utf-8")
+    (root / "leaderboard.yaml").write_text(store_settings(kind, store), encoding="utf-8")
     files = iter_results_files(root)
     checked, problems = verify_details(root, store)
     assert (checked, problems) == (len(files), [])

@@ -43,6 +43,18 @@ def store_for(kind: str, request: pytest.FixtureRequest, work: Path, remote: Pat
     return store, s3.stop
 
 
+def store_settings(kind: str, store: Any) -> str:
+    """leaderboard.yaml's details section that opens ``store`` (one of ``store_for``'s)."""
+    if kind == "hf":
+        return f"details:\n  store: hf\n  hf: {{repo: board/details, endpoint: '{store.endpoint}'}}\n"
+    if kind == "s3":
+        return (
+            "details:\n  store: s3\n  s3: {bucket: details, prefix: v1/, "
+            f"endpoint_url: '{store.endpoint_url}', public_url: 'https://details.example.org/'}}\n"
+        )
+    return "details:\n  store: branch\n"
+
+
 def move_details_to_store(store: Any, root: Path) -> list[str]:
     """What publishing with a store does to a board written beside its results: every details
     file goes into ``store`` and leaves the results folder; its results file names its sha256.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -30,9 +31,15 @@ def reproduce(
 ) -> None:
     """Evaluate again from the file's recorded settings into a scratch folder and compare every metric and
     per-sample log-likelihood; exit 1 when one lies beyond the tolerance of the run's backend and precision."""
+    from shlepa.config import load_settings
+    from shlepa.details.read import results_details
     from shlepa.evaluation.reproduce import reproduce as run_reproduce
 
     repo_root = resolve_root(root)
+
+    def read_details(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return results_details(path, data, repo_root, load_settings(repo_root).details)
+
     with console.status("reproducing…") as status:
 
         def progress(message: str) -> None:
@@ -40,7 +47,13 @@ def reproduce(
             console.log(escape(message))
 
         outcome = run_reproduce(
-            results_file, repo_root, work=work, model_path=model_path, device=device, progress=progress
+            results_file,
+            repo_root,
+            work=work,
+            model_path=model_path,
+            device=device,
+            progress=progress,
+            read_details=read_details,
         )
     comparison = outcome.comparison
     for name, (before, after) in comparison.settings.items():

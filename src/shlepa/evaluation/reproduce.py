@@ -242,15 +242,22 @@ def reproduce(
     model_path: Path | None = None,
     device: str | None = None,
     progress: Callable[[str], None] | None = None,
+    read_details: Callable[[Path, dict[str, Any]], list[dict[str, Any]]] = load_details,
 ) -> Reproduction:
-    """Evaluate ``results_file``'s request again with its recorded settings and compare."""
+    """Evaluate ``results_file``'s request again with its recorded settings and compare.
+
+    ``read_details`` reads the recorded per-sample rows (default: beside the results file; the
+    CLI passes a reader of the configured details store). They are read before the rerun, so an
+    unreachable store fails in seconds, not after the evaluation.
+    """
     results_file = Path(results_file)
     recorded = read_results_data(results_file)
+    recorded_rows = read_details(results_file, recorded)
     opts = recorded_options(recorded, model_path=model_path, device=device)
     folder, request_path = scratch_board(root, recorded, work)
     target = evaluate_request(request_path, folder, opts, progress=progress)
     if target is None:
         raise EvaluationError("the rerun wrote no results (not the main process?)", path=results_file)
     rerun = read_results_data(target)
-    comparison = compare(recorded, rerun, load_details(results_file, recorded), load_details(target, rerun))
+    comparison = compare(recorded, rerun, recorded_rows, load_details(target, rerun))
     return Reproduction(target, comparison)
