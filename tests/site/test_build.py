@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from shlepa.cli import app
 from shlepa.io import atomic
+from shlepa.records.keys import SHORT_SHA
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Precision, WeightType
 from shlepa.records.suite import load_suite
 from shlepa.site.board import load_board
@@ -252,6 +253,10 @@ def test_the_data_file_carries_the_constants_the_javascript_reads(built):
     assert {t["key"]: t["symbol"] for t in meta["model_types"]} == MODEL_TYPE_SYMBOLS
     assert set(meta["precisions"]) == {p.value for p in Precision}
     assert meta["weight_types"] == [w.value for w in WeightType]
+    # the revision column shows as many digits as the page paths use; no script has its own number
+    assert meta["short_sha"] == SHORT_SHA
+    scripts = "".join(p.read_text() for p in (Path(__file__).parents[2] / "site" / "assets" / "js").glob("*.js"))
+    assert not re.search(r"sha\.slice\(0, *\d", scripts)
     assert data["suites"]["open_llm_v1"]["average_keys"] == load_suite("open_llm_v1", root).average_keys
     html = (out / "index.html").read_text(encoding="utf-8")
     for name, values in (

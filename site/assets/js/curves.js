@@ -132,7 +132,7 @@ function comparePage(app) {
         function (s) { return s.label + " (" + s.points.length + " checkpoints, " + s.precision + ")"; });
       boxes(document.getElementById("cmp-models"), models, "model",
         function (m) { return wantedModels.indexOf(m.id) >= 0; },
-        function (m) { return m.model + " (" + m.precision + ", " + m.sha.slice(0, 12) + ")"; });
+        function (m) { return m.model + " (" + m.precision + ", " + m.sha.slice(0, d.short_sha) + ")"; });
       render();
     }
 

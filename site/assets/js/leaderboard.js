@@ -106,7 +106,7 @@ function togglePin(_e, cell) {
   applyFilter(); table.setSort(table.getSorters().map((x) => ({column: x.field, dir: x.dir})));
   cell.getRow().reformat(); writeUrl();
 }
-function fmtSha(cell) { return text((cell.getValue() || "").slice(0, 12)); }
+function fmtSha(cell) { return text((cell.getValue() || "").slice(0, data.meta.short_sha)); }
 
 /* Sorters: Tabulator's stock ones parse numbers and build a collator on every comparison
  * (~140k comparisons per sort at 10,000 rows). These compare numbers directly, and strings

@@ -217,7 +217,7 @@ async function run() {
     }
     if (shas.has(info.sha)) {
       problems.push("checkpoint step " + s.step + ": revision " + s.ref + " is the same commit as step " +
-        shas.get(info.sha) + " (" + info.sha.slice(0, 12) + ")");
+        shas.get(info.sha) + " (" + info.sha.slice(0, data.names.short_sha) + ")");
     }
     shas.set(info.sha, s.step);
   });

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from shlepa.records.keys import SHORT_SHA
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, ModelType, Precision, WeightType
 
 DATA_FILE = "data/leaderboard.json"
@@ -91,6 +92,7 @@ def site_meta(details_store: dict[str, str] | None = None) -> dict[str, Any]:
         "hub_url": HUB_URL,
         "flag_symbol": FLAG_SYMBOL,
         "harness_symbol": HARNESS_SYMBOL,
+        "short_sha": SHORT_SHA,  # how many hex digits of a revision the pages show
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from shlepa.records.keys import SHORT_SHA
 from shlepa.records.scores import finite
 from shlepa.records.suite import Suite
 
@@ -90,6 +91,7 @@ def trajectories(rows: pd.DataFrame | list[dict[str, Any]], suites: dict[str, Su
         )
     return {
         "schema": SCHEMA,
+        "short_sha": SHORT_SHA,
         "suites": {name: suite_meta(s) for name, s in suites.items()},
         "series": out,
         "models": sorted(models, key=lambda m: m["model"]),
