@@ -115,6 +115,13 @@ class RunnerSettings(BaseModel):
     data: Literal["hub", "bundled"] = Field(
         default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"
     )
+    allow_code_eval: bool = Field(
+        default=False,
+        description="Run the code benchmarks (HumanEval, MBPP) on the runners, as --allow-code-eval does: "
+        "model-written code, each program in a bubblewrap sandbox (scripts/install-sandbox.sh on the runner "
+        "image); a runner without one refuses before it claims anything. Off: those benchmarks are "
+        "recorded as skipped, with the reason.",
+    )
     backend: str = Field(
         default=DEFAULT_BACKEND,
         description="shlepa-hf (HF, shared contexts computed once), hf (plain lm-eval), vllm (optional extra) "

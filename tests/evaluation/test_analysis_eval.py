@@ -72,7 +72,10 @@ def test_benchmarks_without_a_task_or_code_permission_are_skipped_with_a_note(ev
     _, path, res, _, _ = evaluated
     assert res["skipped"] == {
         "toxigen": "no task for bundled data in suite analysis360",
-        "humaneval": "runs model-written code; start the evaluation with --allow-code-eval to include it",
+        "humaneval": (
+            "runs model-written code; start the evaluation with --allow-code-eval "
+            "(or set runner.allow_code_eval in leaderboard.yaml) to include it"
+        ),
     }
     assert set(res["scores"]) == {"boolq", "word_perplexity", "byte_perplexity", "bits_per_byte", "memorization"}
     assert load_request(path).status.value == "FINISHED"

@@ -330,8 +330,10 @@ def test_isolate_child_gets_every_evaluation_option(board_root, tmp_path):
     assert EvalOptions.from_json(json.loads(captured.read_text())) == expected
 
 
-def test_allow_code_eval_without_a_sandbox_stops_before_claiming(git_board, tmp_path, monkeypatch):
-    """No bubblewrap on the runner: the drain refuses at once and the request stays PENDING for a runner that has it."""
+@pytest.mark.parametrize("how", ["flag", "leaderboard.yaml"])
+def test_allow_code_eval_without_a_sandbox_stops_before_claiming(git_board, tmp_path, monkeypatch, how):
+    """No bubblewrap on the runner: the drain refuses at once and the request stays PENDING for a runner that has
+    it, whether the command asked for the code benchmarks or leaderboard.yaml does (runner.allow_code_eval)."""
     from typer.testing import CliRunner
 
     from shlepa.cli import app
@@ -340,10 +342,14 @@ def test_allow_code_eval_without_a_sandbox_stops_before_claiming(git_board, tmp_
     remote, seed = git_board
     rels = publish_requests(seed, 1)
     work = clone(remote, tmp_path / "w")
+    flag = ["--allow-code-eval"]
+    if how == "leaderboard.yaml":
+        (work / "leaderboard.yaml").write_text("runner:\n  allow_code_eval: true\n")
+        flag = []
     sandbox._probe.cache_clear()
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     try:
-        args = ["evaluate", "--next", "--commit", "--push", "--allow-code-eval", *FAST, "--root", str(work)]
+        args = ["evaluate", "--next", "--commit", "--push", *flag, *FAST, "--root", str(work)]
         result = CliRunner().invoke(app, args)
     finally:
         sandbox._probe.cache_clear()

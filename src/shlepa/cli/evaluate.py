@@ -96,7 +96,8 @@ def evaluate(
         False,
         "--allow-code-eval",
         help="Run the code benchmarks (HumanEval, MBPP): executes model-written code, each program in a "
-        "bubblewrap sandbox (`make sandbox`); refused where none can be created. Off by default.",
+        "bubblewrap sandbox (`make sandbox`); refused where none can be created. Off by default "
+        "(leaderboard.yaml runner.allow_code_eval turns it on for every run).",
     ),
     memorization_data: Path | None = typer.Option(
         None, "--memorization-data", help="Local sample of the model's training data (JSONL 'text' or plain text)."
@@ -148,7 +149,7 @@ def evaluate(
             run_url=run_url,
             log_url=log_url or (f"{run_url}#artifacts" if run_url else None),
             claimed=claimed,
-            confirm_run_unsafe_code=allow_code_eval,
+            confirm_run_unsafe_code=allow_code_eval or settings.allow_code_eval,
             memorization_data=memorization_data.resolve() if memorization_data else None,
             wandb_project=wandb,
         )

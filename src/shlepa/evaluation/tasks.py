@@ -41,7 +41,10 @@ def plan(suite: Suite, benchmarks: list[Benchmark], opts: EvalOptions) -> Benchm
         elif not bench.task_for(opts.source):
             skipped[bench.key] = f"no task for {opts.source.value} data in suite {suite.name}"
         elif bench.unsafe_code and not opts.confirm_run_unsafe_code:
-            skipped[bench.key] = "runs model-written code; start the evaluation with --allow-code-eval to include it"
+            skipped[bench.key] = (
+                "runs model-written code; start the evaluation with --allow-code-eval "
+                "(or set runner.allow_code_eval in leaderboard.yaml) to include it"
+            )
         else:
             run.append(bench)
     return BenchmarkPlan(run, memo, skipped)
