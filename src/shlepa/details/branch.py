@@ -13,7 +13,6 @@ the site needs into ``details/`` of the Pages site, so ``base_url`` is site-rela
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from shlepa.details.store import DetailsMissing, DetailsRef, StoreError, ref_of
+from shlepa.io.gitauth import with_token
 
 #: Where the build puts the branch's files inside the site (the browser's base URL, site-relative).
 SITE_FOLDER = "details/"
@@ -69,12 +69,7 @@ class BranchStore:
             ("GIT_COMMITTER_EMAIL", "shlepa@users.noreply.github.com"),
         ):
             env.setdefault(key, value)
-        if self.token:  # as shlepa.queue.git: through GIT_CONFIG_*, never on a command line
-            basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
-            count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-            env["GIT_CONFIG_COUNT"] = str(count + 1)
-            env[f"GIT_CONFIG_KEY_{count}"] = "http.https://github.com/.extraheader"
-            env[f"GIT_CONFIG_VALUE_{count}"] = f"AUTHORIZATION: basic {basic}"
+        env = with_token(env, self.token)
         env.update(extra or {})
         return env
 

@@ -32,7 +32,6 @@ variables, never on a command line or in ``.git/config`` (checkout runs with
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import subprocess
@@ -46,6 +45,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from shlepa.env import environment
 from shlepa.errors import ShlepaError
+from shlepa.io.gitauth import with_token
 
 log = logging.getLogger("shlepa.git")
 
@@ -147,13 +147,7 @@ class GitRepo:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("GIT_TERMINAL_PROMPT", "0")
-        if self.token:
-            basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
-            count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-            env["GIT_CONFIG_COUNT"] = str(count + 1)
-            env[f"GIT_CONFIG_KEY_{count}"] = "http.https://github.com/.extraheader"
-            env[f"GIT_CONFIG_VALUE_{count}"] = f"AUTHORIZATION: basic {basic}"
-        return env
+        return with_token(env, self.token)
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
