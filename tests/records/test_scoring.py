@@ -59,6 +59,9 @@ def test_a_usual_reason_is_left_out_of_the_file_and_put_back_on_reading() -> Non
     record = compact(report, dict.fromkeys(report, 4), {}, "shlepa-hf")
     assert record["mmlu_0"] == {"requests": 4, "paths": {"shared-pass": 4}}  # no sentence repeated per subtask
     assert expand(record["mmlu_0"])["why"] == {"shared-pass": [USUAL_WHY["shared-pass"]]}
-    # an unusual reason is written and read as it is
+    # an unusual reason is written and read as it is, and beside it the usual one too
     arc = compact(REPORT, {"arc": 8}, {}, "shlepa-hf")["arc"]
     assert expand(arc)["why"] == {"packed-tree": ["tree cheaper"]}
+    both = [USUAL_WHY["shared-pass"], "one row per context estimated cheaper than a token tree"]
+    mixed = {"mmlu_x": {"requests": 6, "plans": {"shared-pass": {"requests": 6, "reasons": both}}}}
+    assert expand(compact(mixed, {"mmlu_x": 6}, {}, "shlepa-hf")["mmlu_x"])["why"] == {"shared-pass": both}

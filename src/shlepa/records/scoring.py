@@ -54,8 +54,8 @@ def compact(
 ) -> dict[str, dict[str, Any]]:
     """Per task: ``{"requests": n, "paths": {path: n}, "why": {path: [reason]}, "fallback": n}``, with
     ``fallback`` only when non-zero, ``why`` for lm-eval's own paths only on a fallback and for
-    shlepa-hf's own paths only where the reason is not the usual one (``USUAL_WHY``; read the
-    record through :func:`expand`), plus ``"rescored_near_ties": documents`` where some were.
+    shlepa-hf's own paths only where the reason is not the usual one alone (``USUAL_WHY``; read
+    the record through :func:`expand`), plus ``"rescored_near_ties": documents`` where some were.
 
     ``report`` is shlepa-hf's ``scoring_report()`` ({} for other backends); ``requests`` the
     requests lm-eval sent per task and ``output_types`` each task's lm-eval output type,
@@ -71,7 +71,8 @@ def compact(
                 n = int(p["requests"]) - (rescored if plan == PLAIN else 0)
                 if n > 0:
                     paths[plan] = n
-                    why[plan] = [r for r in _reasons(list(p.get("reasons", []))) if r != USUAL_WHY.get(plan)]
+                    reasons = _reasons(list(p.get("reasons", [])))
+                    why[plan] = [] if reasons == [USUAL_WHY.get(plan)] else reasons
             record: dict[str, Any] = {
                 "requests": int(entry.get("requests", sum(paths.values()))),
                 "paths": paths,
