@@ -18,6 +18,7 @@ The rows are synthetic (tests/support/result_sets.py, sized like a real evaluati
 tests/evaluation/test_run_sizes.py); lm-eval never runs.
 
     PYTHONPATH=src python benchmarks/bench_storage.py [--sizes 1000 10000] [--work /tmp/shlepa-storage]
+        [--engines mkdocs zensical properdocs]   # interleaved builds per engine, the median wall
 """
 
 from __future__ import annotations
@@ -142,14 +143,32 @@ def clone_size(root: Path, n: int) -> int:
     return size
 
 
-def build(root: Path) -> tuple[float, int]:
-    out = root / "_site"
+def build(root: Path, engine: str = "mkdocs") -> tuple[float, int]:
+    out = root / f"_site-{engine}"
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    cmd = [sys.executable, "-m", "shlepa", "build", "--root", str(root), "--out", str(out), "--engine", engine]
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "shlepa", "build", "--root", str(root), "--out", str(out)],
-                   check=True, stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t, folder_bytes(out)
+
+
+def compare_engines(root: Path, n: int, engines: list[str]) -> int:
+    """Each engine's ``shlepa build`` twice, interleaved (A B ... B A), the median wall per engine;
+    returns the first engine's artifact bytes."""
+    order = engines + engines[::-1]
+    walls: dict[str, list[float]] = {e: [] for e in engines}
+    sizes: dict[str, int] = {}
+    for engine in order:
+        seconds, sizes[engine] = build(root, engine)
+        walls[engine].append(seconds)
+    pages = {e: sum(1 for _ in (root / f"_site-{e}").rglob("*.html")) for e in engines}
+    for engine in engines:
+        w = sorted(walls[engine])
+        print(f"shlepa build {n:>6} models --engine {engine:<10}: {sum(w) / len(w):5.1f} s wall (runs "
+              f"{', '.join(f'{x:.1f}' for x in walls[engine])}); {pages[engine]:,} pages, "
+              f"Pages artifact {sizes[engine] / 1e6:6.1f} MB", flush=True)  # fmt: skip
+    return sizes[engines[0]]
 
 
 def main() -> None:
@@ -157,6 +176,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/shlepa-storage"))
     parser.add_argument("--no-build", action="store_true", help="skip the site builds")
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["mkdocs"],
+        help="site generators to build with, interleaved (the first sizes the artifact)",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"cores available: {len(os.sched_getaffinity(0))}; load avg {os.getloadavg()[0]:.1f}", flush=True)
@@ -170,8 +195,10 @@ def main() -> None:
         if n == args.sizes[0]:
             per_evaluation(root)
         print(f"fresh clone of main with {n:>6} results files: {clone_size(root, n) / 1e6:7.1f} MB", flush=True)
-        if not args.no_build:
-            seconds, size = build(root)
+        if not args.no_build and len(args.engines) > 1:
+            sites[n] = compare_engines(root, n, args.engines)
+        elif not args.no_build:
+            seconds, size = build(root, args.engines[0])
             sites[n] = size
             print(f"shlepa build {n:>6} models: {seconds:5.1f} s wall; Pages artifact with an external "
                   f"details store: {size / 1e6:6.1f} MB", flush=True)  # fmt: skip

