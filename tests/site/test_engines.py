@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from shlepa.site.build import BuildError, Engine, build_site
+from shlepa.site.build import Engine
 
 from support.board_page import open_board, visible
 from support.result_sets import make_repo
@@ -57,11 +57,12 @@ def broken_links(out: Path) -> dict[str, list[str]]:
     return broken
 
 
-def build(board: Path, out: Path, engine: Engine) -> None:
-    """``shlepa build --engine ENGINE``, the command publish.yml runs, in a process of its own."""
+def build(board: Path, out: Path, engine: Engine | None) -> None:
+    """``shlepa build [--engine ENGINE]``, the command publish.yml runs, in a process of its own."""
     src = Path(__file__).resolve().parents[2] / "src"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "shlepa", "build", "--root", str(board), "--out", str(out), "--engine", str(engine)]
+    cmd = [sys.executable, "-m", "shlepa", "build", "--root", str(board), "--out", str(out)]
+    cmd += ["--engine", str(engine)] if engine else []
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"built {MODELS} model(s)" in " ".join((proc.stdout + proc.stderr).split())
@@ -120,6 +121,33 @@ def test_the_board_and_a_model_page_work_in_the_browser(board, tmp_path, engine)
 
 
 def test_properdocs_after_mkdocs_in_one_process_is_refused_with_what_to_do(board, tmp_path) -> None:
-    build_site(board, tmp_path / "a", engine=Engine.mkdocs)  # loads Material for MkDocs
-    with pytest.raises(BuildError, match="in a process of its own"):
-        build_site(board, tmp_path / "b", engine=Engine.properdocs)
+    """In a child process: once Material is loaded for MkDocs, ProperDocs cannot take it over."""
+    code = (
+        "import sys; from pathlib import Path; from shlepa.site.build import BuildError, Engine, build_site\n"
+        f"board, tmp = Path({str(board)!r}), Path({str(tmp_path)!r})\n"
+        "build_site(board, tmp / 'a', engine=Engine.mkdocs)\n"
+        "try:\n    build_site(board, tmp / 'b', engine=Engine.properdocs)\n"
+        "except BuildError as exc:\n    print(exc)\n"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)}
+    )
+    assert "in a process of its own" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_without_engine_the_build_takes_leaderboard_yaml_s(board, tmp_path) -> None:
+    from typing import get_args
+
+    from shlepa.config import SiteSettings, load_settings
+
+    assert set(get_args(SiteSettings.model_fields["engine"].annotation)) == set(map(str, Engine))
+    assert load_settings(Path(__file__).resolve().parents[2]).site.engine == "properdocs"  # the shipped choice
+    build(board, tmp_path / "default", None)  # the fake board has no leaderboard.yaml: the setting's default
+    assert 'content="mkdocs-ProperDocs' in (tmp_path / "default" / "about" / "index.html").read_text()
+    (board / "leaderboard.yaml").write_text("site:\n  engine: mkdocs\n")
+    try:
+        build(board, tmp_path / "mkdocs", None)
+    finally:
+        (board / "leaderboard.yaml").unlink()
+    assert 'content="mkdocs-1.6' in (tmp_path / "mkdocs" / "about" / "index.html").read_text()

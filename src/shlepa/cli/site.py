@@ -14,18 +14,23 @@ from shlepa.cli._app import RootOption, app, console, fail, resolve_root
 def build(
     root: Path | None = RootOption,
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: <root>/_site)."),
-    engine: str = typer.Option(
-        "mkdocs", "--engine", help="Site generator for mkdocs.yml: mkdocs, properdocs or zensical (installed apart)."
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="Site generator for mkdocs.yml: properdocs, mkdocs or zensical (default: leaderboard.yaml site.engine).",
     ),
 ) -> None:
     """Build the site: leaderboard, charts, queue, about and one page per evaluated model."""
     from shlepa.site.build import BuildError, Engine, build_site
 
-    if engine not in set(Engine):
+    if engine is not None and engine not in set(Engine):
         raise BuildError(f"--engine: unknown engine {engine!r}; one of {', '.join(Engine)}", field="engine")
     base = resolve_root(root)
     report = build_site(
-        base, out, progress=lambda msg: console.print(escape(msg), highlight=False), engine=Engine(engine)
+        base,
+        out,
+        progress=lambda msg: console.print(escape(msg), highlight=False),
+        engine=Engine(engine) if engine else None,
     )
     for problem in report.skipped:
         console.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True, highlight=False)

@@ -494,8 +494,11 @@ def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None = None, eng
     if engine == Engine.zensical:
         _run_zensical(root, config_file, docs, out, banner)
         return
-    if engine == Engine.properdocs and "material.plugins.search.plugin" in sys.modules:
-        # Material's plugins, once imported for MkDocs, subclass mkdocs' BasePlugin for good.
+    mkdocs_loaded = sys.modules.get("mkdocs") is not None and sys.modules.get("mkdocs") is not sys.modules.get(
+        "properdocs"
+    )
+    if engine == Engine.properdocs and mkdocs_loaded and "material.plugins.search.plugin" in sys.modules:
+        # Material's plugins, once imported for MkDocs itself, subclass mkdocs' BasePlugin for good.
         raise BuildError(
             "engine properdocs: Material was already loaded for MkDocs in this process; "
             "run `shlepa build --engine properdocs` in a process of its own",
@@ -791,14 +794,15 @@ def build_site(
     work: Path | None = None,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
-    engine: Engine = Engine.mkdocs,
+    engine: Engine | None = None,
 ) -> BuildReport:
     """Build the whole site under ``out`` (default ``<root>/_site``), all or nothing.
 
     The site is built in a sibling folder and swapped in at the end, so a full disk
     or a permission error leaves the previous site whole and says what failed.
     ``workers``: processes writing model pages (default: one per core for large sites);
-    ``engine``: the generator of the hand-written pages and the model pages' shell.
+    ``engine``: the generator of the hand-written pages and the model pages' shell (default:
+    leaderboard.yaml's ``site.engine``).
     """
     final = Path(out or Path(root).resolve() / "_site").resolve()
     try:
@@ -816,7 +820,7 @@ def _build(
     work: Path | None,
     progress: Callable[[str], None] | None,
     workers: int | None,
-    engine: Engine,
+    engine: Engine | None,
 ) -> BuildReport:
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
@@ -873,7 +877,8 @@ def _build(
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     stage.chmod(0o755)
     try:
-        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=Engine(engine))
+        engine = Engine(engine or settings.site.engine)
+        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=engine)
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(
