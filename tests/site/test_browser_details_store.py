@@ -22,7 +22,9 @@ pytestmark = pytest.mark.browser
 def _rows_text(pg, url: str) -> str:
     pg.goto(url)
     pg.wait_for_selector("#details-browser[data-filters][data-ready] .details-row")
+    first = pg.query_selector("#details-browser .details-row")
     pg.select_option("#details-bench", index=1)
+    first.wait_for_element_state("hidden")  # the first benchmark's rows are replaced, not just still there
     pg.wait_for_selector("#details-browser .details-row")
     return pg.inner_text("#details-browser")
 
