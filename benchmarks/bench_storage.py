@@ -18,7 +18,7 @@ The rows are synthetic (tests/support/result_sets.py, sized like a real evaluati
 tests/evaluation/test_run_sizes.py); lm-eval never runs.
 
     PYTHONPATH=src python benchmarks/bench_storage.py [--sizes 1000 10000] [--work /tmp/shlepa-storage]
-        [--engines mkdocs zensical properdocs]   # interleaved builds per engine, the median wall
+        [--engines mkdocs zensical properdocs]   # interleaved builds per engine, two walls each
 """
 
 from __future__ import annotations
@@ -154,8 +154,8 @@ def build(root: Path, engine: str = "mkdocs") -> tuple[float, int]:
 
 
 def compare_engines(root: Path, n: int, engines: list[str]) -> int:
-    """Each engine's ``shlepa build`` twice, interleaved (A B ... B A), the median wall per engine;
-    returns the first engine's artifact bytes."""
+    """Each engine's ``shlepa build`` twice, interleaved (A B ... B A), the mean of its two walls
+    and both; returns the first engine's artifact bytes."""
     order = engines + engines[::-1]
     walls: dict[str, list[float]] = {e: [] for e in engines}
     sizes: dict[str, int] = {}
@@ -164,7 +164,7 @@ def compare_engines(root: Path, n: int, engines: list[str]) -> int:
         walls[engine].append(seconds)
     pages = {e: sum(1 for _ in (root / f"_site-{e}").rglob("*.html")) for e in engines}
     for engine in engines:
-        w = sorted(walls[engine])
+        w = walls[engine]
         print(f"shlepa build {n:>6} models --engine {engine:<10}: {sum(w) / len(w):5.1f} s wall (runs "
               f"{', '.join(f'{x:.1f}' for x in walls[engine])}); {pages[engine]:,} pages, "
               f"Pages artifact {sizes[engine] / 1e6:6.1f} MB", flush=True)  # fmt: skip

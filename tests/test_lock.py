@@ -129,7 +129,8 @@ def test_the_test_environment_is_exactly_the_dev_lock() -> None:
 
 def _install_lines(text: str) -> list[str]:
     text = re.sub(r"\\\n\s*", " ", text)
-    return [line.strip() for line in text.splitlines() if re.search(r"pip\S* install\b", line) and "#" not in line[:1]]
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if re.search(r"pip\S* install\b", line) and not line.startswith("#")]
 
 
 def test_the_makefile_installs_only_from_the_locks() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from shlepa.config import DetailsSettings
 from shlepa.details.configured import open_store
-from shlepa.details.store import StoreError, sha256_hex
+from shlepa.details.store import get_checked
 from shlepa.records import details as details_format
 from shlepa.records.keys import DIGEST_RE, details_key
 from shlepa.records.results import ResultsError, load_details
@@ -30,10 +30,6 @@ def results_details(
             path=results_file,
             field="details_sha256",
         )
-    store = open_store(settings, Path(root))
-    key = details_key(digest)
-    blob = store.get(key)  # StoreError / DetailsMissing name the store and the key
-    if sha256_hex(blob) != digest:
-        raise StoreError(f"{key} in the {store.describe()} does not hash to the results file's details_sha256")
+    blob = get_checked(open_store(settings, Path(root)), digest)  # StoreError subclasses name the key
     shared = details_format.load_shared(Path(root))
-    return details_format.read_model_details(blob, shared, where=key).full_rows()
+    return details_format.read_model_details(blob, shared, where=details_key(digest)).full_rows()

@@ -59,6 +59,23 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class DetailsChanged(StoreError):
+    """The file under a content key does not hash to that key's sha256."""
+
+
+def get_checked(store: DetailsStore, digest: str) -> bytes:
+    """The bytes of the details file whose sha256 is ``digest``, read back from ``store`` and
+    checked against it (:class:`DetailsMissing` when absent, :class:`DetailsChanged` when altered)."""
+    key = details_key(digest)
+    blob = store.get(key)
+    actual = sha256_hex(blob)
+    if actual != digest:
+        raise DetailsChanged(
+            f"content hashes to {actual}: it does not hash to the results file's details_sha256 {digest}", path=key
+        )
+    return blob
+
+
 def ref_of(data: bytes) -> DetailsRef:
     digest = sha256_hex(data)
     return DetailsRef(details_key(digest), digest, len(data))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shlepa.details.store import DetailsMissing, DetailsStore, StoreError, sha256_hex
+from shlepa.details.store import DetailsChanged, DetailsMissing, DetailsStore, StoreError, get_checked
 from shlepa.records.keys import DIGEST_RE, details_key
 from shlepa.records.results import ResultsError, iter_results_files, read_results_data
 
@@ -40,14 +40,11 @@ def verify_details(root: Path, store: DetailsStore) -> tuple[int, list[Problem]]
             continue
         key = details_key(digest)
         try:
-            blob = store.get(key)
+            get_checked(store, digest)
         except DetailsMissing:
             problems.append(Problem(path, key, f"missing from the {store.describe()}"))
-            continue
+        except DetailsChanged as exc:
+            problems.append(Problem(path, key, exc.message))
         except StoreError as exc:
             problems.append(Problem(path, key, f"could not read it: {exc}"))
-            continue
-        actual = sha256_hex(blob)
-        if actual != digest:
-            problems.append(Problem(path, key, f"content hashes to {actual}, not to the sha256 the results name"))
     return len(files), problems

@@ -487,7 +487,7 @@ def _mkdocs_config(root: Path) -> Path:
     return config_file
 
 
-def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None = None, engine: Engine = Engine.mkdocs) -> None:
+def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None, engine: Engine) -> None:
     """Material over the work folder with ``engine``, nav entries of missing pages dropped;
     ``banner``: a line every page shows above the header (site/overrides/main.html)."""
     config_file = _mkdocs_config(root)
