@@ -663,8 +663,9 @@ def _write(path: Path, data: bytes) -> None:
 class _Writer:
     """Writes results, details and requests as ``write_results``/``save_request`` would."""
 
-    def __init__(self, root: Path, texts: dict[str, list[tuple[SharedText, int]]]):
+    def __init__(self, root: Path, texts: dict[str, list[tuple[SharedText, int]]], stored: bool = False):
         self.root = root
+        self.stored = stored  # details without rows go to "the store": not written beside the results
         self.checked = False
         self.texts = texts
         self.hashes = {t.task: t.version_hash for parts in texts.values() for t, _first in parts}
@@ -698,7 +699,10 @@ class _Writer:
                 header = {"schema": DETAILS_SCHEMA, "shared": {}, "lm_eval": rest}
                 self.no_rows[key] = gzip.compress(orjson.dumps(header) + b"\n", mtime=0)
             data = self.no_rows[key]
-        _write(folder / details_name, data)
+        if details or not self.stored:
+            _write(folder / details_name, data)
+        else:
+            self.write_shared()
         digest = hashlib.sha256(data).hexdigest()
         payload = results_layout(
             {**payload, "task_hashes": self.hashes, "details_sha256": digest, "lm_eval": keep}, details_name
@@ -742,6 +746,7 @@ def generate(
     full_size: bool = False,
     missing_every: int = 40,
     queue: int | None = None,
+    stored: bool = False,
 ) -> list[str]:
     """Write ``n`` evaluated models (plus a queue) under ``root``; returns the model ids.
 
@@ -749,13 +754,15 @@ def generate(
     ``details_every``-th has per-sample details: ``details_per_benchmark`` documents per
     benchmark, or with ``full_size`` the stock tasks' counts (:data:`FULL_SIZE`, 28,659
     documents and 29,978 rows per model) with their prompt shapes (:data:`SHAPES`).
+    With ``stored``, the others' details are in a details store, as a real deployment has
+    them: main keeps the shared texts and each results file's ``details_sha256``, no file.
     """
     root = Path(root)
     suite = load_suite(suite_name, root)
     rng = random.Random(seed)
     base = datetime(2024, 1, 1, tzinfo=UTC)
     names = model_names(n + (queue if queue is not None else max(3, n // 50)), seed)
-    out = _Writer(root, shared_texts(suite, None if full_size else details_per_benchmark))
+    out = _Writer(root, shared_texts(suite, None if full_size else details_per_benchmark), stored=stored)
     for i, (model, arch, params, mtype) in enumerate(names[:n]):
         submitted = base + timedelta(minutes=37 * i)
         req = request_data(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -155,29 +157,58 @@ def reproduce_command(res: ResultsFile, results_path: Path | None) -> str:
     return shlex.join(["shlepa", "reproduce", str(results_dir(Path("."), res.model) / results_path.name)])
 
 
-def scoring_rows(record: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The model page's "how it was scored" table: per task, requests per path and the reasons."""
-    rows = []
-    for task, entry in sorted((record or {}).items()):
+def scoring_table(
+    record: dict[str, Any] | None, groups: Sequence[tuple[str, Sequence[str]]] = ()
+) -> dict[str, Any]:
+    """The model page's "how it was scored" table, one row per benchmark (MMLU's 57 subjects
+    are one row, not 57): its tasks, requests per path summed, near ties re-scored, and the
+    reasons that are not a path's usual one; plus the usual reasons of the paths taken, said
+    once above the table. ``groups``: (benchmark title, its lm-eval tasks); a task of the
+    record that no benchmark names gets a row of its own."""
+    record = record or {}
+    owner = {task: title for title, tasks in groups for task in tasks}
+    acc: dict[str, dict[str, Any]] = {title: {} for title, _tasks in groups}
+    usual: dict[str, str] = {}
+    tasks = 0
+    for task in sorted(record):
+        entry = record[task]
         if not isinstance(entry, dict):
             continue
-        entry = scoring.expand(entry)
-        paths = entry.get("paths") or {}
+        tasks += 1
+        row = acc.setdefault(owner.get(task, task), {})
+        if not row:
+            row.update(tasks=[], requests=0, paths={}, why={}, near_ties=0)
+        row["tasks"].append(task)
+        row["requests"] += int(entry.get("requests") or 0)
+        row["near_ties"] += int(entry.get("rescored_near_ties") or 0)
+        written = entry.get("why") or {}
+        paths = row["paths"]
+        for p, n in (entry.get("paths") or {}).items():
+            paths[p] = paths.get(p, 0) + int(n)
+            if written.get(p):
+                for r in written[p]:
+                    row["why"][p, r] = row["why"].get((p, r), 0) + 1
+            elif p in scoring.USUAL_WHY:
+                usual[scoring.PATH_TITLES.get(p, p)] = scoring.USUAL_WHY[p]
+    rows = []
+    for title, row in acc.items():
+        if not row:
+            continue
+        name = scoring.PATH_TITLES.get
         rows.append(
             {
-                "task": task,
-                "requests": entry.get("requests"),
-                "paths": [(scoring.PATH_TITLES.get(str(p), str(p)), n) for p, n in paths.items()],
+                "title": title,
+                "tasks": row["tasks"],
+                "requests": row["requests"],
+                "paths": [(name(p, p), n) for p, n in sorted(row["paths"].items(), key=lambda pn: -pn[1])],
                 "why": [
-                    f"{scoring.PATH_TITLES.get(str(p), str(p))}: {r}"
-                    for p, rs in (entry.get("why") or {}).items()
-                    for r in rs
+                    f"{name(p, p)}: {r}" + (f" ({n} tasks)" if n > 1 and len(row["tasks"]) > 1 else "")
+                    for (p, r), n in row["why"].items()
                 ],
-                "fallback": entry.get("fallback") or 0,
-                "near_ties": entry.get("rescored_near_ties") or 0,
+                "near_ties": row["near_ties"],
             }
         )
-    return rows
+    return {"rows": rows, "usual": sorted(usual.items()), "tasks": tasks}
 
 
 class Renderer:
@@ -390,7 +421,11 @@ class Renderer:
             card=card,
             extra_lm_eval=[str(c) for c in res.reproduce.get("lm_eval") or []],
             reproduce_command=reproduce_command(res, results_path),
-            scoring=scoring_rows(res.scoring),
+            scoring=scoring_table(
+                res.scoring,
+                [(b.title, list(res.scores[b.key].subtasks or [res.scores[b.key].task]))
+                 for b in suite.benchmarks if b.key in res.scores],  # fmt: skip
+            ),
             fallbacks=scoring.fallbacks(res.scoring),
             path_titles=scoring.PATH_TITLES,
             leaderboard_bibtex=LEADERBOARD_BIBTEX,
