@@ -69,6 +69,12 @@ def folder_bytes(folder: Path) -> int:
 
 
 def per_evaluation(root: Path) -> None:
+    """One evaluation's bytes on main; its lm-eval output comes from a copy of the board's first
+    model with the details file beside it (the board's own are in the store)."""
+    one = root.with_name(f"{root.name}-one")
+    if not one.is_dir():
+        make_repo(one, 1, details_every=0, queue=0)
+    root = one
     path = iter_results_files(root)[0]
     now = path.read_bytes()
     data = json.loads(now)

@@ -556,3 +556,28 @@ def test_queue_page_orders_and_ages_pending_requests_by_merge_time_like_the_runn
     assert rows == [(_anchor(p), datetime.fromisoformat(merged[p])) for p in (newer, older)]
     assert [a for a, _ in rows] == [_anchor(e.path) for e in pending(root)]  # the runners' own order
     assert "<th>Queued</th>" in html
+
+
+def test_models_with_stored_details_share_each_text_page_decoded_once(tmp_path: Path, monkeypatch) -> None:
+    """Every model of a task version names the same shared text: the build decodes it once,
+    not once per model (10,000 times on a real board), and a model whose details are in the
+    store gets the shared pages only, no details folder of its own."""
+    from shlepa.records import details as details_format
+
+    root = make_repo(tmp_path / "repo", 6, details_every=0, stored=True, missing_every=0, queue=0)
+    decoded: list[str] = []
+    real = details_format.SharedText.decode.__func__
+
+    def counting(cls, data: bytes, key: str):
+        decoded.append(key)
+        return real(cls, data, key)
+
+    monkeypatch.setattr(details_format.SharedText, "decode", classmethod(counting))
+    out = tmp_path / "site"
+    build_site(root, out, workers=1)
+    texts = {p.name for p in (root / "details").rglob("*") if p.is_file()}
+    assert decoded and len(decoded) == len(set(decoded)) <= len(texts)
+    assert list(out.glob("models/*/*/*/details")) == []
+    pages = list(out.glob("models/*/*/*/index.html"))
+    assert len(pages) == 6 and all("data-details-url=" in p.read_text() for p in pages)
+    assert list((out / "details" / "shared").rglob("*.json"))
