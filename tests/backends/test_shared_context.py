@@ -248,6 +248,37 @@ def test_a_shared_preamble_takes_the_token_tree(llama_long: Path) -> None:
     assert shared.tokens_processed < plain_tokens / 2
 
 
+@pytest.mark.parametrize(("dtype", "upcast"), [("bfloat16", True), ("float32", False)])
+def test_packed_rows_attend_in_float32_when_the_model_runs_in_half_precision(
+    llama_long: Path, dtype: str, upcast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tree's masked attention runs through the float32 sdpa, then the model's own returns."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    from shlepa.backends import shared_context
+
+    seen: list[tuple[str, torch.dtype]] = []
+    real = shared_context._sdpa_float32
+
+    def spy(module: Any, query: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        out = real(module, query, *args, **kwargs)
+        seen.append((str(query.dtype), out[0].dtype))
+        return out
+
+    monkeypatch.setitem(ALL_ATTENTION_FUNCTIONS._global_mapping, shared_context.FLOAT32_SDPA, spy)
+    lm = SharedContextHFLM(pretrained=str(llama_long), dtype=dtype, device="cpu", batch_size=8)
+    own = lm.model.config._attn_implementation
+    pre = "".join(f"Example {k}: the answer to this one is obvious.\nAnswer: B\n\n" for k in range(3))
+    pairs = [(pre + f"Question {q}: which one?\nAnswer:", f" {c} and more") for q in range(3) for c in "AB"]
+    lm.loglikelihood(_instances(pairs))
+    assert lm.scoring_report()["requests"]["plans"]["packed-tree"]["requests"] > 0
+    assert lm.model.config._attn_implementation == own
+    if upcast:  # every layer of every packed forward, half precision in and out
+        assert seen and set(seen) == {("torch.bfloat16", torch.bfloat16)}
+    else:
+        assert seen == []
+
+
 def test_near_tie_rule_uses_both_raw_and_per_character_scores() -> None:
     reqs = [(("ctx", " aa"), [1], [5, 6]), (("ctx", " bbbbbbbb"), [1], [7, 8]), (("ctx", " c"), [1], [9, 9])]
     near = SharedContextHFLM._near_tie

@@ -47,8 +47,9 @@ import torch.nn.functional as F
 from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 from tqdm import tqdm
-from transformers import DynamicCache
+from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import DynamicLayer
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from shlepa.records.scoring import KV_CACHE, NEAR_TIE, PACKED, PLAIN, SHARED_PASS, USUAL_WHY
 
@@ -56,6 +57,34 @@ log = logging.getLogger("shlepa.backends")
 
 Tokens = tuple[int, ...]
 LLRequest = tuple[tuple[str, str] | None, list[int], list[int]]
+
+
+#: The attention of packed rows in half precision: sdpa on queries, keys and values upcast
+#: to float32. A tree's boolean mask sends sdpa to its generic kernel, which in bfloat16
+#: and float16 keeps the softmax in the half type; plain hf's causal rows run the fused
+#: kernel, which accumulates in float32. Upcasting makes the packed rows at least as exact.
+FLOAT32_SDPA = "shlepa_sdpa_float32"
+
+
+def _sdpa_float32(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                  attention_mask: torch.Tensor | None, **kwargs: Any) -> tuple[torch.Tensor, Any]:  # fmt: skip
+    out, weights = sdpa_attention_forward(module, query.float(), key.float(), value.float(), attention_mask, **kwargs)
+    return out.to(query.dtype), weights
+
+
+AttentionInterface.register(FLOAT32_SDPA, _sdpa_float32)
+
+
+@contextlib.contextmanager
+def attention(model: Any, name: str) -> Iterator[None]:
+    """Run ``model`` with another registered attention function, then restore its own."""
+    config = model.config
+    before = config._attn_implementation
+    config._attn_implementation = name
+    try:
+        yield
+    finally:
+        config._attn_implementation = before
 
 
 @dataclass
@@ -288,7 +317,9 @@ class SharedContextHFLM(HFLM):
     token trie packed into one row, default 1024; 0 turns packing off),
     ``tree_attention_weight`` (cost of one masked attention pair in a tree relative
     to one causal pair, default 1.5; only steers the choice of plan), ``rescore_ties``
-    (re-score near-tie documents through the plain path, default true).
+    (re-score near-tie documents through the plain path, default true),
+    ``float32_attention`` (packed rows' attention in float32 when the model runs in
+    bfloat16 or float16, default true).
 
     ``scoring_report()`` says, per task, which path scored its requests and why.
     """
@@ -302,6 +333,7 @@ class SharedContextHFLM(HFLM):
         pack_tokens: int = 1024,
         tree_attention_weight: float = 1.5,
         rescore_ties: bool = True,
+        float32_attention: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -313,6 +345,7 @@ class SharedContextHFLM(HFLM):
         self.pack_tokens = int(pack_tokens)
         self.tree_attention_weight = float(tree_attention_weight)
         self.rescore_ties = _as_bool(rescore_ties)
+        self.float32_attention = _as_bool(float32_attention)
         self._packing: bool | None = None  # decided by a probe on first use
         self._packing_why = ""
         self.tokens_processed = 0  # input positions run through the model (padding included)
@@ -481,6 +514,10 @@ class SharedContextHFLM(HFLM):
         return res  # type: ignore[return-value]
 
     # -- near ties -----------------------------------------------------------------------
+    @property
+    def _half_precision(self) -> bool:
+        return (self.mixed_precision_dtype or self.model.dtype) in (torch.bfloat16, torch.float16)
+
     def _tie_bounds(self) -> tuple[float, float]:
         dtype = self.mixed_precision_dtype or self.model.dtype
         return TIE_BOUNDS.get(dtype, TIE_BOUNDS[torch.bfloat16])
@@ -867,7 +904,8 @@ class SharedContextHFLM(HFLM):
         kw: dict[str, Any] = {}
         if keep is not None:
             kw["logits_to_keep"] = keep
-        with self._autocast():
+        upcast = self.float32_attention and mask.dtype == torch.bool and self._half_precision
+        with self._autocast(), attention(self.model, FLOAT32_SDPA) if upcast else contextlib.nullcontext():
             out = self.model(
                 input_ids=ids.to(self.device),
                 attention_mask=mask[:, None].to(self.device),
