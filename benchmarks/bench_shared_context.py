@@ -167,9 +167,9 @@ def _parser() -> argparse.ArgumentParser:
         help="per-sample log-likelihoods and answers vs a float32 reference (no timing)",
     )
     parser.add_argument(
-        "--half-attention",
+        "--float32-attention",
         action="store_true",
-        help="--fidelity: also shlepa-hf with packed rows' attention in the model's dtype (float32_attention=false)",
+        help="--fidelity: also shlepa-hf with packed rows' attention upcast to float32 (float32_attention=true)",
     )
     parser.add_argument("--ref-cache", type=Path, help="--fidelity: JSON file keeping the float32 reference")
     parser.add_argument(
@@ -362,8 +362,8 @@ def fidelity(args: Any, model: Path, benches: list[Any]) -> int:
             **common,
             max_batch_tokens=args.max_batch_tokens,
             pack_tokens=args.pack_tokens,
-            rescore_ties=kind in ("shlepa", "half-attn"),
-            float32_attention=kind != "half-attn",
+            rescore_ties=kind in ("shlepa", "f32-attn"),
+            float32_attention=kind == "f32-attn",
         )
 
     load_before = os.getloadavg()
@@ -375,8 +375,8 @@ def fidelity(args: Any, model: Path, benches: list[Any]) -> int:
             plan = [("hf bs1", "hf", 1), ("hf bs8", "hf", args.batch_size)]
             if args.raw:
                 plan.append(("no rescore", "raw", args.batch_size))  # shlepa-hf without near-tie re-scoring
-            if args.half_attention:
-                plan.append(("half attn", "half-attn", args.batch_size))  # packed rows' attention not upcast
+            if args.float32_attention:
+                plan.append(("f32 attn", "f32-attn", args.batch_size))  # packed rows' attention upcast
             plan.append(("shlepa-hf", "shlepa", args.batch_size))
             for name, kind, bs in plan:
                 if kind == "hf":  # plain hf does not change with this backend: cached like the reference

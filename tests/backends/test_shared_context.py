@@ -248,11 +248,16 @@ def test_a_shared_preamble_takes_the_token_tree(llama_long: Path) -> None:
     assert shared.tokens_processed < plain_tokens / 2
 
 
-@pytest.mark.parametrize(("dtype", "upcast"), [("bfloat16", True), ("float32", False)])
-def test_packed_rows_attend_in_float32_when_the_model_runs_in_half_precision(
-    llama_long: Path, dtype: str, upcast: bool, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("dtype", "option", "upcast"),
+    [("bfloat16", True, True), ("float32", True, False), ("bfloat16", None, False)],
+    ids=["bf16-on", "f32-on", "bf16-default"],
+)
+def test_float32_attention_upcasts_packed_rows_only_in_half_precision_and_only_when_asked(
+    llama_long: Path, dtype: str, option: bool | None, upcast: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A tree's masked attention runs through the float32 sdpa, then the model's own returns."""
+    """With ``float32_attention`` a tree's masked attention runs through the float32 sdpa, then
+    the model's own returns; it is off by default (measured: it deviates more, benchmarks/README.md)."""
     from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
     from shlepa.backends import shared_context
@@ -266,7 +271,8 @@ def test_packed_rows_attend_in_float32_when_the_model_runs_in_half_precision(
         return out
 
     monkeypatch.setitem(ALL_ATTENTION_FUNCTIONS._global_mapping, shared_context.FLOAT32_SDPA, spy)
-    lm = SharedContextHFLM(pretrained=str(llama_long), dtype=dtype, device="cpu", batch_size=8)
+    extra = {} if option is None else {"float32_attention": option}
+    lm = SharedContextHFLM(pretrained=str(llama_long), dtype=dtype, device="cpu", batch_size=8, **extra)
     own = lm.model.config._attn_implementation
     pre = "".join(f"Example {k}: the answer to this one is obvious.\nAnswer: B\n\n" for k in range(3))
     pairs = [(pre + f"Question {q}: which one?\nAnswer:", f" {c} and more") for q in range(3) for c in "AB"]

@@ -59,10 +59,11 @@ Tokens = tuple[int, ...]
 LLRequest = tuple[tuple[str, str] | None, list[int], list[int]]
 
 
-#: The attention of packed rows in half precision: sdpa on queries, keys and values upcast
-#: to float32. A tree's boolean mask sends sdpa to its generic kernel, which in bfloat16
-#: and float16 keeps the softmax in the half type; plain hf's causal rows run the fused
-#: kernel, which accumulates in float32. Upcasting makes the packed rows at least as exact.
+#: An option for packed rows in half precision: sdpa on queries, keys and values upcast to
+#: float32 (a tree's boolean mask sends sdpa to its generic kernel, plain hf's causal rows
+#: to the fused one). Measured on SmolLM2-135M (benchmarks/README.md) it moves shlepa-hf
+#: further from the float32 reference, not closer (bfloat16 median 0.045 vs 0.033 nats,
+#: worst 0.55 vs 0.37), so it is off unless ``float32_attention=true``.
 FLOAT32_SDPA = "shlepa_sdpa_float32"
 
 
@@ -319,7 +320,7 @@ class SharedContextHFLM(HFLM):
     to one causal pair, default 1.5; only steers the choice of plan), ``rescore_ties``
     (re-score near-tie documents through the plain path, default true),
     ``float32_attention`` (packed rows' attention in float32 when the model runs in
-    bfloat16 or float16, default true).
+    bfloat16 or float16; default false: measured, it deviates more, see ``FLOAT32_SDPA``).
 
     ``scoring_report()`` says, per task, which path scored its requests and why.
     """
@@ -333,7 +334,7 @@ class SharedContextHFLM(HFLM):
         pack_tokens: int = 1024,
         tree_attention_weight: float = 1.5,
         rescore_ties: bool = True,
-        float32_attention: bool = True,
+        float32_attention: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
