@@ -501,8 +501,14 @@ def test_model_page_says_how_each_task_was_scored_and_warns_of_a_fallback(tmp_pa
     box = html.split('id="scoring-box"')[1].split("</details>")[0]
     assert "2 task(s), 1 with a fallback" in box
     # one row per benchmark; a reason that is not the path's usual one is shown under it
-    assert "<tr><td>ARC <code>arc_challenge</code></td><td>8</td><td>packed token tree 8<br><small>packed token tree: tree cheaper</small></td></tr>" in box
-    assert "<tr><td>MMLU <code>mmlu_anatomy</code></td><td>4</td><td>shared pass 3, plain lm-eval 1; 2 near-tie document(s) re-scored plain" in box
+    assert (
+        "<tr><td>ARC <code>arc_challenge</code></td><td>8</td><td>packed token tree 8<br><small>packed token tree: tree cheaper</small></td></tr>"
+        in box
+    )
+    assert (
+        "<tr><td>MMLU <code>mmlu_anatomy</code></td><td>4</td><td>shared pass 3, plain lm-eval 1; 2 near-tie document(s) re-scored plain"
+        in box
+    )
     assert box.count("<tr><td>") == 2
     warning = html.split('<p class="admonition-title">Fallback</p>')[1].split("</div>")[0]
     assert (

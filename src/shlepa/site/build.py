@@ -11,6 +11,7 @@ and stay out of the nav, so the build is linear in the number of models.
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import importlib
 import io
@@ -25,8 +26,8 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -305,17 +306,23 @@ def store_key(res_path: Path, res: ResultsFile) -> str | None:
 _SHARED_PAGES: dict[str, dict[str, str]] = {}  # shared text key -> its site pages, once per build and process
 
 
-def _shared_page_files(key: str, task: str, text: Callable[[], details_format.SharedText]) -> dict[str, str]:
+def _shared_page_files(
+    key: str, task: str, text: details_format.SharedText | Callable[[], details_format.SharedText]
+) -> dict[str, str]:
     """The site pages of one shared text, made once per build: every model of a task version
     names the same text (it is content-addressed), so decoding it again per model (10,000
     times at 10,000 models) would only repeat the work."""
     if key not in _SHARED_PAGES:
-        loaded = text()
+        loaded = text if isinstance(text, details_format.SharedText) else text()  # read only when needed
         _SHARED_PAGES[key] = {
             shared_text_page(task, loaded.version_hash, n): json.dumps(page, ensure_ascii=False)
             for n, page in details_format.shared_pages(loaded).items()
         }
     return _SHARED_PAGES[key]
+
+
+def _decode_shared(get: Callable[[str], bytes], key: str) -> details_format.SharedText:
+    return details_format.SharedText.decode(get(key), key)
 
 
 def stored_shared_pages(res: ResultsFile, shared_root: Path | None) -> dict[str, str]:
@@ -329,7 +336,7 @@ def stored_shared_pages(res: ResultsFile, shared_root: Path | None) -> dict[str,
     for task, version in hashes.items():
         try:
             key = shared_text_key(str(task), str(version))
-            files.update(_shared_page_files(key, str(task), lambda: details_format.SharedText.decode(get(key), key)))
+            files.update(_shared_page_files(key, str(task), functools.partial(_decode_shared, get, key)))
         except ValueError as exc:  # a missing or odd shared text: the viewer says the text is unavailable
             log.warning("shared text of task %.40r for %s skipped: %s", task, res.key, exc)
     return files
@@ -376,7 +383,7 @@ def split_details(
     for task, text in loaded.shared.items():
         try:
             versions[task] = text.version_hash
-            files.update(_shared_page_files(shared_text_key(task, text.version_hash), task, lambda: text))
+            files.update(_shared_page_files(shared_text_key(task, text.version_hash), task, text))
         except ValueError as exc:  # a task name that is no plain name never becomes a path
             log.warning("%s: shared text of task %.40r skipped: %s", src, task, exc)
     index: dict[str, Any] = {}

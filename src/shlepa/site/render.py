@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,9 +156,16 @@ def reproduce_command(res: ResultsFile, results_path: Path | None) -> str:
     return shlex.join(["shlepa", "reproduce", str(results_dir(Path("."), res.model) / results_path.name)])
 
 
-def scoring_table(
-    record: dict[str, Any] | None, groups: Sequence[tuple[str, Sequence[str]]] = ()
-) -> dict[str, Any]:
+def benchmark_tasks(suite: Any, res: ResultsFile) -> list[tuple[str, list[str]]]:
+    """(benchmark title, the lm-eval tasks that scored it) for each benchmark ``res`` has."""
+    return [
+        (b.title, list(res.scores[b.key].subtasks or [res.scores[b.key].task]))
+        for b in suite.benchmarks
+        if b.key in res.scores
+    ]
+
+
+def scoring_table(record: dict[str, Any] | None, groups: Sequence[tuple[str, Sequence[str]]] = ()) -> dict[str, Any]:
     """The model page's "how it was scored" table, one row per benchmark (MMLU's 57 subjects
     are one row, not 57): its tasks, requests per path summed, near ties re-scored, and the
     reasons that are not a path's usual one; plus the usual reasons of the paths taken, said
@@ -191,10 +197,10 @@ def scoring_table(
             elif p in scoring.USUAL_WHY:
                 usual[scoring.PATH_TITLES.get(p, p)] = scoring.USUAL_WHY[p]
     rows = []
+    name = scoring.PATH_TITLES.get
     for title, row in acc.items():
         if not row:
             continue
-        name = scoring.PATH_TITLES.get
         rows.append(
             {
                 "title": title,
@@ -421,11 +427,7 @@ class Renderer:
             card=card,
             extra_lm_eval=[str(c) for c in res.reproduce.get("lm_eval") or []],
             reproduce_command=reproduce_command(res, results_path),
-            scoring=scoring_table(
-                res.scoring,
-                [(b.title, list(res.scores[b.key].subtasks or [res.scores[b.key].task]))
-                 for b in suite.benchmarks if b.key in res.scores],  # fmt: skip
-            ),
+            scoring=scoring_table(res.scoring, benchmark_tasks(suite, res)),
             fallbacks=scoring.fallbacks(res.scoring),
             path_titles=scoring.PATH_TITLES,
             leaderboard_bibtex=LEADERBOARD_BIBTEX,
