@@ -187,15 +187,16 @@ def scoring_table(record: dict[str, Any] | None, groups: Sequence[tuple[str, Seq
         row["tasks"].append(task)
         row["requests"] += int(entry.get("requests") or 0)
         row["near_ties"] += int(entry.get("rescored_near_ties") or 0)
-        written = entry.get("why") or {}
+        why = scoring.expand(entry)["why"]
         paths = row["paths"]
         for p, n in (entry.get("paths") or {}).items():
             paths[p] = paths.get(p, 0) + int(n)
-            if written.get(p):
-                for r in written[p]:
-                    row["why"][p, r] = row["why"].get((p, r), 0) + 1
-            elif p in scoring.USUAL_WHY:
+            reasons = why.get(p, [])
+            if p in scoring.USUAL_WHY and reasons == [scoring.USUAL_WHY[p]]:
                 usual[scoring.PATH_TITLES.get(p, p)] = scoring.USUAL_WHY[p]
+                continue
+            for r in reasons:
+                row["why"][p, r] = row["why"].get((p, r), 0) + 1
     rows = []
     name = scoring.PATH_TITLES.get
     for title, row in acc.items():
