@@ -175,6 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--raw", action="store_true", help="--fidelity: also shlepa-hf without near-tie re-scoring (rescore_ties=false)"
     )
+    parser.add_argument(
+        "--rescore-ties",
+        default="true",
+        choices=["true", "exact", "false"],
+        help="shlepa-hf's near-tie re-scoring (timing; --fidelity adds an 'exact' row with --exact)",
+    )
+    parser.add_argument("--exact", action="store_true", help="--fidelity: also shlepa-hf with rescore_ties=exact")
     parser.add_argument("--vllm", action="store_true", help="also time vllm with/without prefix caching")
     return parser
 
@@ -213,7 +220,12 @@ def timing(args: Any, model: Path, benches: list[Any], dtype: str) -> None:
     common = dict(pretrained=str(model), dtype=dtype, device=args.device, batch_size=args.batch_size)
     backends: dict[str, Any] = {
         "hf": counting_hflm()(**common),
-        "shlepa-hf": SharedContextHFLM(**common, max_batch_tokens=args.max_batch_tokens, pack_tokens=args.pack_tokens),
+        "shlepa-hf": SharedContextHFLM(
+            **common,
+            max_batch_tokens=args.max_batch_tokens,
+            pack_tokens=args.pack_tokens,
+            rescore_ties=args.rescore_ties,
+        ),
     }
     if args.vllm:
         from lm_eval.models.vllm_causallms import VLLM
@@ -260,7 +272,7 @@ def timing(args: Any, model: Path, benches: list[Any], dtype: str) -> None:
         f"\n{info}; {dtype} on {args.device}; torch threads {torch.get_num_threads()}; "
         f"batch size {args.batch_size}; limit {args.limit}/task"
         + (f" ({args.mmlu_subjects} MMLU subjects, {args.mmlu_sampler} few-shot sampler)" if args.mmlu_subjects else "")
-        + f"; shlepa-hf max_batch_tokens {args.max_batch_tokens}, pack_tokens {args.pack_tokens}"
+        + f"; shlepa-hf max_batch_tokens {args.max_batch_tokens}, pack_tokens {args.pack_tokens}, rescore_ties {args.rescore_ties}"
         + f"; {2 * args.repeats} interleaved runs per backend and task (median wall)"
     )
     print(
@@ -362,7 +374,7 @@ def fidelity(args: Any, model: Path, benches: list[Any]) -> int:
             **common,
             max_batch_tokens=args.max_batch_tokens,
             pack_tokens=args.pack_tokens,
-            rescore_ties=kind in ("shlepa", "f32-attn"),
+            rescore_ties="exact" if kind == "exact" else kind in ("shlepa", "f32-attn"),
             float32_attention=kind == "f32-attn",
         )
 
@@ -377,6 +389,8 @@ def fidelity(args: Any, model: Path, benches: list[Any]) -> int:
                 plan.append(("no rescore", "raw", args.batch_size))  # shlepa-hf without near-tie re-scoring
             if args.float32_attention:
                 plan.append(("f32 attn", "f32-attn", args.batch_size))  # packed rows' attention upcast
+            if args.exact:
+                plan.append(("exact", "exact", args.batch_size))  # near ties in plain hf's own batches
             plan.append(("shlepa-hf", "shlepa", args.batch_size))
             for name, kind, bs in plan:
                 if kind == "hf":  # plain hf does not change with this backend: cached like the reference

@@ -290,6 +290,18 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
+#: ``rescore_ties=exact``: near ties re-scored in plain hf's own batches (see ``plain_batches``).
+EXACT = "exact"
+
+
+def _rescore_mode(value: Any) -> str | None:
+    """``rescore_ties``: true (re-score near ties on their own), ``exact`` (in plain hf's
+    batches) or false (None)."""
+    if isinstance(value, str) and value.strip().lower() == EXACT:
+        return EXACT
+    return "alone" if _as_bool(value) else None
+
+
 # The plans a request can be scored by (the names ``scoring_report()`` uses).
 # (defined in shlepa.records.scoring, which the results file and the site share)
 
@@ -299,7 +311,7 @@ def _as_bool(value: Any) -> bool:
 # place, 2**-8 in bfloat16, 2**-11 in float16); the per-token part covers activations
 # that differ with batch shape (measured on SmolLM2-135M, see benchmarks/README.md). A
 # document whose two best choices are closer than their summed bounds is re-scored
-# through the plain path.
+# through the plain path, in the batches plain hf forms.
 TIE_BOUNDS = {
     torch.float32: (1e-6, 1e-5),
     torch.float16: (2.0**-11, 2e-3),
@@ -318,7 +330,10 @@ class SharedContextHFLM(HFLM):
     token trie packed into one row, default 1024; 0 turns packing off),
     ``tree_attention_weight`` (cost of one masked attention pair in a tree relative
     to one causal pair, default 1.5; only steers the choice of plan), ``rescore_ties``
-    (re-score near-tie documents through the plain path, default true),
+    (re-score near-tie documents through the plain path: true, the default, on their own,
+    as close to plain hf as its own spread across batch sizes; ``exact`` in plain hf's own
+    batches, so that their scores and decisions are plain hf's bit for bit, at the cost of
+    every batch they fall in; false),
     ``float32_attention`` (packed rows' attention in float32 when the model runs in
     bfloat16 or float16; default false: measured, it deviates more, see ``FLOAT32_SDPA``).
 
@@ -333,7 +348,7 @@ class SharedContextHFLM(HFLM):
         min_shared_prefix: int = 16,
         pack_tokens: int = 1024,
         tree_attention_weight: float = 1.5,
-        rescore_ties: bool = True,
+        rescore_ties: bool | str = True,
         float32_attention: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -345,7 +360,9 @@ class SharedContextHFLM(HFLM):
         self.min_shared_prefix = int(min_shared_prefix)
         self.pack_tokens = int(pack_tokens)
         self.tree_attention_weight = float(tree_attention_weight)
-        self.rescore_ties = _as_bool(rescore_ties)
+        self.rescore_ties = _rescore_mode(rescore_ties)
+        #: (task, doc_id) of every document re-scored as a near tie, over this backend's life.
+        self.near_tie_docs: set[tuple[str, Any]] = set()
         self.float32_attention = _as_bool(float32_attention)
         self._packing: bool | None = None  # decided by a probe on first use
         self._packing_why = ""
@@ -538,7 +555,8 @@ class SharedContextHFLM(HFLM):
         A document's choices are its requests; it is a near tie when its two best choices,
         by log-likelihood or by log-likelihood per character of the continuation (lm-eval's
         ``acc_norm``), are closer than the sum of their error bounds (``TIE_BOUNDS``). Its
-        requests are then scored as plain hf scores them, so the decision is plain hf's.
+        requests are then scored as plain hf scores them, in plain hf's own batches (see
+        :meth:`plain_batches`), so in any precision its scores and its decision are plain hf's.
         """
         bounds = self._tie_bounds()
         by_doc: dict[Any, list[int]] = {}
@@ -551,23 +569,60 @@ class SharedContextHFLM(HFLM):
             if len(members) >= 2 and self._near_tie(requests, members, res, bounds):
                 redo.extend(members)
                 n_docs[doc[0]] = n_docs.get(doc[0], 0) + 1
+                self.near_tie_docs.add(doc)
         if not redo:
             return
-        # A document's requests may be only partly on the fast path: re-score the ones that are.
-        self._plain_path(requests, redo, res, disable_tqdm, override_bs)
+        # ``exact``: each re-scored request goes in the very batch plain hf puts it in (its
+        # neighbours, its padding), so that its score, and the decision, are plain hf's bit for
+        # bit rather than merely close; the neighbours come out as plain hf scores them too.
+        batches = self.plain_batches(requests) if self.rescore_ties == EXACT else None
+        if batches is None:  # on their own (or an automatic batch size: plain hf's batches unknown)
+            self._plain_path(requests, redo, res, disable_tqdm, override_bs)
+        else:
+            wanted = set(redo)
+            chosen = [batch for batch in batches if wanted.intersection(batch)]
+            redo = [i for batch in chosen for i in batch]
+            for batch in tqdm(chosen, disable=disable_tqdm or self.rank != 0, desc="Re-scoring near ties (plain hf)"):
+                self._plain_path(requests, batch, res, True, override_bs)
+        fast_set = set(fast)
+        again_fast = [i for i in redo if i in fast_set]  # the others were on the plain path already
         rel, per_token = bounds
         reason = f"{NEAR_TIE}: two best choices closer than their bounds ({rel:.3g} |ll| + {per_token:g}/token)"
-        self._note([tasks[i] for i in redo], PLAIN, reason)
+        self._note([tasks[i] for i in again_fast], PLAIN, reason)
         for task, n in n_docs.items():
-            again = sum(1 for i in redo if tasks[i] == task)
             self._report[task]["rescored_near_ties"] += n
-            self._report[task]["rescored_requests"] = self._report[task].get("rescored_requests", 0) + again
-            self._report[task]["requests"] -= again  # counted twice
+        for task in {tasks[i] for i in again_fast}:
+            again = sum(1 for i in again_fast if tasks[i] == task)
+            entry = self._report[task]
+            entry["rescored_requests"] = entry.get("rescored_requests", 0) + again
+            entry["requests"] -= again  # counted twice
         log.info(
             "shlepa-hf: %d near-tie document(s) (%d requests) re-scored on the plain path",
             sum(n_docs.values()),
-            len(redo),
+            len(again_fast),
         )
+
+    def plain_batches(self, requests: Sequence[LLRequest]) -> list[list[int]] | None:
+        """The batches plain HFLM forms over ``requests`` (indices, each batch with the requests
+        that share its forward passes), or None when its batch size is automatic.
+
+        As ``HFLM._loglikelihood_tokens`` does: with its logits cache, requests whose context plus
+        continuation minus its last token agree share one row, run for the one with the longest
+        continuation; rows go longest first (ties by tokens) in chunks of the batch size.
+        """
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            return None
+        groups: dict[Tokens, list[int]] = {}
+        for i, (_, ctx, cont) in enumerate(requests):
+            key = tuple(ctx) + tuple(cont[:-1]) if self.backend == "causal" and self.logits_cache else (i,)
+            groups.setdefault(key, []).append(i)
+        heads = [max(members, key=lambda i: len(requests[i][2])) for members in groups.values()]
+        members_of = dict(zip(heads, groups.values(), strict=True))
+        heads.sort(
+            key=lambda i: (-(len(requests[i][1]) + len(requests[i][2])), tuple(requests[i][1]) + tuple(requests[i][2]))
+        )
+        n = self.batch_size
+        return [[i for head in heads[k : k + n] for i in members_of[head]] for k in range(0, len(heads), n)]
 
     @staticmethod
     def _near_tie(
