@@ -103,11 +103,15 @@ def compact(
     return out
 
 
+def reasons(entry: Mapping[str, Any], path: str) -> list[str]:
+    """Why ``path`` scored a task's requests: the reasons written, else the path's usual one."""
+    written = (entry.get("why") or {}).get(path)
+    return list(written) if written else ([USUAL_WHY[path]] if path in USUAL_WHY else [])
+
+
 def expand(entry: Mapping[str, Any]) -> dict[str, Any]:
     """A task's record with every path's reasons: those written, else the path's usual one."""
-    paths = entry.get("paths") or {}
-    written = entry.get("why") or {}
-    why = {p: list(written.get(p) or ([USUAL_WHY[p]] if p in USUAL_WHY else [])) for p in paths}
+    why = {p: reasons(entry, p) for p in entry.get("paths") or {}}
     return {**entry, "why": {p: r for p, r in why.items() if r}}
 
 
