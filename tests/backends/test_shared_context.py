@@ -341,6 +341,16 @@ def test_exact_rescoring_puts_near_ties_in_plain_hfs_own_batches_so_half_precisi
     assert all(abs(got[i][0] - expected[i][0]) < 0.1 for i in mine)
 
 
+def test_rescore_ties_takes_true_false_or_exact_and_refuses_anything_else() -> None:
+    from shlepa.backends.shared_context import _rescore_mode
+
+    assert [_rescore_mode(v) for v in (True, "true", "exact", " Exact ", False, "off")] == [
+        "alone", "alone", "exact", "exact", None, None,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="rescore_ties: expected true, false or exact"):
+        _rescore_mode("exactly")
+
+
 def test_near_tie_rule_uses_both_raw_and_per_character_scores() -> None:
     reqs = [(("ctx", " aa"), [1], [5, 6]), (("ctx", " bbbbbbbb"), [1], [7, 8]), (("ctx", " c"), [1], [9, 9])]
     near = SharedContextHFLM._near_tie

@@ -297,8 +297,12 @@ EXACT = "exact"
 def _rescore_mode(value: Any) -> str | None:
     """``rescore_ties``: true (re-score near ties on their own), ``exact`` (in plain hf's
     batches) or false (None)."""
-    if isinstance(value, str) and value.strip().lower() == EXACT:
-        return EXACT
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word == EXACT:
+            return EXACT
+        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"rescore_ties: expected true, false or {EXACT}, not {value!r}")
     return "alone" if _as_bool(value) else None
 
 
