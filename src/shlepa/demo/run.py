@@ -129,7 +129,8 @@ def run_demo(
     say: Callable[[str], None] = print,
 ) -> Path:
     """Build models, evaluate them on the bundled suite, write results; returns the demo root."""
-    work = prepare_workspace(repo, work or repo / ".shlepa" / "demo")
+    # Absolute: a relative model folder would reach transformers as a Hub repo id.
+    work = prepare_workspace(repo, Path(work or repo / ".shlepa" / "demo").absolute())
     lookup = {m.model: m for m in DEMO_MODELS}
     sample = write_training_sample(work / "models" / "training_sample.jsonl")
     for model_id, folder, checkpoint in build_models(work, say):
