@@ -20,6 +20,7 @@ from shlepa.records.suite import load_suite
 from shlepa.site.board import load_board
 from shlepa.site.build import BuildError, build_site
 from shlepa.site.meta import site_meta
+from shlepa.site.render import break_at_underscores
 
 from support.gitboard import git
 from support.result_sets import add_hostile_model, make_repo
@@ -502,14 +503,16 @@ def test_model_page_says_how_each_task_was_scored_and_warns_of_a_fallback(tmp_pa
     assert "2 task(s), 1 with a fallback" in box
     # one row per benchmark; a reason that is not the path's usual one is shown under it
     assert (
-        "<tr><td>ARC <code>arc_challenge</code></td><td>8</td><td>packed token tree 8<br><small>packed token tree: tree cheaper</small></td></tr>"
+        '<tr><td>ARC <code class="task-name">arc_<wbr>challenge</code></td><td>8</td><td>packed token tree 8<br><small>packed token tree: tree cheaper</small></td></tr>'
         in box
     )
     assert (
-        "<tr><td>MMLU <code>mmlu_anatomy</code></td><td>4</td><td>shared pass 3, plain lm-eval 1; 2 near-tie document(s) re-scored plain"
+        '<tr><td>MMLU <code class="task-name">mmlu_<wbr>anatomy</code></td><td>4</td><td>shared pass 3, plain lm-eval 1; 2 near-tie document(s) re-scored plain'
         in box
     )
     assert box.count("<tr><td>") == 2
+    # a task name breaks after its underscores only (a 390 px column), escaped like any text
+    assert break_at_underscores("shlepa_<b>_mc2") == "shlepa_<wbr>&lt;b&gt;_<wbr>mc2"
     warning = html.split('<p class="admonition-title">Fallback</p>')[1].split("</div>")[0]
     assert (
         "<code>mmlu_anatomy</code>: 1 request(s) on the plain lm-eval path: longer than the model window &lt;b&gt;"

@@ -148,6 +148,12 @@ def fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def break_at_underscores(name: str) -> Markup:
+    """``name`` escaped, with a line-break opportunity after each underscore: a task name such
+    as ``shlepa_truthfulqa_mc2`` in a narrow column then wraps between its words, not inside them."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+
+
 def reproduce_command(res: ResultsFile, results_path: Path | None) -> str:
     """``shlepa reproduce`` of this results file, from where it lies (older files recorded a
     ``shlepa evaluate`` command that answers "already FINISHED" instead of evaluating)."""
@@ -233,7 +239,13 @@ class Renderer:
             # model page stats its file twice to see whether to reload it (20,000 stats at 10,000).
             auto_reload=False,
         )
-        self.env.filters.update(fmt=fmt, safe_url=safe_url, tojson_html=json_for_html, short_sha=short_sha)
+        self.env.filters.update(
+            fmt=fmt,
+            safe_url=safe_url,
+            tojson_html=json_for_html,
+            short_sha=short_sha,
+            break_at_underscores=break_at_underscores,
+        )
         self.env.globals.update(
             type_symbols=MODEL_TYPE_SYMBOLS,
             type_titles=TYPE_TITLES,
