@@ -284,9 +284,13 @@ def row_batches(lengths: Sequence[int], max_tokens: int) -> Iterator[list[int]]:
         yield batch
 
 
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _as_bool(value: Any) -> bool:
     if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
+        return value.strip().lower() in _TRUE_WORDS
     return bool(value)
 
 
@@ -301,7 +305,7 @@ def _rescore_mode(value: Any) -> str | None:
         word = value.strip().lower()
         if word == EXACT:
             return EXACT
-        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        if word not in _TRUE_WORDS + _FALSE_WORDS:
             raise ValueError(f"rescore_ties: expected true, false or {EXACT}, not {value!r}")
     return "alone" if _as_bool(value) else None
 
@@ -315,7 +319,7 @@ def _rescore_mode(value: Any) -> str | None:
 # place, 2**-8 in bfloat16, 2**-11 in float16); the per-token part covers activations
 # that differ with batch shape (measured on SmolLM2-135M, see benchmarks/README.md). A
 # document whose two best choices are closer than their summed bounds is re-scored
-# through the plain path, in the batches plain hf forms.
+# through the plain path (with ``rescore_ties=exact`` in the batches plain hf forms).
 TIE_BOUNDS = {
     torch.float32: (1e-6, 1e-5),
     torch.float16: (2.0**-11, 2e-3),
@@ -559,8 +563,10 @@ class SharedContextHFLM(HFLM):
         A document's choices are its requests; it is a near tie when its two best choices,
         by log-likelihood or by log-likelihood per character of the continuation (lm-eval's
         ``acc_norm``), are closer than the sum of their error bounds (``TIE_BOUNDS``). Its
-        requests are then scored as plain hf scores them, in plain hf's own batches (see
-        :meth:`plain_batches`), so in any precision its scores and its decision are plain hf's.
+        requests are then scored as plain hf scores them: by default in a batch of their own,
+        as close to plain hf as its own batch sizes are to each other; with ``exact`` in plain
+        hf's own batches (:meth:`plain_batches`), so that in any precision its scores and its
+        decision are plain hf's bit for bit.
         """
         bounds = self._tie_bounds()
         by_doc: dict[Any, list[int]] = {}
