@@ -341,6 +341,25 @@ def test_exact_rescoring_puts_near_ties_in_plain_hfs_own_batches_so_half_precisi
     assert all(abs(got[i][0] - expected[i][0]) < 0.1 for i in mine)
 
 
+@pytest.mark.parametrize("logits_cache", [True, False])
+def test_plain_batches_are_the_forward_passes_plain_hf_runs(
+    llama_dir: Path, logits_cache: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lm_eval.models.huggingface import HFLM
+
+    pairs = [(f"{q} is a question.\nAnswer:", f" {c}") for q in (3, 7, 9) for c in "AB"] + [("short", " x y z")] * 2
+    common = dict(pretrained=str(llama_dir), dtype="float32", device="cpu", batch_size=2, logits_cache=logits_cache)
+    plain, shared = HFLM(**common), SharedContextHFLM(**common)
+    rows: list[int] = []
+    real_call = HFLM._model_call
+    monkeypatch.setattr(HFLM, "_model_call", lambda lm, inps, **kw: rows.append(len(inps)) or real_call(lm, inps, **kw))
+    plain.loglikelihood(_instances(pairs))
+    batches = shared.plain_batches([(pair, *shared._encode_pair(*pair)) for pair in pairs])
+    assert batches is not None and sorted(i for b in batches for i in b) == list(range(8))
+    # with the logits cache the three two-choice questions run one row each: 3 + 1 rows, 2 a batch
+    assert len(batches) == len(rows) == (2 if logits_cache else 4)
+
+
 def test_rescore_ties_takes_true_false_or_exact_and_refuses_anything_else() -> None:
     from shlepa.backends.shared_context import _rescore_mode
 

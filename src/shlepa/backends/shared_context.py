@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
+from lm_eval.models.utils import Collator
 from tqdm import tqdm
 from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import DynamicLayer
@@ -616,23 +617,29 @@ class SharedContextHFLM(HFLM):
         """The batches plain HFLM forms over ``requests`` (indices, each batch with the requests
         that share its forward passes), or None when its batch size is automatic.
 
-        As ``HFLM._loglikelihood_tokens`` does: with its logits cache, requests whose context plus
-        continuation minus its last token agree share one row, run for the one with the longest
-        continuation; rows go longest first (ties by tokens) in chunks of the batch size.
+        lm-eval's own Collator orders and chunks them; only HFLM's two keys are repeated here
+        (they are local functions of ``HFLM._loglikelihood_tokens``): rows sort by length,
+        longest first, then by tokens, and with its logits cache the requests whose context
+        plus continuation minus its last token agree share one row.
         """
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             return None
-        groups: dict[Tokens, list[int]] = {}
+        grouping = self.backend == "causal" and self.logits_cache
+        members: dict[Any, list[int]] = {}
         for i, (_, ctx, cont) in enumerate(requests):
-            key = tuple(ctx) + tuple(cont[:-1]) if self.backend == "causal" and self.logits_cache else (i,)
-            groups.setdefault(key, []).append(i)
-        heads = [max(members, key=lambda i: len(requests[i][2])) for members in groups.values()]
-        members_of = dict(zip(heads, groups.values(), strict=True))
-        heads.sort(
-            key=lambda i: (-(len(requests[i][1]) + len(requests[i][2])), tuple(requests[i][1]) + tuple(requests[i][2]))
+            members.setdefault(tuple(ctx) + tuple(cont[:-1]) if grouping else id(requests[i]), []).append(i)
+        collator = Collator(
+            list(requests),
+            sort_fn=lambda r: (-(len(r[1]) + len(r[2])), tuple(r[1]) + tuple(r[2])),
+            group_fn=lambda r: r[1] + r[2][:-1],
+            group_by="contexts" if grouping else None,
         )
-        n = self.batch_size
-        return [[i for head in heads[k : k + n] for i in members_of[head]] for k in range(0, len(heads), n)]
+        if grouping:  # a chunk holds one row per group: the group's requests ride along
+            return [
+                [i for r in chunk for i in members[tuple(r[1]) + tuple(r[2][:-1])]]
+                for chunk in collator.get_batched(n=self.batch_size)
+            ]
+        return [[members[id(r)].pop(0) for r in chunk] for chunk in collator.get_batched(n=self.batch_size)]
 
     @staticmethod
     def _near_tie(
