@@ -345,6 +345,33 @@ def reference(args: Any, compute: Any, name: str = "ref") -> tuple[dict[Any, flo
     return lls, picks
 
 
+def paired_median_gap(
+    dev: dict[Any, float], base: dict[Any, float], resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float, float]:
+    """Median deviation minus the baseline's, its 95% bootstrap interval, and the share of requests below it.
+
+    Paired and resampled by document (a document's choices share their context, so their
+    deviations are not independent): both backends' medians are taken over the same
+    resampled documents each time. An interval that holds 0 means the sample cannot tell
+    the two medians apart.
+    """
+    import random
+
+    docs: dict[Any, list[Any]] = {}
+    for k in dev:
+        docs.setdefault(k[:2], []).append(k)
+    groups = list(docs.values())
+
+    def gap(chosen: list[list[Any]]) -> float:
+        keys = [k for g in chosen for k in g]
+        return statistics.median(dev[k] for k in keys) - statistics.median(base[k] for k in keys)
+
+    rng = random.Random(seed)
+    gaps = sorted(gap(rng.choices(groups, k=len(groups))) for _ in range(resamples))
+    below = sum(dev[k] < base[k] for k in dev) / len(dev)
+    return gap(groups), gaps[int(0.025 * resamples)], gaps[int(0.975 * resamples) - 1], below
+
+
 def fidelity(args: Any, model: Path, benches: list[Any]) -> int:
     """Per-sample |ll - ll_float32| (median, p99, max) and answer flips, plain hf vs shlepa-hf."""
     import statistics as st
@@ -412,18 +439,24 @@ def fidelity(args: Any, model: Path, benches: list[Any]) -> int:
     print(f"load average before {_load(load_before)}, after {_load(os.getloadavg())}\n")
     print(
         f"{'dtype':<9} {'backend':<10} {'samples':>7} {'median':>9} {'p99':>9} {'max':>9}"
-        f" {'answers':>7} {'flips vs f32':>12} {'vs hf bs8':>9}"
+        f" {'answers':>7} {'flips vs f32':>12} {'vs hf bs8':>9}   median - hf bs8's [95% CI], share below"
     )
     for dtype, runs, report in rows:
+        base = {k: abs(runs["hf bs8"][0][k] - ref[k]) for k in ref}
         for name, (lls, picks) in runs.items():
-            dev = sorted(abs(lls[k] - ref[k]) for k in ref)
+            per = {k: abs(lls[k] - ref[k]) for k in ref}
+            dev = sorted(per.values())
             p99 = dev[min(len(dev) - 1, int(0.99 * len(dev)))]
             decided = [k for k in picks if picks[k] is not None]
             flips_ref = sum(picks[k] != ref_pick[k] for k in decided)
             flips_hf = sum(picks[k] != runs["hf bs8"][1][k] for k in decided)
+            paired = ""
+            if name != "hf bs8":
+                gap, lo, hi, below = paired_median_gap(per, base)
+                paired = f"   {gap:+.3g} [{lo:+.3g}, {hi:+.3g}], {below:.0%}"
             print(
                 f"{dtype:<9} {name:<10} {len(dev):>7} {st.median(dev):9.3g} {p99:9.3g} {dev[-1]:9.3g}"
-                f" {len(decided):>7} {flips_ref:>12} {flips_hf:>9}"
+                f" {len(decided):>7} {flips_ref:>12} {flips_hf:>9}{paired}"
             )
         ties = sum(e["rescored_near_ties"] for e in report.values())
         n_docs = len(runs["hf bs8"][1])
