@@ -590,3 +590,28 @@ def test_models_with_stored_details_share_each_text_page_decoded_once(tmp_path: 
     pages = list(out.glob("models/*/*/*/index.html"))
     assert len(pages) == 6 and all("data-details-url=" in p.read_text() for p in pages)
     assert list((out / "details" / "shared").rglob("*.json"))
+
+
+def test_only_benchmarks_normalized_on_a_baseline_show_one(tmp_path: Path):
+    """A perplexity or a bias score has no chance baseline: the model page and the data file show none, not 0."""
+    root = make_repo(tmp_path, 0)
+    repo = Path(__file__).resolve().parents[2]
+    (root / "eval" / "suites" / "analysis360.yaml").write_bytes((repo / "eval/suites/analysis360.yaml").read_bytes())
+    make_repo(root, 2, suite_name="analysis360")
+    build_site(root, root / "_site")
+    data = json.loads((root / "_site" / "data" / "leaderboard.json").read_text())
+    benches = {b["key"]: b for b in data["suites"]["analysis360"]["benchmarks"]}
+    assert benches["arc"]["baseline"] == 25.0 and benches["boolq"]["baseline"] == 50.0
+    assert {k for k, b in benches.items() if b["baseline"] is None} == {
+        "crows_pairs", "word_perplexity", "byte_perplexity", "bits_per_byte", "memorization"
+    }  # fmt: skip
+    row = next(r for r in data["rows"] if r["suite"] == "analysis360")
+    html = (root / "_site" / row["page"] / "index.html").read_text()
+    cells = {
+        m[0]: m[1]
+        for m in re.findall(
+            r"<tr><td>([^<]+?)(?: <span[^>]*>[^<]*</span>)*</td><td[^>]*>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html
+        )
+    }
+    assert cells["ARC-Challenge"] == "25.0" and cells["WikiText word perplexity"] == "–", cells
+    assert cells["CrowS-Pairs (% stereotype)"] == "–"

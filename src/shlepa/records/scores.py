@@ -106,8 +106,8 @@ def normalize(value: float | None, baseline: float, maximum: float = 100.0) -> f
 def normalized_score(bench: Benchmark, score: BenchmarkScore | None) -> float | None:
     if score is None or score.value is None:
         return None
-    if not bench.higher_is_better or bench.unit != "%":
-        return None  # perplexities, bias and memorization have no 0-100 scale to normalize on
+    if not bench.normalizes:
+        return None
     if score.subtasks and bench.subtask_baselines:  # each subtask on its own baseline (v2's BBH, MuSR)
         return mean(normalize(v, bench.subtask_baselines.get(t, bench.baseline)) for t, v in score.subtasks.items())
     if score.subtasks:  # per subject first; inlined normalize(): 57 subjects x every row of the site

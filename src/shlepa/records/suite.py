@@ -73,6 +73,15 @@ class Benchmark(BaseModel):
     )
 
     @property
+    def normalizes(self) -> bool:
+        """A percent score where higher is better has a 0-100 scale to normalize on, from its baseline.
+
+        Perplexities, bits per byte, bias and memorization have none: their baseline is not
+        used, so the board shows none.
+        """
+        return self.higher_is_better and self.unit == "%"
+
+    @property
     def metric_key(self) -> str:
         return f"{self.metric},{self.filter}"
 

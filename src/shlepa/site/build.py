@@ -158,7 +158,7 @@ def leaderboard_data(board: Board, details_store: dict[str, str] | None = None) 
                 {
                     "key": b.key,
                     "title": b.title,
-                    "baseline": b.baseline,
+                    "baseline": b.baseline if b.normalizes else None,
                     "metric": b.metric,
                     "num_fewshot": b.num_fewshot,
                     "higher_is_better": b.higher_is_better,

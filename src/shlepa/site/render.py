@@ -335,7 +335,7 @@ class Renderer:
         rows, mmlu = [], None
         for bench in suite.benchmarks:
             s = res.scores.get(bench.key)
-            title, base = escape(bench.title), fmt(bench.baseline, 1)
+            title, base = escape(bench.title), fmt(bench.baseline, 1) if bench.normalizes else "–"
             if bench.unit != "%":
                 title += Markup(f' <span class="model-unit">({escape(bench.unit)})</span>') if bench.unit else ""
             if not bench.higher_is_better:
