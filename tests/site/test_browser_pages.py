@@ -348,6 +348,18 @@ def test_screenshots_of_model_charts_and_curves_pages(site, browser, shots, widt
     saved = []
     try:
         open_details(pg, url + row["page"])
+        # Each score is on screen beside its benchmark, at every width; on a phone the table
+        # scrolls sideways inside itself with the benchmark names frozen at its left.
+        first = ".model-scores tbody tr:first-child td"
+        assert pg.locator(".model-scores .md-typeset__scrollwrap").count() == 1  # one scrolling wrapper
+        name, score = (pg.locator(f"{first}:nth-child({i})").bounding_box() for i in (1, 2))
+        assert name and score and score["x"] + score["width"] <= width, (name, score)
+        wrap = ".model-scores .md-typeset__scrollwrap"
+        pg.eval_on_selector(wrap, "w => { w.scrollLeft = 400; }")
+        assert 0 <= pg.locator(f"{first}:nth-child(1)").bounding_box()["x"] <= name["x"]  # still on screen
+        if width < 1000:
+            assert pg.eval_on_selector(wrap, "w => w.scrollLeft") > 0  # it does scroll at 390 px
+            assert pg.locator(f"{first}:nth-child(2)").bounding_box()["x"] < score["x"]
         pg.click("#subjects-box summary")
         for name, selector in (("model-card-scores", ".model-card"), ("model-details", "#details")):
             pg.evaluate(SCROLL_TO, selector)
