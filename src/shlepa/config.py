@@ -157,7 +157,9 @@ class SiteSettings(BaseModel):
         default="main", description="the branch submissions are merged into"
     )
     url: Annotated[str, Field(pattern=r"^https?://[^\s\"'<>]{1,300}/$")] | None = Field(
-        default=None, description="the published site (ending in /); the PR checklist links to its queue page"
+        default=None,
+        description="the published site (ending in /): the PR checklist links to its queue page, the 404 page "
+        "(served at any depth) links under its path, the sitemap lists addresses under it",
     )
     engine: Literal["mkdocs", "properdocs", "zensical"] = Field(
         default="properdocs",

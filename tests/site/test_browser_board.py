@@ -479,4 +479,10 @@ def test_demo_board_says_so_everywhere_local_models_link_home_and_missing_pages_
     assert missing.value.code == 404
     body = missing.value.read().decode()
     assert body == (out / "404.html").read_text() and "md-header" in body
+    # The 404 page is served at any depth: its link back to the board works from there.
+    for path in ("no/such/page/", "models/gone-org/gone-model/0123456789ab_bfloat16_open_llm_v1/"):
+        page.goto(url + path)
+        page.click(".shlepa-404 a:text-is('leaderboard')")
+        page.wait_for_selector("#lb-app[data-ready]")
+        assert page.url == url, path
     page.context.close()

@@ -615,3 +615,43 @@ def test_only_benchmarks_normalized_on_a_baseline_show_one(tmp_path: Path):
     }
     assert cells["ARC-Challenge"] == "25.0" and cells["WikiText word perplexity"] == "–", cells
     assert cells["CrowS-Pairs (% stereotype)"] == "–"
+
+
+def test_a_project_site_s_404_page_links_under_its_address_and_the_sitemap_lists_the_model_pages(tmp_path: Path):
+    """GitHub Pages serves 404.html at any depth of https://OWNER.github.io/NAME/: its links start at /NAME/."""
+    import gzip
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from support.serving import serve_in_thread
+
+    root = make_repo(tmp_path, 3)
+    (root / "leaderboard.yaml").write_text("site:\n  url: https://own.github.io/board/\n", encoding="utf-8")
+    out = root / "_site"
+    build_site(root, out)
+    missing = (out / "404.html").read_text()
+    links = re.findall(r'(?:href|src)="([^"]+)"', missing)
+    assert links and all(link.startswith(("/board/", "https://", "#")) for link in links), links
+    assert re.search(r'<a href="/board/\.?">leaderboard</a>', missing)
+    data = json.loads((out / "data" / "leaderboard.json").read_text())
+    # Each model page is its own canonical page (the theme would name the shell's address).
+    for row in data["rows"]:
+        assert 'rel="canonical"' not in (out / row["page"] / "index.html").read_text()
+    assert (
+        '<link rel="canonical" href="https://own.github.io/board/queue/">' in (out / "queue" / "index.html").read_text()
+    )
+    sitemap = (out / "sitemap.xml").read_text()
+    locs = re.findall(r"<loc>([^<]+)</loc>", sitemap)
+    assert {f"https://own.github.io/board/{r['page']}" for r in data["rows"]} <= set(locs)
+    assert "https://own.github.io/board/queue/" in locs and not any("_shell" in loc for loc in locs)
+    assert gzip.decompress((out / "sitemap.xml.gz").read_bytes()).decode() == sitemap
+    # `shlepa serve` answers at / and under the address's path, where the 404 page's links go.
+    server, url = serve_in_thread(out, site_url="https://own.github.io/board/")
+    try:
+        for path in ["", "board/", "board/queue/"] + [link[1:] for link in links if link.startswith("/")]:
+            assert urlopen(url + path).status == 200, path  # every link and asset of the 404 page
+        with pytest.raises(HTTPError) as gone:
+            urlopen(url + "board/no/such/page/")
+        assert gone.value.code == 404 and gone.value.read() == (out / "404.html").read_bytes()
+    finally:
+        server.shutdown()

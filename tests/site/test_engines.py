@@ -151,3 +151,20 @@ def test_without_engine_the_build_takes_leaderboard_yaml_s(board, tmp_path) -> N
     finally:
         (board / "leaderboard.yaml").unlink()
     assert 'content="mkdocs-1.6' in (tmp_path / "mkdocs" / "about" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("engine", list(Engine))
+def test_every_engine_s_404_page_links_under_the_sites_address(tmp_path, engine) -> None:
+    """site.url's path (a project site, https://OWNER.github.io/NAME/) starts every link of the 404 page."""
+    board = make_repo(tmp_path / "board", MODELS)
+    (board / "leaderboard.yaml").write_text("site:\n  url: https://own.github.io/board/\n", encoding="utf-8")
+    out = tmp_path / "site"
+    build(board, out, engine)
+    scan = _Links()
+    scan.feed((out / "404.html").read_text(encoding="utf-8"))
+    local = [link for link in scan.found if not urlsplit(link).scheme and not link.startswith("#")]
+    assert local and all(link.startswith("/board/") for link in local), local
+    for link in local:
+        target = out / unquote(urlsplit(link).path.removeprefix("/board/"))
+        assert (target / "index.html" if target.is_dir() else target).is_file(), link
+    assert "look the model up on the" in (out / "404.html").read_text(encoding="utf-8")

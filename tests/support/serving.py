@@ -27,9 +27,10 @@ ARGS = [
 ARTIFACTS = Path(os.environ.get("SHLEPA_ARTIFACTS") or Path(__file__).resolve().parents[2] / "tmp" / "artifacts")
 
 
-def serve_in_thread(directory: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
-    """Start serving in a daemon thread; returns the server and its base URL."""
-    server = make_server(directory, port)
+def serve_in_thread(directory: Path, port: int = 0, site_url: str | None = None) -> tuple[ThreadingHTTPServer, str]:
+    """Start serving in a daemon thread; returns the server and its base URL (``/``; the site
+    also answers under ``site_url``'s path, as ``shlepa serve`` does)."""
+    server = make_server(directory, port, site_url=site_url)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, real_port = server.server_address[:2]
     return server, f"http://{host}:{real_port}/"

@@ -49,7 +49,8 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1."),
     do_build: bool = typer.Option(True, "--build/--no-build", help="Build before serving."),
 ) -> None:
-    """Serve the built site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
+    """Serve the built site on http://127.0.0.1:PORT/, and under site.url's path as the 404 page links (Ctrl-C stops)."""
+    from shlepa.config import load_settings
     from shlepa.site.serve import make_server
 
     base = resolve_root(root)
@@ -59,7 +60,7 @@ def serve(
     if not (folder / "index.html").is_file():
         fail(f"{folder}: no built site here; run shlepa build first or drop --no-build")
     try:
-        server = make_server(folder, port)
+        server = make_server(folder, port, site_url=load_settings(base).site.url)
     except OSError as exc:
         fail(f"127.0.0.1:{port}: cannot listen: {exc.strerror or exc}")
     console.print(f"serving {escape(str(folder))} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import functools
 import gc
+import gzip
 import importlib
 import io
 import json
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from shlepa.config import BranchStoreSettings, DetailsSettings, load_settings
 from shlepa.details import StoreError, public_base
@@ -511,12 +513,19 @@ def _mkdocs_config(root: Path) -> Path:
     return config_file
 
 
-def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None, engine: Engine) -> None:
+def run_mkdocs(
+    root: Path, docs: Path, out: Path, banner: str | None, engine: Engine, site_url: str | None = None
+) -> None:
     """Material over the work folder with ``engine``, nav entries of missing pages dropped;
-    ``banner``: a line every page shows above the header (site/overrides/main.html)."""
+    ``banner``: a line every page shows above the header (site/overrides/main.html).
+
+    ``site_url`` (leaderboard.yaml's ``site.url``, unless mkdocs.yml names one): the 404 page,
+    which GitHub Pages serves at any depth, links site-absolute from its path; without it
+    those links start at the host's root, outside a project site (``https://OWNER.github.io/NAME/``).
+    """
     config_file = _mkdocs_config(root)
     if engine == Engine.zensical:
-        _run_zensical(root, config_file, docs, out, banner)
+        _run_zensical(root, config_file, docs, out, banner, site_url)
         return
     mkdocs_loaded = sys.modules.get("mkdocs") is not None and sys.modules.get("mkdocs") is not sys.modules.get(
         "properdocs"
@@ -541,10 +550,14 @@ def run_mkdocs(root: Path, docs: Path, out: Path, banner: str | None, engine: En
     cfg = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out))
     cfg["nav"] = _nav_filtered(cfg["nav"] or [], docs)
     cfg["extra"]["shlepa_banner"] = banner
+    if site_url and not cfg["site_url"]:
+        cfg["site_url"] = site_url
     mkdocs_build(cfg)
 
 
-def _run_zensical(root: Path, config_file: Path, docs: Path, out: Path, banner: str | None) -> None:
+def _run_zensical(
+    root: Path, config_file: Path, docs: Path, out: Path, banner: str | None, site_url: str | None
+) -> None:
     """``zensical build`` over a copy of mkdocs.yml written beside ``docs`` (Zensical keeps the
     output inside the config's folder, so it builds there and the result moves to ``out``)."""
     import subprocess
@@ -563,6 +576,8 @@ def _run_zensical(root: Path, config_file: Path, docs: Path, out: Path, banner: 
         cfg["theme"]["custom_dir"] = str((Path(root) / cfg["theme"]["custom_dir"]).resolve())
     cfg["nav"] = _as_folders(_nav_filtered(cfg.get("nav") or [], docs), _pages_into_folders(docs))
     cfg.setdefault("extra", {})["shlepa_banner"] = banner
+    if site_url and not cfg.get("site_url"):
+        cfg["site_url"] = site_url
     generated = work / "zensical.yml"
     generated.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
     built = work / "zensical-site"
@@ -653,9 +668,15 @@ def _slim_shell(html: str, out: Path) -> str:
     return html[:at] + f'<script src="{bundle.group(1)}{SEARCH_DIALOG_JS}"></script>\n' + html[at:]
 
 
+_CANONICAL = re.compile(r'<link rel="canonical" href="[^"]*">\n?')
+_SHELL_ENTRY = re.compile(r"\s*<url>\s*<loc>[^<]*/" + re.escape(SHELL_DIR) + r"/</loc>.*?</url>", re.S)
+
+
 def _shell_parts(out: Path) -> tuple[str, str]:
     shell = out / SHELL_DIR / "index.html"
-    html = _slim_shell(_squeeze(shell.read_text(encoding="utf-8")), out)
+    # With a site_url the theme names the shell's own address as canonical: 10,000 model
+    # pages would each claim to be the shell. A page without one is its own.
+    html = _CANONICAL.sub("", _slim_shell(_squeeze(shell.read_text(encoding="utf-8")), out), count=1)
     if "<pre" in html or "<textarea" in html:
         raise BuildError("the model shell page must not contain <pre> or <textarea>", path=shell)
     marker = f"<p>{SHELL_MARKER}</p>"
@@ -780,6 +801,26 @@ def write_model_pages(
     finally:
         _FORKED = None
     return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+def sitemap_with_model_pages(out: Path, rows: list[dict[str, Any]], site_url: str | None) -> None:
+    """MkDocs' sitemap lists the model pages' shell (deleted) and none of the model pages, which
+    shlepa renders itself: the shell's entry goes and one per model page comes, dated by its
+    evaluation. Addresses as MkDocs writes its own: under ``site_url``, else from the host's root."""
+    path = out / "sitemap.xml"
+    if not path.is_file():
+        return  # an engine that writes none
+    base = site_url or "/"
+    entries = "".join(
+        f"\n    <url>\n         <loc>{xml_escape(base + r['page'])}</loc>\n"
+        f"         <lastmod>{xml_escape(r['evaluated'])}</lastmod>\n    </url>"
+        for r in rows
+    )
+    text = _SHELL_ENTRY.sub("", path.read_text(encoding="utf-8"), count=1).replace("</urlset>", entries + "\n</urlset>")
+    path.write_text(text, encoding="utf-8")
+    packed = out / "sitemap.xml.gz"
+    if packed.is_file():
+        packed.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
 
 
 def copy_branch_details(root: Path, board: Board, folder: Path, branch: BranchStoreSettings) -> list[str]:
@@ -919,7 +960,7 @@ def _build(
     stage.chmod(0o755)
     try:
         engine = Engine(engine or settings.site.engine)
-        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=engine)
+        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=engine, site_url=settings.site.url)
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(
@@ -931,6 +972,7 @@ def _build(
             details_base=store_info["base_url"],
             root=root,
         )
+        sitemap_with_model_pages(stage, data["rows"], settings.site.url)
         timings["model_pages"] = time.perf_counter() - t
         t = time.perf_counter()
         if settings.details.store == "branch":

@@ -5,11 +5,24 @@ from __future__ import annotations
 import functools
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
     """Static files, and the site's own 404 page (MkDocs writes ``404.html``) with status 404
-    for a missing page, as GitHub Pages answers, instead of Python's plain error page."""
+    for a missing page, as GitHub Pages answers, instead of Python's plain error page.
+
+    The site answers at ``/`` and also under ``base_path``, the path of its published address
+    (``/NAME/`` for ``https://OWNER.github.io/NAME/``), which the 404 page's links start with.
+    """
+
+    base_path = "/"
+
+    def translate_path(self, path: str) -> str:
+        base = self.base_path
+        if base != "/" and (path == base.rstrip("/") or path.startswith(base)):
+            path = "/" + path[len(base) :]
+        return super().translate_path(path)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"
@@ -31,7 +44,12 @@ class _QuietHandler(_SiteHandler):
         pass
 
 
-def make_server(directory: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = True) -> ThreadingHTTPServer:
-    """An HTTP server for ``directory``; ``port=0`` picks a free port (see ``server_address``)."""
-    handler = functools.partial(_QuietHandler if quiet else _SiteHandler, directory=str(directory))
-    return ThreadingHTTPServer((host, port), handler)
+def make_server(
+    directory: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = True, site_url: str | None = None
+) -> ThreadingHTTPServer:
+    """An HTTP server for ``directory``; ``port=0`` picks a free port (see ``server_address``);
+    ``site_url``: the site's published address (leaderboard.yaml ``site.url``), whose path it
+    also answers under."""
+    base = urlsplit(site_url).path if site_url else "/"
+    handler_class = type("Handler", (_QuietHandler if quiet else _SiteHandler,), {"base_path": base or "/"})
+    return ThreadingHTTPServer((host, port), functools.partial(handler_class, directory=str(directory)))
