@@ -145,6 +145,10 @@ class RunnerSettings(BaseModel):
     )
 
 
+#: An http(s) address a site or a store publishes under, ending in / (files are named after it).
+BASE_URL = r"^https?://[^\s\"'<>]{1,300}/$"
+
+
 class SiteSettings(BaseModel):
     """Where the leaderboard lives: the Submit form opens its PRs there, checklists link to its site."""
 
@@ -156,7 +160,7 @@ class SiteSettings(BaseModel):
     branch: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$")] = Field(
         default="main", description="the branch submissions are merged into"
     )
-    url: Annotated[str, Field(pattern=r"^https?://[^\s\"'<>]{1,300}/$")] | None = Field(
+    url: Annotated[str, Field(pattern=BASE_URL)] | None = Field(
         default=None,
         description="the published site (ending in /): the PR checklist links to its queue page, the 404 page "
         "(served at any depth) links under its path, the sitemap lists addresses under it",
@@ -171,7 +175,6 @@ class SiteSettings(BaseModel):
 
 
 _REPO_ID = r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$"
-_BASE_URL = r"^https?://[^\s\"'<>]{1,300}/$"
 
 
 class BranchStoreSettings(BaseModel):
@@ -212,7 +215,7 @@ class S3StoreSettings(BaseModel):
         default=None, description="the S3 API (default: AWS); e.g. an R2, MinIO or B2 endpoint"
     )
     region: str | None = None
-    public_url: Annotated[str, Field(pattern=_BASE_URL)] | None = Field(
+    public_url: Annotated[str, Field(pattern=BASE_URL)] | None = Field(
         default=None, description="where browsers read the bucket (ending in /): the site fetches details there"
     )
 

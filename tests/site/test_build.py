@@ -196,6 +196,19 @@ def test_one_result_via_cli(tmp_path: Path):
     assert len(list((tmp_path / "o" / "models").glob("*/*/*/index.html"))) == 1
 
 
+def test_build_takes_the_address_pages_reports_over_leaderboard_yaml_s(tmp_path: Path):
+    """publish.yml passes configure-pages' base_url (no trailing slash): a fork's stale site.url loses."""
+    root = make_repo(tmp_path, 1, queue=0)
+    (root / "leaderboard.yaml").write_text("site:\n  url: https://upstream.github.io/shlepa/\n", encoding="utf-8")
+    build = ["build", "--root", str(root), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, [*build, "--site-url", "https://fork.github.io/board"])
+    assert result.exit_code == 0, result.output
+    assert 'href="/board/assets/css/shlepa.css"' in (tmp_path / "o" / "404.html").read_text()
+    assert "<loc>https://fork.github.io/board/queue/</loc>" in (tmp_path / "o" / "sitemap.xml").read_text()
+    bad = CliRunner().invoke(app, [*build, "--site-url", "javascript:alert(1)//"])
+    assert bad.exit_code != 0 and "--site-url: not an http(s) address: 'javascript:alert(1)//'" in bad.output
+
+
 def test_flag_links_must_be_http(tmp_path: Path):
     root = make_repo(tmp_path, 1, queue=0)
     (root / "flags.yaml").write_text(

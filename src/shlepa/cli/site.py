@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -19,18 +20,30 @@ def build(
         "--engine",
         help="Site generator for mkdocs.yml: properdocs, mkdocs or zensical (default: leaderboard.yaml site.engine).",
     ),
+    site_url: str | None = typer.Option(
+        None,
+        "--site-url",
+        help="The published site's address, ending in / (default: site.url in leaderboard.yaml); publish.yml "
+        "passes the one GitHub Pages reports.",
+    ),
 ) -> None:
     """Build the site: leaderboard, charts, queue, about and one page per evaluated model."""
+    from shlepa.config import BASE_URL
     from shlepa.site.build import BuildError, Engine, build_site
 
     if engine is not None and engine not in set(Engine):
         raise BuildError(f"--engine: unknown engine {engine!r}; one of {', '.join(Engine)}", field="engine")
+    if site_url:  # empty: not given (an unset variable in a workflow)
+        site_url = site_url if site_url.endswith("/") else site_url + "/"  # GitHub Pages reports it without
+        if not re.fullmatch(BASE_URL, site_url):
+            raise BuildError(f"--site-url: not an http(s) address: {site_url!r}", field="site_url")
     base = resolve_root(root)
     report = build_site(
         base,
         out,
         progress=lambda msg: console.print(escape(msg), highlight=False),
         engine=Engine(engine) if engine else None,
+        site_url=site_url,
     )
     for problem in report.skipped:
         console.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True, highlight=False)

@@ -876,6 +876,7 @@ def build_site(
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
     engine: Engine | None = None,
+    site_url: str | None = None,
 ) -> BuildReport:
     """Build the whole site under ``out`` (default ``<root>/_site``), all or nothing.
 
@@ -883,12 +884,12 @@ def build_site(
     or a permission error leaves the previous site whole and says what failed.
     ``workers``: processes writing model pages (default: one per core for large sites);
     ``engine``: the generator of the hand-written pages and the model pages' shell (default:
-    leaderboard.yaml's ``site.engine``).
+    leaderboard.yaml's ``site.engine``); ``site_url``: the published address (default: its ``site.url``).
     """
     final = Path(out or Path(root).resolve() / "_site").resolve()
     try:
         with _no_cycle_collection():
-            return _build(root, final, work=work, progress=progress, workers=workers, engine=engine)
+            return _build(root, final, work=work, progress=progress, workers=workers, engine=engine, site_url=site_url)
     except OSError as exc:
         raise BuildError(
             f"could not write the site: {exc.strerror or exc}; the previous site was left as it was", path=final
@@ -903,6 +904,7 @@ def _build(
     progress: Callable[[str], None] | None,
     workers: int | None,
     engine: Engine | None,
+    site_url: str | None,
 ) -> BuildReport:
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
@@ -932,6 +934,7 @@ def _build(
 
     renderer = Renderer(board)
     settings = load_settings(root)
+    site_url = site_url or settings.site.url
     store_info = {"kind": settings.details.store, "base_url": public_base(settings.details)}
     data = leaderboard_data(board, details_store=store_info)
     (docs / "data").mkdir(exist_ok=True)
@@ -960,7 +963,7 @@ def _build(
     stage.chmod(0o755)
     try:
         engine = Engine(engine or settings.site.engine)
-        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=engine, site_url=settings.site.url)
+        run_mkdocs(root, docs, stage, banner=demo_banner(data["demo"]), engine=engine, site_url=site_url)
         timings["mkdocs"] = time.perf_counter() - t
         t = time.perf_counter()
         pages, details_models = write_model_pages(
@@ -972,7 +975,7 @@ def _build(
             details_base=store_info["base_url"],
             root=root,
         )
-        sitemap_with_model_pages(stage, data["rows"], settings.site.url)
+        sitemap_with_model_pages(stage, data["rows"], site_url)
         timings["model_pages"] = time.perf_counter() - t
         t = time.perf_counter()
         if settings.details.store == "branch":
