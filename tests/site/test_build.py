@@ -628,6 +628,12 @@ def test_only_benchmarks_normalized_on_a_baseline_show_one(tmp_path: Path):
     }
     assert cells["ARC-Challenge"] == "25.0" and cells["WikiText word perplexity"] == "–", cells
     assert cells["CrowS-Pairs (% stereotype)"] == "–"
+    # The About page's benchmark table: no baseline there either; task names break only after "_".
+    about = (root / "_site" / "about" / "index.html").read_text()
+    row = about.split(">WikiText word perplexity</a></td>")[1].split("</tr>")[0]
+    assert "<td>–</td>" in row and "0.0" not in row
+    assert '<code class="task-name">word_<wbr>perplexity</code>' in row
+    assert "<code>None</code>" not in about and "none: shlepa's own memorization check" in about
 
 
 def test_a_project_site_s_404_page_links_under_its_address_and_the_sitemap_lists_the_model_pages(tmp_path: Path):
