@@ -674,3 +674,10 @@ def test_a_project_site_s_404_page_links_under_its_address_and_the_sitemap_lists
         assert gone.value.code == 404 and gone.value.read() == (out / "404.html").read_bytes()
     finally:
         server.shutdown()
+    # A site published under a name one of its own folders has (/data/) still serves that folder.
+    server, url = serve_in_thread(out, site_url="https://own.github.io/data/")
+    try:
+        assert json.loads(urlopen(url + "data/leaderboard.json").read()) == data
+        assert urlopen(url + "data/queue/").status == 200
+    finally:
+        server.shutdown()

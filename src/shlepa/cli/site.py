@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -73,10 +74,14 @@ def serve(
     if not (folder / "index.html").is_file():
         fail(f"{folder}: no built site here; run shlepa build first or drop --no-build")
     try:
-        server = make_server(folder, port, site_url=load_settings(base).site.url)
+        site_url = load_settings(base).site.url
+        server = make_server(folder, port, site_url=site_url)
     except OSError as exc:
         fail(f"127.0.0.1:{port}: cannot listen: {exc.strerror or exc}")
-    console.print(f"serving {escape(str(folder))} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    also = f" (and under {urlsplit(site_url).path})" if site_url and urlsplit(site_url).path not in ("", "/") else ""
+    console.print(
+        f"serving {escape(str(folder))} on http://127.0.0.1:{server.server_address[1]}/{escape(also)} (Ctrl-C stops)"
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -16,13 +18,18 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     (``/NAME/`` for ``https://OWNER.github.io/NAME/``), which the 404 page's links start with.
     """
 
-    base_path = "/"
+    def __init__(self, *args: Any, base_path: str = "/", **kwargs: Any) -> None:
+        self.base_path = base_path  # before the base class's __init__, which handles the request
+        super().__init__(*args, **kwargs)
 
     def translate_path(self, path: str) -> str:
+        """The file at ``path``, else (the site's own folders first: a site named /data/ still
+        has data/) the file at ``path`` without ``base_path``."""
+        found = super().translate_path(path)
         base = self.base_path
-        if base != "/" and (path == base.rstrip("/") or path.startswith(base)):
-            path = "/" + path[len(base) :]
-        return super().translate_path(path)
+        if base != "/" and not os.path.exists(found) and (path == base.rstrip("/") or path.startswith(base)):
+            return super().translate_path("/" + path[len(base) :])
+        return found
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"
@@ -50,6 +57,6 @@ def make_server(
     """An HTTP server for ``directory``; ``port=0`` picks a free port (see ``server_address``);
     ``site_url``: the site's published address (leaderboard.yaml ``site.url``), whose path it
     also answers under."""
-    base = urlsplit(site_url).path if site_url else "/"
-    handler_class = type("Handler", (_QuietHandler if quiet else _SiteHandler,), {"base_path": base or "/"})
-    return ThreadingHTTPServer((host, port), functools.partial(handler_class, directory=str(directory)))
+    base = (urlsplit(site_url).path if site_url else "") or "/"
+    handler = functools.partial(_QuietHandler if quiet else _SiteHandler, directory=str(directory), base_path=base)
+    return ThreadingHTTPServer((host, port), handler)
