@@ -681,3 +681,36 @@ def test_a_project_site_s_404_page_links_under_its_address_and_the_sitemap_lists
         assert urlopen(url + "data/queue/").status == 200
     finally:
         server.shutdown()
+
+
+def test_a_sitemap_over_the_protocols_limit_becomes_an_index_of_sitemaps(tmp_path: Path):
+    """sitemaps.org: at most 50,000 addresses a file (here 3, to test it on a small site)."""
+    import gzip
+
+    from shlepa.site.build import SHELL_DIR, sitemap_with_model_pages
+
+    mkdocs_own = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"\n    <url>\n         <loc>https://o.github.io/b/{p}</loc>\n    </url>" for p in ("", "queue/"))
+        + f"\n    <url>\n         <loc>https://o.github.io/b/{SHELL_DIR}/</loc>\n    </url>\n</urlset>"
+    )
+    rows = [{"page": f"models/org/m{i}/{i:012x}_bfloat16_s/", "evaluated": "2026-12-01"} for i in range(5)]
+    for limit, files in (
+        (50_000, ["sitemap.xml"]),
+        (3, ["sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml", "sitemap.xml"]),
+    ):
+        out = tmp_path / str(limit)
+        out.mkdir()
+        (out / "sitemap.xml").write_text(mkdocs_own, encoding="utf-8")
+        (out / "sitemap.xml.gz").write_bytes(b"")
+        sitemap_with_model_pages(out, rows, "https://o.github.io/b/", max_urls=limit)
+        assert sorted(p.name for p in out.glob("sitemap*.xml")) == files
+        locs = [loc for f in files for loc in re.findall(r"<loc>([^<]+)</loc>", (out / f).read_text())]
+        pages = [loc for loc in locs if not loc.endswith(".xml")]
+        assert pages == ["https://o.github.io/b/", "https://o.github.io/b/queue/"] + [
+            f"https://o.github.io/b/{r['page']}" for r in rows
+        ]  # the shell's entry gone, each model page once
+        for f in files[:-1]:  # the index's files, each within the limit, listed in the index
+            assert len(re.findall("<url>", (out / f).read_text())) <= limit
+            assert f"<sitemap><loc>https://o.github.io/b/{f}</loc></sitemap>" in (out / "sitemap.xml").read_text()
+        assert gzip.decompress((out / "sitemap.xml.gz").read_bytes()).decode() == (out / "sitemap.xml").read_text()

@@ -803,24 +803,50 @@ def write_model_pages(
     return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 
-def sitemap_with_model_pages(out: Path, rows: list[dict[str, Any]], site_url: str | None) -> None:
+#: The sitemap protocol's limit of addresses a file (sitemaps.org); above it the sitemap
+#: becomes an index of files that hold at most this many each.
+SITEMAP_MAX_URLS = 50_000
+_SITEMAP_INDEX = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+)
+
+
+def sitemap_with_model_pages(
+    out: Path, rows: list[dict[str, Any]], site_url: str | None, max_urls: int = SITEMAP_MAX_URLS
+) -> None:
     """MkDocs' sitemap lists the model pages' shell (deleted) and none of the model pages, which
     shlepa renders itself: the shell's entry goes and one per model page comes, dated by its
-    evaluation. Addresses as MkDocs writes its own: under ``site_url``, else from the host's root."""
+    evaluation. Addresses as MkDocs writes its own: under ``site_url``, else from the host's root.
+    Over ``max_urls`` addresses, sitemap.xml becomes an index of sitemap-N.xml files."""
     path = out / "sitemap.xml"
     if not path.is_file():
         return  # an engine that writes none
     base = site_url or "/"
-    entries = "".join(
+    head, _, tail = _SHELL_ENTRY.sub("", path.read_text(encoding="utf-8"), count=1).rpartition("</urlset>")
+    own = re.findall(r"\s*<url>.*?</url>", head, re.S)
+    entries = own + [
         f"\n    <url>\n         <loc>{xml_escape(base + r['page'])}</loc>\n"
         f"         <lastmod>{xml_escape(r['evaluated'])}</lastmod>\n    </url>"
         for r in rows
-    )
-    text = _SHELL_ENTRY.sub("", path.read_text(encoding="utf-8"), count=1).replace("</urlset>", entries + "\n</urlset>")
-    path.write_text(text, encoding="utf-8")
+    ]
+    opening = head[: head.index("<urlset")] + head[head.index("<urlset") :].split(">", 1)[0] + ">"
+    if len(entries) <= max_urls:
+        files = {"sitemap.xml": opening + "".join(entries) + "\n</urlset>" + tail}
+    else:
+        files = {
+            f"sitemap-{k + 1}.xml": opening + "".join(entries[at : at + max_urls]) + "\n</urlset>\n"
+            for k, at in enumerate(range(0, len(entries), max_urls))
+        }
+        files["sitemap.xml"] = (
+            _SITEMAP_INDEX
+            + "".join(f"\n    <sitemap><loc>{xml_escape(base + name)}</loc></sitemap>" for name in files)
+            + "\n</sitemapindex>\n"
+        )
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
     packed = out / "sitemap.xml.gz"
     if packed.is_file():
-        packed.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+        packed.write_bytes(gzip.compress(files["sitemap.xml"].encode("utf-8"), mtime=0))
 
 
 def copy_branch_details(root: Path, board: Board, folder: Path, branch: BranchStoreSettings) -> list[str]:
