@@ -714,3 +714,24 @@ def test_a_sitemap_over_the_protocols_limit_becomes_an_index_of_sitemaps(tmp_pat
             assert len(re.findall("<url>", (out / f).read_text())) <= limit
             assert f"<sitemap><loc>https://o.github.io/b/{f}</loc></sitemap>" in (out / "sitemap.xml").read_text()
         assert gzip.decompress((out / "sitemap.xml.gz").read_bytes()).decode() == (out / "sitemap.xml").read_text()
+
+
+def test_a_rebuild_swaps_the_new_site_in_and_the_previous_one_is_deleted_after(tmp_path: Path):
+    """The previous site's deletion runs in a process of its own (10,000 folders take seconds);
+    one that was cut short is finished by the next build."""
+    import time
+
+    root = make_repo(tmp_path, 2, queue=0)
+    out = root / "_site"
+    build_site(root, out)
+    (out / "mark.txt").write_text("first build", encoding="utf-8")
+    stale = root / "._site.old-999999999"
+    (stale / "models").mkdir(parents=True)
+    build_site(root, out)
+    assert not (out / "mark.txt").exists() and (out / "index.html").is_file()  # the new site, whole
+    assert not stale.exists()
+    deadline = time.monotonic() + 60
+    while list(root.glob("._site.old-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(root.glob("._site.old-*")), "the previous site was never deleted"
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith("._site")) == []

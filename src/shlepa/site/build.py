@@ -894,6 +894,25 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+def discard_in_background(folder: Path) -> None:
+    """Delete the previous site in a process of its own, which outlives this one: at 10,000
+    models removing its 10,000 folders took 4.9 s of a 16 s rebuild on disk. It has already
+    been swapped out, so nothing reads it; a deletion cut short is finished by the next build."""
+    import subprocess
+
+    code = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def build_site(
     root: Path,
     out: Path | None = None,
@@ -1014,9 +1033,12 @@ def _build(
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
             stage.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
+            discard_in_background(old)
         else:
             stage.rename(out)
+        for stale in out.parent.glob(f".{out.name}.old-*"):  # a discard that was cut short
+            if stale != out.with_name(f".{out.name}.old-{os.getpid()}"):
+                shutil.rmtree(stale, ignore_errors=True)
         timings["swap"] = time.perf_counter() - t
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
