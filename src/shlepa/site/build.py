@@ -669,7 +669,6 @@ def _slim_shell(html: str, out: Path) -> str:
 
 
 _CANONICAL = re.compile(r'<link rel="canonical" href="[^"]*">\n?')
-_SHELL_ENTRY = re.compile(r"\s*<url>\s*<loc>[^<]*/" + re.escape(SHELL_DIR) + r"/</loc>.*?</url>", re.S)
 
 
 def _shell_parts(out: Path) -> tuple[str, str]:
@@ -806,6 +805,8 @@ def write_model_pages(
 #: The sitemap protocol's limit of addresses a file (sitemaps.org); above it the sitemap
 #: becomes an index of files that hold at most this many each.
 SITEMAP_MAX_URLS = 50_000
+_SITEMAP = re.compile(r"(.*?<urlset[^>]*>)(.*)</urlset>\s*", re.S)
+_SITEMAP_URL = re.compile(r"\s*<url>.*?</url>", re.S)
 _SITEMAP_INDEX = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
 )
@@ -822,16 +823,17 @@ def sitemap_with_model_pages(
     if not path.is_file():
         return  # an engine that writes none
     base = site_url or "/"
-    head, _, tail = _SHELL_ENTRY.sub("", path.read_text(encoding="utf-8"), count=1).rpartition("</urlset>")
-    own = re.findall(r"\s*<url>.*?</url>", head, re.S)
-    entries = own + [
+    found = _SITEMAP.fullmatch(path.read_text(encoding="utf-8"))
+    if not found:
+        raise BuildError("not a sitemap the engine is known to write (no <urlset>)", path=path)
+    opening, body = found.groups()
+    entries = [e for e in _SITEMAP_URL.findall(body) if f"/{SHELL_DIR}/<" not in e] + [
         f"\n    <url>\n         <loc>{xml_escape(base + r['page'])}</loc>\n"
         f"         <lastmod>{xml_escape(r['evaluated'])}</lastmod>\n    </url>"
         for r in rows
     ]
-    opening = head[: head.index("<urlset")] + head[head.index("<urlset") :].split(">", 1)[0] + ">"
     if len(entries) <= max_urls:
-        files = {"sitemap.xml": opening + "".join(entries) + "\n</urlset>" + tail}
+        files = {"sitemap.xml": opening + "".join(entries) + "\n</urlset>\n"}
     else:
         files = {
             f"sitemap-{k + 1}.xml": opening + "".join(entries[at : at + max_urls]) + "\n</urlset>\n"
@@ -896,8 +898,8 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def discard_in_background(folder: Path) -> None:
     """Delete the previous site in a process of its own, which outlives this one: at 10,000
-    models removing its 10,000 folders took 4.9 s of a 16 s rebuild on disk. It has already
-    been swapped out, so nothing reads it; a deletion cut short is finished by the next build."""
+    models removing its 10,000 folders took 4.9 s of a 16 s rebuild on disk. It has been
+    swapped out, so nothing reads it; a deletion cut short is finished by the next build."""
     import subprocess
 
     code = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
@@ -1029,6 +1031,7 @@ def _build(
         check_pages_budget(size, settings.details, root)
         timings["details"] = time.perf_counter() - t
         t = time.perf_counter()
+        cut_short = list(out.parent.glob(f".{out.name}.old-*"))  # earlier deletions that did not finish
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
@@ -1036,9 +1039,8 @@ def _build(
             discard_in_background(old)
         else:
             stage.rename(out)
-        for stale in out.parent.glob(f".{out.name}.old-*"):  # a discard that was cut short
-            if stale != out.with_name(f".{out.name}.old-{os.getpid()}"):
-                shutil.rmtree(stale, ignore_errors=True)
+        for folder in cut_short:
+            shutil.rmtree(folder, ignore_errors=True)
         timings["swap"] = time.perf_counter() - t
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
