@@ -63,7 +63,7 @@ def test_migrate_slims_format_1_files_and_keeps_scores_and_details(tmp_path: Pat
         assert new["lm_eval"]["results"][task] == {
             k: v for k, v in metrics.items() if k != "alias" and not (k == "name" and v == task)
         }
-    assert load_board(root).rows.to_dict("records") == old_board.rows.to_dict("records")
+    assert load_board(root).rows == old_board.rows
     # lm-eval's bulk moved into the details header; the rows read back as they were
     details = read_model_details(path.parent / new["details_file"], load_shared(root))
     assert details.lm_eval["configs"] == old["lm_eval"]["configs"]

@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from shlepa.site import board as leaderboard
@@ -35,7 +34,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_newest_results_file_of_an_evaluation_is_its_row(repo: Path) -> None:
     board = load_board(repo)
     assert len(board.rows) == 30
-    assert (board.rows["scores"].map(lambda s: 1.0 in s.values())).sum() == 0
+    assert not any(1.0 in r["scores"].values() for r in board.rows)
     assert any("zz-org/broken/results_" in e and "unreadable" in e for e in board.errors)
     assert any("zz-org/broken/" in e and "invalid YAML" in e for e in board.errors)
 
@@ -49,7 +48,7 @@ def test_reading_in_two_processes_gives_the_same_board_as_one(repo: Path, monkey
     monkeypatch.setattr(leaderboard, "_in_fork", lambda *a: calls.append(a) or real_fork(*a))
     parallel = load_board(repo)
     assert len(calls) == 1  # the requests were read in a forked process
-    pd.testing.assert_frame_equal(serial.rows.reset_index(drop=True), parallel.rows.reset_index(drop=True))
+    assert serial.rows == parallel.rows
     assert serial.requests == parallel.requests
     assert sorted(serial.errors) == sorted(parallel.errors)
     assert {k: p for k, (p, _r) in serial.results.items()} == {k: p for k, (p, _r) in parallel.results.items()}
@@ -58,7 +57,7 @@ def test_reading_in_two_processes_gives_the_same_board_as_one(repo: Path, monkey
 def test_only_the_part_of_lm_evals_output_the_site_reads_is_kept_in_memory(repo: Path) -> None:
     board = load_board(repo)
     assert all(set(res.lm_eval) <= leaderboard.LM_EVAL_KEYS for _p, res in board.results.values())
-    assert board.rows["architecture"].notna().all()
+    assert all(r["architecture"] is not None for r in board.rows)
 
 
 def test_skipping_lm_evals_output_changes_no_row(repo: Path, monkeypatch) -> None:
@@ -67,7 +66,7 @@ def test_skipping_lm_evals_output_changes_no_row(repo: Path, monkeypatch) -> Non
     fast = load_board(repo)
     monkeypatch.setattr(results, "without_lm_eval", lambda raw: None)  # parse every file in full
     full = load_board(repo)
-    pd.testing.assert_frame_equal(fast.rows, full.rows)
+    assert fast.rows == full.rows
     assert [res.scores for _p, res in fast.results.values()] == [res.scores for _p, res in full.results.values()]
 
 
@@ -87,11 +86,7 @@ def test_a_result_from_another_lm_eval_release_than_the_suites_is_marked(tmp_pat
         path.write_text(json.dumps(data))
     board = load_board(root)
     assert board.suites["open_llm_v1"].lm_eval_version == "0.4.13"
-    # (pandas keeps a missing version as NaN in the frame; the site data turns it into null)
-    marked = {
-        r["results_file"]: (r["lm_eval"] if isinstance(r["lm_eval"], str) else None, r["harness_other"])
-        for r in board.records()
-    }
+    marked = {r["results_file"]: (r["lm_eval"], r["harness_other"]) for r in board.rows}
     rel = [p.relative_to(root).as_posix() for p in files]
     assert marked == {rel[0]: ("0.4.12", True), rel[1]: (None, True), rel[2]: ("0.4.13", False)}
     rows = {r["page"]: r["harness"] for r in leaderboard_data(board)["rows"]}
@@ -113,4 +108,4 @@ def test_a_suite_that_pins_no_lm_eval_release_marks_nothing(tmp_path: Path) -> N
     data = json.loads(path.read_text())
     data["evaluation"]["versions"]["lm_eval"] = "0.4.12"
     path.write_text(json.dumps(data))
-    assert not any(r["harness_other"] for r in load_board(root).records())
+    assert not any(r["harness_other"] for r in load_board(root).rows)

@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from shlepa.records.flags import Flag, FlagsError, load_flags
 from shlepa.records.keys import MODEL_ID_RE, SHA_RE, model_page_path, row_id
 from shlepa.records.queue_order import merge_times
 from shlepa.records.request import MODEL_TYPE_SYMBOLS, Request, load_all_requests, read_all_request_data
 from shlepa.records.results import ResultsFile, iter_results_files, latest_by_key, load_all_results
-from shlepa.records.scores import average, normalized_score
+from shlepa.records.scores import average, finite, normalized_score
 from shlepa.records.suite import Suite, SuiteError, available_suites, load_suite
 
 
@@ -30,7 +28,8 @@ class Board:
     """Everything the site is built from, plus what could not be read."""
 
     suites: dict[str, Suite]
-    rows: pd.DataFrame
+    #: One dict per evaluation, in rank order (by average, missing last; ties as loaded).
+    rows: list[dict[str, Any]]
     requests: list[tuple[Path, Request]]
     results: dict[str, tuple[Path, ResultsFile]]
     errors: list[str] = field(default_factory=list)
@@ -38,13 +37,6 @@ class Board:
     root: Path | None = None
     #: ``records.queue_order.merge_times`` of the checkout ({} outside git): the queue page's order and ages.
     merge_times: dict[str, int] = field(default_factory=dict)
-    _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
-
-    def records(self) -> list[dict[str, Any]]:
-        """The rows as dicts in rank order (made once: several site pieces read them)."""
-        if self._records is None:
-            self._records = self.rows.to_dict("records") if not self.rows.empty else []
-        return self._records
 
 
 MOE_RE = re.compile(r"moe|mixtral", re.IGNORECASE)
@@ -141,6 +133,30 @@ def _in_fork(fn: Any, *args: Any) -> Future:
     return future
 
 
+def _descending(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Highest ``key`` first, rows without a finite one last; ties keep their order (a stable sort)."""
+
+    def order(r: dict[str, Any]) -> tuple[bool, float]:
+        v = finite(r.get(key))
+        return (True, 0.0) if v is None else (False, -v)
+
+    return sorted(rows, key=order)
+
+
+def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows in rank order, each with its ``rank`` and ``rank_norm``.
+
+    Ranks are per suite: averages over different benchmarks are not comparable. ``rank``
+    orders by the average, ``rank_norm`` by the normalized average (ties keep the order of
+    the average); the site, the CSV and the JSON all show these."""
+    rows = _descending(rows, "average")
+    for key, order in (("rank", rows), ("rank_norm", _descending(rows, "average_normalized"))):
+        seen: dict[str, int] = {}
+        for r in order:
+            r[key] = seen[r["suite"]] = seen.get(r["suite"], 0) + 1
+    return rows
+
+
 def load_board(root: Path) -> Board:
     """Read requests, results and suites under ``root``; unreadable files become errors."""
     root = Path(root)
@@ -178,18 +194,9 @@ def load_board(root: Path) -> Board:
         errors.append(str(exc))
         flags = []
     apply_flags(rows, flags)
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        # Ranks are per suite: averages over different benchmarks are not comparable. The
-        # board's rank orders by the average, rank_norm by the normalized average (ties keep
-        # the order of the average); the site, the CSV and the JSON all show these.
-        frame = frame.sort_values("average", ascending=False, na_position="last", kind="stable")
-        frame["rank"] = frame.groupby("suite", sort=False).cumcount() + 1
-        by_norm = frame.sort_values("average_normalized", ascending=False, na_position="last", kind="stable")
-        frame["rank_norm"] = (by_norm.groupby("suite", sort=False).cumcount() + 1).reindex(frame.index)
     return Board(
         suites=suites,
-        rows=frame,
+        rows=ranked(rows),
         requests=requests,
         results=latest,
         errors=errors,

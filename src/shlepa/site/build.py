@@ -128,10 +128,10 @@ def suite_order(board: Board) -> list[str]:
 def demo_info(board: Board) -> dict[str, Any] | None:
     """What makes this a demo board, from the results themselves: evaluations on the bundled
     mini edition and/or on the first ``limit`` items of each task. None for a real board."""
-    if board.rows.empty:
+    if not board.rows:
         return None
-    limits = sorted({int(v) for v in board.rows["limit"] if finite(v) is not None})
-    bundled = bool((board.rows["data"] == "bundled").any())
+    limits = sorted({int(v) for r in board.rows if finite(v := r["limit"]) is not None})
+    bundled = any(r["data"] == "bundled" for r in board.rows)
     if not limits and not bundled:
         return None
     return {"limit": limits[-1] if limits else None, "bundled": bundled}
@@ -172,8 +172,8 @@ def leaderboard_data(board: Board, details_store: dict[str, str] | None = None) 
             "average_keys": s.average_keys,
         }
     rows = []
-    for r in board.records():
-        # Shallow: only top-level numeric columns hold pandas' NaN; nested dicts are result_row's own.
+    for r in board.rows:
+        # A NaN a results file carried (its params, say) becomes null, not JSON's invalid NaN literal.
         r = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
         step = r["checkpoint_step"]
         rows.append(

@@ -24,7 +24,7 @@ def _dump(value: Any) -> str:
 
 
 def board_trajectories(board: Board) -> dict[str, Any]:
-    return trajectories(board.records(), board.suites)
+    return trajectories(board.rows, board.suites)
 
 
 def write_curves(docs: Path, data: dict[str, Any], renderer: Any) -> dict[str, Any]:

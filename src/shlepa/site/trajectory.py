@@ -14,8 +14,6 @@ import re
 from collections import defaultdict
 from typing import Any
 
-import pandas as pd
-
 from shlepa.records.keys import SHORT_SHA
 from shlepa.records.scores import finite
 from shlepa.records.suite import Suite
@@ -45,15 +43,14 @@ def suite_meta(suite: Suite) -> dict[str, Any]:
     }
 
 
-def trajectories(rows: pd.DataFrame | list[dict[str, Any]], suites: dict[str, Suite]) -> dict[str, Any]:
+def trajectories(rows: list[dict[str, Any]], suites: dict[str, Suite]) -> dict[str, Any]:
     """{schema, suites, series: [{id, model, series, precision, suite, points: [{step, sha, page, scores}]}], models}.
 
-    ``rows``: the leaderboard table, or its records (``Board.records()``).
+    ``rows``: the leaderboard's rows (``Board.rows``).
     """
     series: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     models = []
-    records = rows if isinstance(rows, list) else (rows.to_dict("records") if not rows.empty else [])
-    for r in records:
+    for r in rows:
         if r["suite"] not in suites:
             continue
         scores = {k: _num(v) for k, v in (r.get("scores") or {}).items()}
