@@ -21,8 +21,6 @@ from shlepa.config import load_settings
 from shlepa.evaluation.suitecheck import check_suites
 from shlepa.records.keys import series_branch
 from shlepa.records.request import ModelType, Precision
-from shlepa.submission.github import client, submit_pull_request
-from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
 from shlepa.submission.series import SERIES_DEFAULT_SUITE, SeriesError, parse_checkpoint, series_requests, write_series
 
 
@@ -52,6 +50,9 @@ def submit_series(
     root: Path | None = RootOption,
 ) -> None:
     """Write one request per checkpoint, each revision pinned to its commit sha, and print their paths."""
+    from shlepa.submission.github import client, submit_pull_request
+    from shlepa.submission.hub import CouldNotVerify, Hub, HubNotFound
+
     repo = resolve_root(root)
     settings = load_settings(repo).validation
     specs = [parse_checkpoint(c) for c in checkpoint]

@@ -23,9 +23,6 @@ from shlepa.config import load_settings
 from shlepa.env import environment
 from shlepa.records.keys import DEFAULT_SUITE, short_sha, submission_branch
 from shlepa.records.request import ModelType, Precision, WeightType
-from shlepa.submission.github import client, pull_head_sha, resolve_token, submit_pull_request, upsert_comment
-from shlepa.submission.hub import Hub
-from shlepa.submission.submit import build_request, git_steps, write_submission
 
 _REPO_RE = REPO_NAME_RE
 
@@ -38,6 +35,8 @@ def _git_user(root: Path) -> str | None:
 def pr_target(root: Path, github_repo: str | None) -> tuple[str, str]:
     """(token, OWNER/NAME) for --open-pr: the token from $GITHUB_TOKEN or `gh auth token`,
     the repository from --github-repo, $GITHUB_REPOSITORY or leaderboard.yaml's site.repository."""
+    from shlepa.submission.github import resolve_token
+
     env = environment()
     name = github_repo or env.github_repository or load_settings(root).site.repository
     if not _REPO_RE.match(name):
@@ -74,6 +73,10 @@ def submit(
     root: Path | None = RootOption,
 ) -> None:
     """Write requests/<org>/<model>/<sha>_<precision>.yaml (status PENDING) from the Hub and print the git steps."""
+    from shlepa.submission.github import client, submit_pull_request
+    from shlepa.submission.hub import Hub
+    from shlepa.submission.submit import build_request, git_steps, write_submission
+
     repo = resolve_root(root)
     who = submitter or _git_user(repo)
     if not who:
@@ -142,6 +145,8 @@ def pr_comment(
     github_api: str | None = GithubApiOption,
 ) -> None:
     """Post the checklist as ONE comment on the PR, editing it on later pushes (token: $GITHUB_TOKEN)."""
+    from shlepa.submission.github import client, pull_head_sha, upsert_comment
+
     token = environment().github_token
     if not token:
         fail("GITHUB_TOKEN is not set")

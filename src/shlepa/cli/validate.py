@@ -20,8 +20,6 @@ from shlepa.cli._app import (
 from shlepa.config import load_settings
 from shlepa.io.atomic import write_text
 from shlepa.records.request import iter_request_files
-from shlepa.submission.hub import Hub
-from shlepa.submission.validate import Options, validate_changes, validate_paths
 
 
 @app.command()
@@ -51,6 +49,9 @@ def validate(
     root: Path | None = RootOption,
 ) -> None:
     """Run every submission check and print a checklist. Exit 1 if any check fails or cannot be verified."""
+    from shlepa.submission.hub import Hub
+    from shlepa.submission.validate import Options, validate_changes, validate_paths
+
     repo = resolve_root(root)
     all_settings = load_settings(config or repo)
     settings = all_settings.validation
@@ -89,6 +90,8 @@ def gate(
     from shlepa.env import environment
     from shlepa.submission.gate import run_gate
     from shlepa.submission.github import client
+    from shlepa.submission.hub import Hub
+    from shlepa.submission.validate import Options
 
     token = environment().github_token
     if not token:
