@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,28 @@ def test_publish_has_only_the_pages_permissions():
     assert "workflow_call" in wf["on"] and "pull_request" not in wf["on"]
     assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write", "contents": "read"}
     assert wf["jobs"]["build"]["permissions"] == {"contents": "read"}
+
+
+def test_publish_builds_the_site_in_memory_and_uploads_the_folder_it_built(tmp_path):
+    """/dev/shm where the runner has it (creating ~26,000 folders on disk is most of a 10,000-model
+    build), the runner's temp otherwise; the artifact step packs whichever folder the build used."""
+    steps = _load("publish.yml")["jobs"]["build"]["steps"]
+    build = next(s for s in steps if "shlepa build" in s.get("run", ""))
+    assert 'out="/dev/shm/shlepa-site"' in build["run"] and 'out="$RUNNER_TEMP/site"' in build["run"]
+    # The step's script as the runner runs it, with a `shlepa` that records its arguments.
+    stub = tmp_path / "bin" / "shlepa"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$RUNNER_TEMP/args"\n')
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path), "PAGES_URL": "https://o.github.io/n/"}
+    env["GITHUB_OUTPUT"] = str(tmp_path / "output")
+    subprocess.run(["bash", "-e", "-c", build["run"]], env=env, check=True)
+    expected = "/dev/shm/shlepa-site" if os.access("/dev/shm", os.W_OK) else f"{tmp_path}/site"
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args == ["build", "--out", expected, "--site-url", "https://o.github.io/n/"]
+    assert (tmp_path / "output").read_text() == f"dir={expected}\n"
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "${{ steps." + build["id"] + ".outputs.dir }}"
 
 
 @pytest.mark.parametrize("name", ["evaluate.yml", "publish.yml", "ci.yml"])
