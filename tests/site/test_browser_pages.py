@@ -218,9 +218,12 @@ def test_details_viewer_shows_choices_pick_and_gold_pages_and_filters(site, page
         ll: r.querySelector('.details-choices li .details-ll').textContent,
         question: r.querySelector('.details-question').textContent,
         folded: !r.querySelector('details.details-preamble').open,
+        marker: getComputedStyle(r.querySelector('.details-choices')).listStyleType,
+        start: r.querySelector('.details-choices').start,
         cls: r.className}))""",
     )
     assert len(shown) == 20
+    assert {(s["marker"], s["start"]) for s in shown} == {("decimal", 1)}  # answers numbered as a reader counts
     for s, d in zip(shown, arc, strict=False):
         lls = [x[0] for x in d["response"]]
         assert s["doc"] == f"#{d['doc_id']}" and s["n"] == len(d["choices"])
@@ -270,6 +273,12 @@ def test_details_viewer_shows_choices_pick_and_gold_pages_and_filters(site, page
     )
     tasks = page.eval_on_selector_all(".details-row .details-task", "ts => ts.map(t => t.textContent)")
     assert tasks == [dict(options)[subjects[1]]] * len(want)
+    # MMLU's choices are the letters themselves (" A" to " D"): no number in front of them.
+    assert {c.strip() for d in want for c in d["choices"]} <= set("ABCD")
+    markers = page.eval_on_selector_all(
+        ".details-row .details-choices", "os => os.map(o => getComputedStyle(o).listStyleType)"
+    )
+    assert markers == ["none"] * len(want)
     # Generation: the answer beside the target, and whether it matched.
     page.select_option("#details-bench", "gsm8k")
     page.wait_for_selector(".details-gen")

@@ -111,7 +111,10 @@ function drawRow(it, info) {
   }
   row.appendChild(el("pre", it.question, "details-text details-question"));
   if (it.kind === "choice") {
-    var ol = el("ol", null, "details-choices"); ol.start = 0;
+    // Numbered from 1, as a reader counts (lm-eval's gold index is 0-based: the badges say which is gold);
+    // choices that are labels themselves (MMLU's " A" to " D") need no number in front.
+    var labels = it.choices.every(function (c) { return c.text.trim().length === 1; });
+    var ol = el("ol", null, "details-choices" + (labels ? " details-choices-labels" : ""));
     it.choices.forEach(function (c) {
       var li = el("li", null, (c.pick ? "pick " : "") + (c.gold ? "gold" : ""));
       li.appendChild(el("span", c.text, "details-choice"));
