@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {csvCell, csvText, formatAge, formatScore, formatValue, hubUrl, isHttpUrl, numSorter, ordinalSorter, ordinals}
-  from "../../site/assets/js/lib/format.js";
+import {
+  csvCell, csvText, formatAge, formatParams, formatScore, formatValue, hubUrl, isHttpUrl, numSorter, ordinalSorter, ordinals,
+} from "../../site/assets/js/lib/format.js";
+
+test("parameter counts show three significant digits, unknown ones nothing", () => {
+  assert.equal(formatParams(6.738415616), "6.74");
+  assert.equal(formatParams(70.553706496), "70.6");
+  assert.equal(formatParams(141), "141");
+  assert.equal(formatParams(0.000395008), "0.000395");
+  assert.equal(formatParams(null), "");
+  assert.equal(formatParams(undefined), "");
+});
 
 test("scores show two decimals, missing ones a dash", () => {
   assert.equal(formatScore(61.2), "61.20");

@@ -52,6 +52,8 @@ def _add_local_model(root: Path) -> None:
     data["request"]["model"] = LOCAL_MODEL
     data["details_file"] = None
     data["evaluation"].update(data="bundled", limit=4, model_args={"pretrained": "/tmp/demo/models/tiny-local"})
+    data["request"]["params"] = None  # counted when the model was loaded, as the demo's are
+    data["model_info"]["num_parameters"] = 164_160
     dst = root / "results" / LOCAL_MODEL / src.name
     dst.parent.mkdir(parents=True)
     dst.write_text(json.dumps(data))
@@ -323,6 +325,20 @@ def test_the_table_is_as_tall_as_its_rows_and_checkpoints_show_their_step(browse
     steps = [int(r["step"]) for r in visible(page) if r["step"]]
     assert steps in (sorted(steps), sorted(steps, reverse=True))
     assert "sort=step" in page.url
+    page.context.close()
+
+
+def test_parameter_counts_show_three_digits_and_sort_by_the_full_count(browser, board):
+    _root, _out, url, data = board
+    page = new_page(browser, WIDE)
+    open_board(page, url)
+    page.click('.tabulator-col[tabulator-field="params"] .tabulator-col-title')
+    full = {r["page"]: r["params"] for r in data["rows"]}
+    shown = [(r["params"], full[r["page"]]) for r in visible(page) if r["params"] is not None]
+    assert 164_160 / 1e9 in {f for _s, f in shown}  # the local model's, counted when it was loaded
+    assert [s for s, _f in shown] == [float(f"{f:.3g}") for _s, f in shown]  # 0.000164, not 0.00016416
+    order = [f for _s, f in shown]
+    assert order in (sorted(order), sorted(order, reverse=True))
     page.context.close()
 
 

@@ -7,7 +7,7 @@
  */
 /* global Tabulator */
 import {deriveSuite, filterView, prepareRow} from "./lib/board.js";
-import {csvText, formatScore, hubUrl, isHttpUrl, numSorter, ordinalSorter, ordinals} from "./lib/format.js";
+import {csvText, formatParams, formatScore, hubUrl, isHttpUrl, numSorter, ordinalSorter, ordinals} from "./lib/format.js";
 import {readState, sorters, writeState} from "./lib/state.js";
 
 const app = document.getElementById("lb-app");
@@ -92,6 +92,7 @@ function fmtModel(cell) {
   return wrap;
 }
 function fmtText(cell) { return text(cell.getValue()); }
+function fmtParams(cell) { return text(formatParams(cell.getValue())); }
 function fmtPin(cell) {
   const r = cell.getRow().getData(), b = document.createElement("button");
   b.type = "button"; b.className = "lb-pin"; b.textContent = isPinned(r) ? "★" : "☆";
@@ -178,7 +179,7 @@ function columns() {
   data.meta.columns.forEach((c) => {
     cols.push({title: c.title, field: c.field, width: c.field === "sha" ? 120 : fitWidth(c.title, 80, 130),
       sorter: c.field === "params" ? numSorter : strSorter(c.field),
-      formatter: c.field === "sha" ? fmtSha : fmtText, visible: state.hidden.indexOf(c.field) < 0});
+      formatter: {sha: fmtSha, params: fmtParams}[c.field] || fmtText, visible: state.hidden.indexOf(c.field) < 0});
   });
   cols.forEach((c) => { if (c.sorter) c.sorter = pinnedFirst(c.sorter); });
   return cols;

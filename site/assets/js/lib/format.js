@@ -10,6 +10,12 @@ export function formatValue(v) {
   return v === null || v === undefined ? "–" : (typeof v === "number" ? v.toFixed(2) : String(v));
 }
 
+/** Parameters in billions as a cell shows them: three significant digits (6.738415616 -> "6.74",
+ * a 395 K-parameter test model 0.000395), empty when unknown; the downloads keep the full value. */
+export function formatParams(v) {
+  return v === null || v === undefined || v === "" ? "" : String(Number(Number(v).toPrecision(3)));
+}
+
 /** One CSV field: quoted when needed, and a leading =, +, -, @, tab or CR defused with ' so a
  * spreadsheet never runs it as a formula. */
 export function csvCell(v) {
