@@ -110,7 +110,7 @@ class RunnerSettings(BaseModel):
         description="Longest one request may evaluate; past it the evaluation ends FAILED ('evaluation exceeded "
         "N minutes') and the drain goes on with the next request. With --isolate (or a launcher) the child's "
         "whole process group is killed; in process the run is interrupted at the next Python instruction. "
-        "Keep it below the evaluate job's timeout-minutes.",
+        "Each part of a split request (--split) has the same limit. Keep it below the evaluate job's timeout-minutes.",
     )
     data: Literal["hub", "bundled"] = Field(
         default="hub", description="hub (stock lm-eval tasks) or bundled (offline mini edition)"

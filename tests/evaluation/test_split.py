@@ -188,6 +188,38 @@ def test_the_planner_balances_cost_and_keeps_the_suite_order() -> None:
     assert plan_split([("a", 1)], 3) == [["a"], [], []]
 
 
+def test_a_part_past_the_request_time_limit_fails_and_writes_no_split_file(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch
+) -> None:
+    """runner.request_timeout_minutes holds for each part of a split (shortened here to 1.2 s):
+    a part stuck loading its model is interrupted, says why, and leaves nothing to merge."""
+    # (The limit may strike while lm-eval still loads the tasks, where a library may catch
+    # and drop the first signal: the watchdog sends again until the part has stopped.)
+    import time
+
+    import shlepa.cli.evaluate as cli_evaluate
+    import shlepa.evaluation.split as split_module
+    from shlepa.config import load_settings
+
+    root = tmp_path / "board"
+    root.mkdir()
+    (root / "eval").symlink_to(Path(__file__).resolve().parents[2] / "eval", target_is_directory=True)
+    request = submit(root, tiny_model_dir)
+    settings = load_settings(root)
+    short = settings.model_copy(update={"runner": settings.runner.model_copy(update={"request_timeout_minutes": 0.02})})
+    monkeypatch.setattr(cli_evaluate, "load_settings", lambda _root: short)
+    monkeypatch.setattr(split_module, "create_lm", lambda *a: time.sleep(60))
+    split_dir = tmp_path / "split-out"
+    args = evaluate_args(root, request, tiny_model_dir, BATCH, "--limit", LIMIT, *BENCHMARKS)
+    started = time.monotonic()
+    result = runner.invoke(app, [*args, "--split", "0/2", "--split-dir", str(split_dir)])
+    assert time.monotonic() - started < 50  # interrupted, not slept out (wherever the limit struck)
+    assert result.exit_code == 1
+    assert "split 0/2" in result.output and "exceeded" in result.output
+    assert "request_timeout_minutes" in result.output
+    assert not split_dir.exists() or not list(split_dir.iterdir())
+
+
 @pytest.mark.parametrize("text", ["3/3", "1", "-1/2", "a/b", "0/0", "0/999"])
 def test_a_bad_split_spec_is_a_clear_error(text: str) -> None:
     with pytest.raises(SplitError, match="expected I/N"):

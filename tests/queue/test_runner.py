@@ -386,6 +386,27 @@ def test_request_past_the_time_limit_ends_failed_and_the_next_request_is_evaluat
     assert len(remote_results(remote)) == 1
 
 
+def test_a_time_limit_swallowed_once_is_sent_again_until_the_run_stops(monkeypatch):
+    """A library that catches BaseException and goes on drops the first signal; the next one ends the run."""
+    from shlepa.queue import runner as runner_module
+    from shlepa.queue.runner import EvaluationTimeout, deadline
+
+    monkeypatch.setattr(runner_module, "RESEND_S", 0.2)
+    swallowed: list[BaseException] = []
+    started = time.monotonic()
+    with pytest.raises(EvaluationTimeout, match="exceeded"), deadline(0.3):
+        try:
+            time.sleep(30)
+        except BaseException as exc:
+            swallowed.append(exc)
+        time.sleep(30)
+    assert [type(e) for e in swallowed] == [EvaluationTimeout]
+    assert time.monotonic() - started < 20
+    with deadline(0.3):  # a block that ends in time gets no signal, then or later
+        time.sleep(0.05)
+    time.sleep(0.8)
+
+
 HANG = """
 import os, subprocess, sys, time
 if sys.argv[1:4] != ["-m", "shlepa", "evaluate"]:

@@ -181,9 +181,16 @@ def evaluate(
         if request_file is None:
             fail("--split needs a request file")
         from shlepa.evaluation.split import evaluate_split, parse_split
+        from shlepa.queue.runner import EvaluationTimeout, deadline
 
         index, count = parse_split(split)
-        target = evaluate_split(request_file, repo_root, opts, index, count, split_dir, say=console.log)
+        # A part may take as long as a whole request: past it the part fails (no split file, so
+        # the merge records the request FAILED naming it) and the GPU machine is free again.
+        try:
+            with deadline(settings.request_timeout_minutes * 60.0):
+                target = evaluate_split(request_file, repo_root, opts, index, count, split_dir, say=console.log)
+        except EvaluationTimeout as exc:
+            fail(f"{request_file}: split {index}/{count}: {exc}")
         typer.echo(str(target))
         return
     if next_ or commit or push:

@@ -194,12 +194,22 @@ def _timeout_message(seconds: float, how: str) -> str:
 
 _armed = threading.Event()
 _armed_message = [""]
+#: Seconds between the watchdog's signals once the limit has passed: a library that catches
+#: BaseException (and goes on) swallows one, so it sends again until the run has stopped.
+RESEND_S = 2.0
 
 
 def _on_timeout_signal(signum: int, frame: object) -> None:
     if _armed.is_set():  # a late signal after the deadline was lifted is ignored
-        _armed.clear()
         raise EvaluationTimeout(_armed_message[0])
+
+
+def _watchdog(seconds: float, main: int, done: threading.Event) -> None:
+    if done.wait(seconds):
+        return
+    while _armed.is_set() and not done.is_set():
+        signal.pthread_kill(main, TIMEOUT_SIGNAL)
+        done.wait(RESEND_S)
 
 
 @contextlib.contextmanager
@@ -208,8 +218,9 @@ def deadline(seconds: float | None) -> Iterator[None]:
 
     A watchdog thread sends :data:`TIMEOUT_SIGNAL`, which also wakes a blocking
     system call; unlike SIGALRM it cannot be cancelled by a task that sets its own
-    alarm (several lm-eval tasks do). Off the main thread nothing is enforced (a
-    warning says so): use ``--isolate`` there.
+    alarm (several lm-eval tasks do). It sends again every :data:`RESEND_S` until the
+    block has exited. Off the main thread nothing is enforced (a warning says so): use
+    ``--isolate`` there.
     """
     if not seconds:
         yield
@@ -221,8 +232,8 @@ def deadline(seconds: float | None) -> Iterator[None]:
     signal.signal(TIMEOUT_SIGNAL, _on_timeout_signal)  # stays installed: a late signal must not kill the runner
     main = threading.main_thread().ident
     assert main is not None
-    timer = threading.Timer(seconds, signal.pthread_kill, (main, TIMEOUT_SIGNAL))
-    timer.daemon = True
+    done = threading.Event()
+    timer = threading.Thread(target=_watchdog, args=(seconds, main, done), daemon=True, name="shlepa-deadline")
     _armed_message[0] = _timeout_message(seconds, "the run was interrupted")
     _armed.set()
     timer.start()
@@ -230,7 +241,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _armed.clear()
-        timer.cancel()
+        done.set()
 
 
 def _kill_group(pgid: int, sig: int) -> None:
