@@ -109,3 +109,23 @@ def test_a_suite_that_pins_no_lm_eval_release_marks_nothing(tmp_path: Path) -> N
     data["evaluation"]["versions"]["lm_eval"] = "0.4.12"
     path.write_text(json.dumps(data))
     assert not any(r["harness_other"] for r in load_board(root).rows)
+
+
+def test_ranks_are_per_suite_best_first_missing_last_and_ties_keep_their_order() -> None:
+    def row(name: str, suite: str, avg: float | None, norm: float | None) -> dict:
+        return {"model": name, "suite": suite, "average": avg, "average_normalized": norm}
+
+    rows = leaderboard.ranked(
+        [
+            row("a", "v1", 50.0, 10.0),
+            row("b", "v1", None, None),  # no average: last, whatever its place in the files
+            row("c", "v1", 70.0, 10.0),
+            row("d", "v2", 30.0, 5.0),
+            row("e", "v1", 50.0, 40.0),  # ties "a" on the average: after it, as loaded
+            row("f", "v1", float("nan"), 1.0),  # a NaN is no average either
+        ]
+    )
+    assert [r["model"] for r in rows] == ["c", "a", "e", "d", "b", "f"]
+    ranks = {r["model"]: (r["rank"], r["rank_norm"]) for r in rows}
+    # v1 by normalized average: e 40, then c and a tie at 10 (in the average's order), f 1, b none
+    assert ranks == {"c": (1, 2), "a": (2, 3), "e": (3, 1), "d": (1, 1), "b": (4, 5), "f": (5, 4)}
