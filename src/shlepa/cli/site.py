@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -65,7 +64,7 @@ def serve(
 ) -> None:
     """Serve the built site on http://127.0.0.1:PORT/, and under site.url's path as the 404 page links (Ctrl-C stops)."""
     from shlepa.config import load_settings
-    from shlepa.site.serve import make_server
+    from shlepa.site.serve import base_path, make_server
 
     base = resolve_root(root)
     folder = Path(out or base / "_site")
@@ -78,7 +77,8 @@ def serve(
         server = make_server(folder, port, site_url=site_url)
     except OSError as exc:
         fail(f"127.0.0.1:{port}: cannot listen: {exc.strerror or exc}")
-    also = f" (and under {urlsplit(site_url).path})" if site_url and urlsplit(site_url).path not in ("", "/") else ""
+    under = base_path(site_url)
+    also = f" (and under {under})" if under != "/" else ""
     console.print(
         f"serving {escape(str(folder))} on http://127.0.0.1:{server.server_address[1]}/{escape(also)} (Ctrl-C stops)"
     )

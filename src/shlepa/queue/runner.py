@@ -233,10 +233,10 @@ def deadline(seconds: float | None) -> Iterator[None]:
     main = threading.main_thread().ident
     assert main is not None
     done = threading.Event()
-    timer = threading.Thread(target=_watchdog, args=(seconds, main, done), daemon=True, name="shlepa-deadline")
+    watchdog = threading.Thread(target=_watchdog, args=(seconds, main, done), daemon=True, name="shlepa-deadline")
     _armed_message[0] = _timeout_message(seconds, "the run was interrupted")
     _armed.set()
-    timer.start()
+    watchdog.start()
     try:
         yield
     finally:

@@ -51,12 +51,17 @@ class _QuietHandler(_SiteHandler):
         pass
 
 
+def base_path(site_url: str | None) -> str:
+    """The path a site published at ``site_url`` lives under: ``/NAME/`` for a project site, else ``/``."""
+    return (urlsplit(site_url).path if site_url else "") or "/"
+
+
 def make_server(
     directory: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = True, site_url: str | None = None
 ) -> ThreadingHTTPServer:
     """An HTTP server for ``directory``; ``port=0`` picks a free port (see ``server_address``);
     ``site_url``: the site's published address (leaderboard.yaml ``site.url``), whose path it
     also answers under."""
-    base = (urlsplit(site_url).path if site_url else "") or "/"
+    base = base_path(site_url)
     handler = functools.partial(_QuietHandler if quiet else _SiteHandler, directory=str(directory), base_path=base)
     return ThreadingHTTPServer((host, port), handler)
