@@ -304,7 +304,11 @@ def test_exact_rescoring_puts_near_ties_in_plain_hfs_own_batches_so_half_precisi
     from lm_eval.models.huggingface import HFLM
 
     tied = {1, 4}  # documents 1 and 4 are near ties, whatever their scores
-    monkeypatch.setattr(SharedContextHFLM, "_near_tie", staticmethod(lambda reqs, members, *a: members[0] // 4 in tied))
+    monkeypatch.setattr(
+        SharedContextHFLM,
+        "_contenders",
+        staticmethod(lambda reqs, members, *a: list(members) if members[0] // 4 in tied else []),
+    )
     pre = "".join(f"Example {k}: the answer to this one is obvious.\nAnswer: B\n\n" for k in range(3))
     docs = [
         [
@@ -341,6 +345,28 @@ def test_exact_rescoring_puts_near_ties_in_plain_hfs_own_batches_so_half_precisi
     assert all(abs(got[i][0] - expected[i][0]) < 0.1 for i in mine)
 
 
+def test_only_the_choices_that_tie_run_again_and_the_others_keep_their_scores(llama_long: Path) -> None:
+    from lm_eval.models.huggingface import HFLM
+
+    # Each document's first and third endings are the same text: a tie at any precision. The
+    # other two are other text, whose log-likelihoods lie far outside float32's bound.
+    docs = [
+        [(f"Story {q}: and then", e) for e in (" it rained", " the dog barked loudly", " it rained", " zebra")]
+        for q in range(3)
+    ]
+    lm = SharedContextHFLM(pretrained=str(llama_long), dtype="float32", device="cpu", batch_size=8)
+    got = lm.loglikelihood(_doc_instances(docs))
+    report = lm.scoring_report()["t"]
+    assert report["rescored_near_ties"] == 3 and report["rescored_requests"] == 6  # 2 of 4 a document
+    assert lm.near_tie_docs == {("t", 0), ("t", 1), ("t", 2)}
+    assert lm.near_tie_choices == {("t", d, k) for d in range(3) for k in (0, 2)}
+    assert all(got[4 * d][0] == got[4 * d + 2][0] for d in range(3))
+    expected = HFLM(pretrained=str(llama_long), dtype="float32", device="cpu", batch_size=8).loglikelihood(
+        _doc_instances(docs)
+    )
+    assert max(abs(a[0] - b[0]) for a, b in zip(got, expected, strict=True)) < 1e-4
+
+
 @pytest.mark.parametrize("logits_cache", [True, False])
 def test_plain_batches_are_the_forward_passes_plain_hf_runs(
     llama_dir: Path, logits_cache: bool, monkeypatch: pytest.MonkeyPatch
@@ -372,16 +398,31 @@ def test_rescore_ties_takes_true_false_or_exact_and_refuses_anything_else() -> N
 
 def test_near_tie_rule_uses_both_raw_and_per_character_scores() -> None:
     reqs = [(("ctx", " aa"), [1], [5, 6]), (("ctx", " bbbbbbbb"), [1], [7, 8]), (("ctx", " c"), [1], [9, 9])]
-    near = SharedContextHFLM._near_tie
+    contenders = SharedContextHFLM._contenders
     per_token = (0.0, 0.05)  # bound: 0.05 per token, nothing relative
-    assert near(reqs, [0, 1], [(-1.0, False), (-1.1, False)], per_token)  # 0.1 <= 2 * 2 * 0.05
-    assert not near(reqs, [0, 1], [(-1.0, False), (-4.0, False)], per_token)
+    assert contenders(reqs, [0, 1], [(-1.0, False), (-1.1, False)], per_token) == [0, 1]  # 0.1 <= 2 * 2 * 0.05
+    assert contenders(reqs, [0, 1], [(-1.0, False), (-4.0, False)], per_token) == []
     # raw margin 1.4 is safe, but per character (-2.4/9 vs -1/3: 0.067) within 0.1 * (2/9 + 2/3)
-    assert near(reqs, [0, 1], [(-1.0, False), (-2.4, False)], (0.0, 0.1))
-    assert not near(reqs, [0, 2], [(-1.0, False), None, (-5.0, False)], (0.0, 0.01))
+    assert contenders(reqs, [0, 1], [(-1.0, False), (-2.4, False)], (0.0, 0.1)) == [0, 1]
+    assert contenders(reqs, [0, 2], [(-1.0, False), None, (-5.0, False)], (0.0, 0.01)) == []
     # the relative part: plain hf's rounding grows with |ll|
-    assert near(reqs, [0, 2], [(-100.0, False), None, (-100.5, False)], (2.0**-8, 0.0))
-    assert not near(reqs, [0, 2], [(-10.0, False), None, (-11.0, False)], (2.0**-8, 0.0))
+    assert contenders(reqs, [0, 2], [(-100.0, False), None, (-100.5, False)], (2.0**-8, 0.0)) == [0, 2]
+    assert contenders(reqs, [0, 2], [(-10.0, False), None, (-11.0, False)], (2.0**-8, 0.0)) == []
+
+
+def test_a_near_tie_re_scores_only_the_choices_close_to_the_best() -> None:
+    """A choice further below the best than both error bounds cannot take the decision in
+    either precision: it keeps its score, and only the contenders run again."""
+    endings = [" one", " two", " three", " four"]  # 4, 4, 6 and 5 characters
+    reqs = [(("ctx", e), [1], [5, 6]) for e in endings]
+    lls = [(-8.0, False), (-30.0, False), (-8.05, False), (-20.0, False)]
+    bounds = (0.0, 0.05)  # 0.1 a choice (two tokens): 0.2 for a pair
+    assert SharedContextHFLM._contenders(reqs, [0, 1, 2, 3], lls, bounds) == [0, 2]
+    # raw, the fourth is best and the others over 1.1 below; per character (-8.05/6 = -1.342
+    # best, -6.85/5 = -1.37 within 0.1/6 + 0.1/5, -8.0/4 = -2.0 not) the third and fourth contend
+    per_char = [(-8.0, False), (-30.0, False), (-8.05, False), (-6.85, False)]
+    assert SharedContextHFLM._contenders(reqs, [0, 1, 2, 3], per_char, bounds) == [2, 3]
+    assert SharedContextHFLM._contenders(reqs, [0, 1, 2, 3], [(-1.0, False), (-9.0, False)] * 2, bounds) == [0, 2]
 
 
 def test_greedy_continuation_is_flagged(llama_dir: Path) -> None:
@@ -691,5 +732,5 @@ def test_real_model_float32_matches_plain_hf_and_bfloat16_is_no_worse(smollm2_di
 
     exact = _real_run(smollm2_dir, "shlepa-hf", "bfloat16", 8, rescore_ties="exact")
     assert exact["picks"] == hf8["picks"]
-    tied = [k for k in hf8["lls"] if k[:2] in exact["lm"].near_tie_docs]
+    tied = [k for k in hf8["lls"] if k in exact["lm"].near_tie_choices]  # a tie's contenders
     assert tied and [exact["lls"][k] for k in tied] == [hf8["lls"][k] for k in tied]

@@ -372,6 +372,8 @@ class SharedContextHFLM(HFLM):
         self.rescore_ties = _rescore_mode(rescore_ties)
         #: (task, doc_id) of every document re-scored as a near tie, over this backend's life.
         self.near_tie_docs: set[tuple[str, Any]] = set()
+        #: (task, doc_id, choice index) of every choice re-scored in those documents.
+        self.near_tie_choices: set[tuple[str, Any, Any]] = set()
         self.float32_attention = _as_bool(float32_attention)
         self._packing: bool | None = None  # decided by a probe on first use
         self._packing_why = ""
@@ -564,10 +566,13 @@ class SharedContextHFLM(HFLM):
         A document's choices are its requests; it is a near tie when its two best choices,
         by log-likelihood or by log-likelihood per character of the continuation (lm-eval's
         ``acc_norm``), are closer than the sum of their error bounds (``TIE_BOUNDS``). Its
-        requests are then scored as plain hf scores them: by default in a batch of their own,
-        as close to plain hf as its own batch sizes are to each other; with ``exact`` in plain
-        hf's own batches (:meth:`plain_batches`), so that in any precision its scores and its
-        decision are plain hf's bit for bit.
+        contenders (:meth:`_contenders`: the choices that close to the best) are then scored
+        as plain hf scores them: by default in a batch of their own, as close to plain hf as
+        its own batch sizes are to each other; with ``exact`` in plain hf's own batches
+        (:meth:`plain_batches`), so that in any precision their scores and the decision are
+        plain hf's bit for bit. A choice further below the best than both bounds cannot take
+        the decision at either precision, so it keeps its score (a HellaSwag tie is mostly
+        two of four endings: half the plain work of re-scoring all four).
         """
         bounds = self._tie_bounds()
         by_doc: dict[Any, list[int]] = {}
@@ -577,10 +582,13 @@ class SharedContextHFLM(HFLM):
         redo: list[int] = []
         n_docs: dict[str, int] = {}
         for doc, members in by_doc.items():
-            if len(members) >= 2 and self._near_tie(requests, members, res, bounds):
-                redo.extend(members)
+            contenders = self._contenders(requests, members, res, bounds) if len(members) >= 2 else []
+            if contenders:
+                redo.extend(contenders)
                 n_docs[doc[0]] = n_docs.get(doc[0], 0) + 1
                 self.near_tie_docs.add(doc)
+                inst = self._instances or []
+                self.near_tie_choices.update((*doc, getattr(inst[i], "idx", None)) for i in contenders)
         if not redo:
             return
         # ``exact``: each re-scored request goes in the very batch plain hf puts it in (its
@@ -642,9 +650,15 @@ class SharedContextHFLM(HFLM):
         return [[members[id(r)].pop(0) for r in chunk] for chunk in collator.get_batched(n=self.batch_size)]
 
     @staticmethod
-    def _near_tie(
+    def _contenders(
         requests: list[LLRequest], members: Sequence[int], res: list[Any], bounds: tuple[float, float]
-    ) -> bool:
+    ) -> list[int]:
+        """The members that may take a near-tied document's decision, or [] when it is no near tie.
+
+        Per score (log-likelihood, and per character for ``acc_norm``), a choice contends when
+        the best is above it by at most their two error bounds; with fewer than two contenders
+        under both scores the decision stands. The result is the union, in ``members``' order.
+        """
         rel, per_token = bounds
         lls = [res[i][0] for i in members]
         err = [rel * abs(res[i][0]) + per_token * len(requests[i][2]) for i in members]
@@ -652,13 +666,15 @@ class SharedContextHFLM(HFLM):
         for i in members:
             pair = requests[i][0]
             chars.append(max(len(pair[1]), 1) if pair is not None else max(len(requests[i][2]), 1))
+        close: set[int] = set()
         for norm in (False, True):
             score = [ll / c for ll, c in zip(lls, chars, strict=True)] if norm else lls
             e = [x / c for x, c in zip(err, chars, strict=True)] if norm else err
-            a, b = sorted(range(len(members)), key=lambda k: -score[k])[:2]
-            if score[a] - score[b] <= e[a] + e[b]:
-                return True
-        return False
+            best = max(range(len(members)), key=lambda k: score[k])
+            near = [k for k in range(len(members)) if score[best] - score[k] <= e[best] + e[k]]
+            if len(near) >= 2:
+                close.update(near)
+        return [members[k] for k in sorted(close)]
 
     # -- plans -----------------------------------------------------------------------------
     def _cost_units(self) -> tuple[float, float, float]:
