@@ -309,6 +309,36 @@ def test_headers_are_readable_and_lower_is_better_is_said(browser, board):
     page.context.close()
 
 
+def test_on_a_phone_the_average_is_on_screen_beside_the_model_without_scrolling(browser, board):
+    _root, _out, url, _data = board
+    page = new_page(browser, PHONE)
+    open_board(page, url, "")
+    boxes = page.evaluate("""() => {
+        const holder = document.querySelector('#lb-table .tabulator-tableholder').getBoundingClientRect();
+        const box = (sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                               return [r.left, r.right]; };
+        return {holder: [holder.left, holder.right],
+                avg: box('#lb-table .tabulator-col[tabulator-field="avg"]'),
+                cell: box('#lb-table .tabulator-row .tabulator-cell[tabulator-field="avg"]'),
+                model: box('#lb-table .tabulator-row .tabulator-cell[tabulator-field="model"]')}; }""")
+    left, right = boxes["holder"]
+    for name in ("avg", "cell", "model"):
+        assert left <= boxes[name][0] and boxes[name][1] <= right + 0.5, f"{name} {boxes[name]} outside {left}-{right}"
+    # the narrow headers are whole, clear of their sort arrows
+    cut = page.eval_on_selector_all(
+        '#lb-table .tabulator-col[tabulator-field="rank"], #lb-table .tabulator-col[tabulator-field="avg"]',
+        """cols => cols.filter(c => { const e = c.querySelector('.tabulator-col-title'),
+                   arrow = c.querySelector('.tabulator-arrow'), r = document.createRange();
+                   r.selectNodeContents(e); const text = r.getBoundingClientRect();
+                   return text.right > e.getBoundingClientRect().right + 0.5
+                          || text.right > arrow.getBoundingClientRect().left; })
+              .map(c => c.textContent)""",
+    )
+    assert cut == []
+    assert page.get_attribute('#lb-table .tabulator-col[tabulator-field="rank"]', "title").startswith("rank")
+    page.context.close()
+
+
 def test_the_table_is_as_tall_as_its_rows_and_checkpoints_show_their_step(browser, board):
     _root, _out, url, data = board
     page = new_page(browser, WIDE)

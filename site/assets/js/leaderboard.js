@@ -153,16 +153,18 @@ function applyTips() {
 }
 
 function columns() {
-  const narrow = app.clientWidth < 700;  // a phone: only the rank and a narrower model column stay frozen
+  // A phone: only the pin and the rank stay frozen, and the first columns are narrow enough
+  // that the average is on screen beside the model's name before any sideways scroll.
+  const narrow = app.clientWidth < 700;
   const hasSteps = suiteRows.some((r) => r.step !== null && r.step !== undefined);
   const cols = [
-    {title: "", field: tip("pin", "pin models to the top of the table to compare them"), width: 34,
-      headerSort: false, formatter: fmtPin, cellClick: togglePin, frozen: true},
-    {title: "Rank", field: tip("rank", "rank within the suite by average (or within the filter)"), width: 66,
-      sorter: numSorter, formatter: fmtText, frozen: true},
-    {title: "T", field: tip("symbol", "model type"), width: 40, formatter: fmtText, sorter: strSorter("symbol"),
-      frozen: !narrow},
-    {title: "Model", field: tip("model", "model id (links to its page)"), width: narrow ? 170 : 300,
+    {title: "", field: tip("pin", "pin models to the top of the table to compare them"), width: narrow ? 28 : 34,
+      minWidth: 24, headerSort: false, formatter: fmtPin, cellClick: togglePin, frozen: true},
+    {title: narrow ? "#" : "Rank", field: tip("rank", "rank within the suite by average (or within the filter)"),
+      width: narrow ? 46 : 66, sorter: numSorter, formatter: fmtText, frozen: true},
+    {title: "T", field: tip("symbol", "model type"), width: narrow ? 34 : 40, minWidth: 24, formatter: fmtText,
+      sorter: strSorter("symbol"), frozen: !narrow},
+    {title: "Model", field: tip("model", "model id (links to its page)"), width: narrow ? 150 : 300,
       formatter: fmtModel, sorter: strSorter("model"), frozen: !narrow},
   ];
   if (hasSteps) {
@@ -170,7 +172,7 @@ function columns() {
       sorter: numSorter, formatter: fmtText});
   }
   cols.push({title: "Average", field: tip("avg", "mean of the suite's averaged benchmarks (higher is better)"),
-    width: 92, sorter: numSorter, formatter: fmtAvg});
+    width: narrow ? 84 : 92, sorter: numSorter, formatter: fmtAvg});
   benches.forEach((b) => {
     cols.push({title: b.title, field: tip("b_" + b.key, benchTooltip(b)), width: fitWidth(b.title, 74, 150),
       sorter: numSorter, formatter: fmtNum, headerSortStartingDir: b.higher_is_better === false ? "asc" : "desc",
