@@ -300,8 +300,8 @@ EXACT = "exact"
 
 
 def _rescore_mode(value: Any) -> str | None:
-    """``rescore_ties``: true (re-score near ties on their own), ``exact`` (in plain hf's
-    batches) or false (None)."""
+    """``rescore_ties``: true (re-score near ties one row at a time, as plain hf with batch
+    size 1), ``exact`` (in plain hf's batches) or false (None)."""
     if isinstance(value, str):
         word = value.strip().lower()
         if word == EXACT:
@@ -493,6 +493,18 @@ class SharedContextHFLM(HFLM):
         for i, answer in zip(indices, plain, strict=True):
             res[i] = answer
 
+    def _plain_path_one_row_at_a_time(
+        self, requests: list[LLRequest], indices: Sequence[int], res: list[Any], disable_tqdm: bool
+    ) -> None:
+        """The plain path with batch size 1: each row alone, unpadded, as plain hf with
+        ``batch_size=1`` runs it, so the scores are that run's bit for bit in any precision."""
+        saved = self.batch_size_per_gpu
+        self.batch_size_per_gpu = 1
+        try:
+            self._plain_path(requests, indices, res, disable_tqdm, 1)
+        finally:
+            self.batch_size_per_gpu = saved
+
     def _loglikelihood_tokens(
         self,
         requests: list[LLRequest],
@@ -567,8 +579,9 @@ class SharedContextHFLM(HFLM):
         by log-likelihood or by log-likelihood per character of the continuation (lm-eval's
         ``acc_norm``), are closer than the sum of their error bounds (``TIE_BOUNDS``). Its
         contenders (:meth:`_contenders`: the choices that close to the best) are then scored
-        as plain hf scores them: by default in a batch of their own, as close to plain hf as
-        its own batch sizes are to each other; with ``exact`` in plain hf's own batches
+        as plain hf scores them: by default one row at a time, plain hf batch size 1's scores
+        bit for bit, so that the decision differs from plain hf's at another batch size no more
+        often than plain hf's own batch sizes differ; with ``exact`` in plain hf's own batches
         (:meth:`plain_batches`), so that in any precision their scores and the decision are
         plain hf's bit for bit. A choice further below the best than both bounds cannot take
         the decision at either precision, so it keeps its score (a HellaSwag tie is mostly
@@ -596,7 +609,7 @@ class SharedContextHFLM(HFLM):
         # bit rather than merely close; the neighbours come out as plain hf scores them too.
         batches = self.plain_batches(requests) if self.rescore_ties == EXACT else None
         if batches is None:  # on their own (or an automatic batch size: plain hf's batches unknown)
-            self._plain_path(requests, redo, res, disable_tqdm, override_bs)
+            self._plain_path_one_row_at_a_time(requests, redo, res, disable_tqdm)
         else:
             wanted = set(redo)
             chosen = [batch for batch in batches if wanted.intersection(batch)]
