@@ -725,8 +725,9 @@ def test_real_model_float32_matches_plain_hf_and_bfloat16_is_no_worse(smollm2_di
     Deviation distributions (median, 99th percentile) from the float32 reference must be no
     larger than plain hf's at batch size 8. Answers: by default an answer may differ from plain
     hf's (batch size 8) only on a document re-scored as a near tie, and there only as plain hf
-    batch size 1's does (its contenders are re-scored with that run's bits); with ``rescore_ties=exact`` none may differ, and a near tie's
-    log-likelihoods are plain hf's bit for bit.
+    batch size 1's does (its contenders are re-scored with that run's bits); with
+    ``rescore_ties=exact`` none may differ, and a near tie's log-likelihoods are plain hf's
+    bit for bit.
     """
     ref = _real_run(smollm2_dir, "hf", "float32", 8)
     f32 = _real_run(smollm2_dir, "shlepa-hf", "float32", 8)

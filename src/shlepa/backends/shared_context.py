@@ -608,7 +608,7 @@ class SharedContextHFLM(HFLM):
         # neighbours, its padding), so that its score, and the decision, are plain hf's bit for
         # bit rather than merely close; the neighbours come out as plain hf scores them too.
         batches = self.plain_batches(requests) if self.rescore_ties == EXACT else None
-        if batches is None:  # on their own (or an automatic batch size: plain hf's batches unknown)
+        if batches is None:  # one row at a time (also ``exact`` with an automatic batch size)
             self._plain_path_one_row_at_a_time(requests, redo, res, disable_tqdm)
         else:
             wanted = set(redo)
