@@ -498,7 +498,8 @@ class SharedContextHFLM(HFLM):
     ) -> None:
         """The plain path with batch size 1: each row alone, unpadded, as plain hf with
         ``batch_size=1`` runs it, so the scores are that run's bit for bit in any precision."""
-        saved = self.batch_size_per_gpu
+        # HFLM sets the attribute in __init__ without an annotation mypy can follow.
+        saved: int = getattr(self, "batch_size_per_gpu")  # noqa: B009
         self.batch_size_per_gpu = 1
         try:
             self._plain_path(requests, indices, res, disable_tqdm, 1)
