@@ -26,7 +26,9 @@ import torch
 
 import shlepa.backends  # noqa: F401  (registers shlepa-hf)
 from shlepa.backends.shared_context import (
+    TIE_BOUNDS,
     SharedContextHFLM,
+    TieBound,
     budget_batches,
     cluster_by_prefix,
     distinct_rows,
@@ -402,15 +404,45 @@ def test_rescore_ties_takes_true_false_or_exact_and_refuses_anything_else() -> N
 def test_near_tie_rule_uses_both_raw_and_per_character_scores() -> None:
     reqs = [(("ctx", " aa"), [1], [5, 6]), (("ctx", " bbbbbbbb"), [1], [7, 8]), (("ctx", " c"), [1], [9, 9])]
     contenders = SharedContextHFLM._contenders
-    per_token = (0.0, 0.05)  # bound: 0.05 per token, nothing relative
+    per_token = TieBound(0.0, 0.05)  # bound: 0.05 per token, nothing relative
     assert contenders(reqs, [0, 1], [(-1.0, False), (-1.1, False)], per_token) == [0, 1]  # 0.1 <= 2 * 2 * 0.05
     assert contenders(reqs, [0, 1], [(-1.0, False), (-4.0, False)], per_token) == []
     # raw margin 1.4 is safe, but per character (-2.4/9 vs -1/3: 0.067) within 0.1 * (2/9 + 2/3)
-    assert contenders(reqs, [0, 1], [(-1.0, False), (-2.4, False)], (0.0, 0.1)) == [0, 1]
-    assert contenders(reqs, [0, 2], [(-1.0, False), None, (-5.0, False)], (0.0, 0.01)) == []
+    assert contenders(reqs, [0, 1], [(-1.0, False), (-2.4, False)], TieBound(0.0, 0.1)) == [0, 1]
+    assert contenders(reqs, [0, 2], [(-1.0, False), None, (-5.0, False)], TieBound(0.0, 0.01)) == []
     # the relative part: plain hf's rounding grows with |ll|
-    assert contenders(reqs, [0, 2], [(-100.0, False), None, (-100.5, False)], (2.0**-8, 0.0)) == [0, 2]
-    assert contenders(reqs, [0, 2], [(-10.0, False), None, (-11.0, False)], (2.0**-8, 0.0)) == []
+    assert contenders(reqs, [0, 2], [(-100.0, False), None, (-100.5, False)], TieBound(2.0**-8, 0.0)) == [0, 2]
+    assert contenders(reqs, [0, 2], [(-10.0, False), None, (-11.0, False)], TieBound(2.0**-8, 0.0)) == []
+
+
+def test_single_token_choices_one_bfloat16_logit_step_apart_are_a_near_tie() -> None:
+    """MMLU's letters are one token scored at one position: their log-likelihoods differ by
+    exactly their logits' difference, and a bfloat16 logit of 16-32 is a multiple of 0.125.
+    Plain hf's two logits can round to one value where shlepa-hf's are one step apart, so a
+    margin of 0.125 is a near tie there, though far above 0.01 a token; with small logits,
+    or in float16's finer steps, it is not."""
+    reqs = [(("ctx", f" {c}"), [1], [k]) for k, c in enumerate("AB")]
+    margin = [(-1.125, False), (-1.25, False)]
+    bf16, fp16 = TIE_BOUNDS[torch.bfloat16], TIE_BOUNDS[torch.float16]
+    assert SharedContextHFLM._contenders(reqs, [0, 1], margin, bf16) == []  # no logits known: 0.01 a token
+    assert SharedContextHFLM._contenders(reqs, [0, 1], margin, bf16, [17.0, 17.125]) == [0, 1]
+    assert SharedContextHFLM._contenders(reqs, [0, 1], margin, bf16, [3.0, 3.125]) == []
+    assert SharedContextHFLM._contenders(reqs, [0, 1], margin, fp16, [17.0, 17.125]) == []
+    # many tokens: the per-token part, not one logit's rounding, bounds the sum
+    assert bf16.of(-10.0, 20, 30.0) == pytest.approx(2.0**-8 * 10 + 0.2)
+    assert bf16.of(-1.0, 1, 30.0) == pytest.approx(2.0**-8 * 1 + 2.0**-8 * 30)
+
+
+def test_the_largest_target_logit_is_recorded_per_request(llama_dir: Path) -> None:
+    """The tie bound's logit part needs each request's largest |logit| at its targets: the
+    scoring pass records the very logits it took log-softmax of."""
+    _, shared = _lms(llama_dir)
+    reqs = [(("ctx", " a b"), [5, 6, 7], [8, 9]), (("ctx", " c"), [5, 6, 7], [10])]
+    shared._loglikelihood_tokens(reqs)
+    with torch.no_grad():
+        logits = shared.model(input_ids=torch.tensor([[5, 6, 7, 8]])).logits[0]
+    expected = [max(abs(float(logits[2, 8])), abs(float(logits[3, 9]))), abs(float(logits[2, 10]))]
+    assert shared._target_logit == pytest.approx(expected, rel=1e-4)
 
 
 def test_a_near_tie_re_scores_only_the_choices_close_to_the_best() -> None:
@@ -419,7 +451,7 @@ def test_a_near_tie_re_scores_only_the_choices_close_to_the_best() -> None:
     endings = [" one", " two", " three", " four"]  # 4, 4, 6 and 5 characters
     reqs = [(("ctx", e), [1], [5, 6]) for e in endings]
     lls = [(-8.0, False), (-30.0, False), (-8.05, False), (-20.0, False)]
-    bounds = (0.0, 0.05)  # 0.1 a choice (two tokens): 0.2 for a pair
+    bounds = TieBound(0.0, 0.05)  # 0.1 a choice (two tokens): 0.2 for a pair
     assert SharedContextHFLM._contenders(reqs, [0, 1, 2, 3], lls, bounds) == [0, 2]
     # raw, the fourth is best and the others over 1.1 below; per character (-8.05/6 = -1.342
     # best, -6.85/5 = -1.37 within 0.1/6 + 0.1/5, -8.0/4 = -2.0 not) the third and fourth contend

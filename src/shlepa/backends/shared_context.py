@@ -40,7 +40,7 @@ import inspect
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -314,17 +314,35 @@ def _rescore_mode(value: Any) -> str | None:
 # The plans a request can be scored by (the names ``scoring_report()`` uses).
 # (defined in shlepa.records.scoring, which the results file and the site share)
 
-# How far a request's log-likelihood may lie from plain hf's at the same precision:
-# ``relative * |ll| + per_token * tokens``. The relative part is plain hf's own rounding
-# of log-probabilities (it takes log-softmax in the logits' dtype: half a unit in the last
-# place, 2**-8 in bfloat16, 2**-11 in float16); the per-token part covers activations
-# that differ with batch shape (measured on SmolLM2-135M, see benchmarks/README.md). A
-# document whose two best choices are closer than their summed bounds is re-scored
-# through the plain path (with ``rescore_ties=exact`` in the batches plain hf forms).
+
+class TieBound(NamedTuple):
+    """How far a request's log-likelihood may lie from plain hf's at the same precision:
+    ``relative * |ll| + max(per_token * tokens, logit * max |target logit|)``.
+
+    ``relative`` is plain hf's own rounding of log-probabilities (it takes log-softmax in the
+    logits' dtype: half a unit in the last place, 2**-8 in bfloat16, 2**-11 in float16);
+    ``per_token`` covers activations that differ with batch shape (measured on SmolLM2-135M,
+    see benchmarks/README.md). ``logit`` is the logits' own unit roundoff: a logit of 16-32
+    is a multiple of 0.125 in bfloat16, so two choices of one single-token context (MMLU's
+    letters) are equal or at least 0.125 apart, and a logit that rounds the other way in
+    another batch shape moves a decision by that much, far more than 0.01 a token; never
+    less than one logit's rounding, then. A document whose two best choices are closer than
+    their summed bounds is re-scored through the plain path.
+    """
+
+    relative: float
+    per_token: float
+    logit: float = 0.0
+
+    def of(self, ll: float, tokens: int, logit: float) -> float:
+        """The bound of one request: its log-likelihood, continuation tokens and largest |target logit|."""
+        return self.relative * abs(ll) + max(self.per_token * tokens, self.logit * abs(logit))
+
+
 TIE_BOUNDS = {
-    torch.float32: (1e-6, 1e-5),
-    torch.float16: (2.0**-11, 2e-3),
-    torch.bfloat16: (2.0**-8, 1e-2),
+    torch.float32: TieBound(1e-6, 1e-5, 2.0**-24),
+    torch.float16: TieBound(2.0**-11, 2e-3, 2.0**-11),
+    torch.bfloat16: TieBound(2.0**-8, 1e-2, 2.0**-8),
 }
 
 
@@ -382,6 +400,7 @@ class SharedContextHFLM(HFLM):
         self.model_calls = 0
         self._plain = False
         self._instances: list[Any] | None = None  # the Instances behind the current request list
+        self._target_logit: list[float] = []  # per current request: largest |logit| of its targets (tie bounds)
         self._report: dict[str, dict[str, Any]] = {}
         params = inspect.signature(self.model.forward).parameters
         self._keep_kw = "logits_to_keep" in params
@@ -524,6 +543,7 @@ class SharedContextHFLM(HFLM):
         fast_set = set(fast)
         slow = [i for i in range(len(requests)) if i not in fast_set]
         res: list[tuple[float, bool] | None] = [None] * len(requests)
+        self._target_logit = [0.0] * len(requests)
         if slow:
             reason = (
                 f"longer than the model window ({self.max_length}) or max_batch_tokens "
@@ -560,7 +580,7 @@ class SharedContextHFLM(HFLM):
     def _half_precision(self) -> bool:
         return (self.mixed_precision_dtype or self.model.dtype) in (torch.bfloat16, torch.float16)
 
-    def _tie_bounds(self) -> tuple[float, float]:
+    def _tie_bounds(self) -> TieBound:
         dtype = self.mixed_precision_dtype or self.model.dtype
         return TIE_BOUNDS.get(dtype, TIE_BOUNDS[torch.bfloat16])
 
@@ -596,7 +616,9 @@ class SharedContextHFLM(HFLM):
         redo: list[int] = []
         n_docs: dict[str, int] = {}
         for doc, members in by_doc.items():
-            contenders = self._contenders(requests, members, res, bounds) if len(members) >= 2 else []
+            contenders = (
+                self._contenders(requests, members, res, bounds, self._target_logit) if len(members) >= 2 else []
+            )
             if contenders:
                 redo.extend(contenders)
                 n_docs[doc[0]] = n_docs.get(doc[0], 0) + 1
@@ -619,8 +641,10 @@ class SharedContextHFLM(HFLM):
                 self._plain_path(requests, batch, res, True, override_bs)
         fast_set = set(fast)
         again_fast = [i for i in redo if i in fast_set]  # the others were on the plain path already
-        rel, per_token = bounds
-        reason = f"{NEAR_TIE}: two best choices closer than their bounds ({rel:.3g} |ll| + {per_token:g}/token)"
+        reason = (
+            f"{NEAR_TIE}: two best choices closer than their bounds ({bounds.relative:.3g} |ll| + the larger of "
+            f"{bounds.per_token:g}/token and {bounds.logit:.3g} |logit|)"
+        )
         self._note([tasks[i] for i in again_fast], PLAIN, reason)
         for task, n in n_docs.items():
             self._report[task]["rescored_near_ties"] += n
@@ -665,17 +689,22 @@ class SharedContextHFLM(HFLM):
 
     @staticmethod
     def _contenders(
-        requests: list[LLRequest], members: Sequence[int], res: list[Any], bounds: tuple[float, float]
+        requests: list[LLRequest],
+        members: Sequence[int],
+        res: list[Any],
+        bounds: TieBound,
+        target_logit: Sequence[float] | None = None,
     ) -> list[int]:
         """The members that may take a near-tied document's decision, or [] when it is no near tie.
 
         Per score (log-likelihood, and per character for ``acc_norm``), a choice contends when
-        the best is above it by at most their two error bounds; with fewer than two contenders
+        the best is above it by at most their two error bounds (``target_logit``: per request,
+        the largest |logit| of its continuation's tokens); with fewer than two contenders
         under both scores the decision stands. The result is the union, in ``members``' order.
         """
-        rel, per_token = bounds
         lls = [res[i][0] for i in members]
-        err = [rel * abs(res[i][0]) + per_token * len(requests[i][2]) for i in members]
+        logit = [target_logit[i] if target_logit is not None else 0.0 for i in members]
+        err = [bounds.of(res[i][0], len(requests[i][2]), g) for i, g in zip(members, logit, strict=True)]
         chars = []
         for i in members:
             pair = requests[i][0]
@@ -790,7 +819,11 @@ class SharedContextHFLM(HFLM):
         misses = torch.zeros(len(picks), dtype=torch.long, device=dev).index_add_(
             0, seg_t, (logprobs.argmax(dim=-1) != target).long()
         )
-        for (member, _), ll, miss in zip(picks, sums.tolist(), misses.tolist(), strict=True):
+        peak = torch.zeros(len(picks), dtype=sel.dtype, device=dev).scatter_reduce_(
+            0, seg_t, sel.gather(1, target[:, None]).squeeze(1).abs(), "amax", include_self=False
+        )
+        for (member, _), ll, miss, top in zip(picks, sums.tolist(), misses.tolist(), peak.tolist(), strict=True):
+            self._target_logit[member] = float(top)
             answer = (float(ll), miss == 0)
             res[member] = answer
             request_str = requests[member][0]
@@ -909,6 +942,7 @@ class SharedContextHFLM(HFLM):
         rows_per_member = [(group.last, *c[:-1]) for c in conts]
         rows, cover = distinct_rows(rows_per_member)
         row_logprobs: list[torch.Tensor | None] = [None] * len(rows)
+        row_logits: list[torch.Tensor | None] = [None] * len(rows)
         for batch in budget_batches(rows, cached, self.max_batch_tokens):
             width = max(len(rows[k]) for k in batch)
             ids = torch.zeros((len(batch), width), dtype=torch.long, device=self.device)
@@ -919,12 +953,16 @@ class SharedContextHFLM(HFLM):
             logprobs = F.log_softmax(logits, dim=-1, dtype=self._lp_dtype)
             for b, k in enumerate(batch):
                 row_logprobs[k] = logprobs[b]
+                row_logits[k] = logits[b]
         for member, cont, k in zip(group.members, conts, cover, strict=True):
             lp = row_logprobs[k]
             assert lp is not None
             lp = lp[: len(cont)]
             target = torch.tensor(cont, dtype=torch.long, device=lp.device)
             greedy = bool((lp.argmax(dim=-1) == target).all())
+            raw = row_logits[k]
+            assert raw is not None
+            self._target_logit[member] = float(raw[: len(cont)].gather(1, target.unsqueeze(-1)).abs().max())
             answer = (float(lp.gather(1, target.unsqueeze(-1)).sum()), greedy)
             res[member] = answer
             request_str = requests[member][0]
