@@ -407,6 +407,21 @@ def test_a_time_limit_swallowed_once_is_sent_again_until_the_run_stops(monkeypat
     time.sleep(0.8)
 
 
+def test_a_time_limit_a_library_turns_into_its_own_error_still_says_time_limit():
+    """The datasets library, interrupted while opening a file, reports it as not found: the
+    block still ends with the time limit (its error chained), not with a missing file."""
+    from shlepa.queue.runner import EvaluationTimeout, deadline
+
+    with pytest.raises(EvaluationTimeout, match="exceeded") as caught, deadline(0.3):
+        try:
+            time.sleep(30)
+        except BaseException as exc:
+            raise FileNotFoundError("Unable to find 'eval/data/mmlu/dev.jsonl'") from exc
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    with pytest.raises(FileNotFoundError), deadline(30):  # an error before the limit stays itself
+        raise FileNotFoundError("missing.jsonl")
+
+
 HANG = """
 import os, subprocess, sys, time
 if sys.argv[1:4] != ["-m", "shlepa", "evaluate"]:

@@ -204,9 +204,10 @@ def _on_timeout_signal(signum: int, frame: object) -> None:
         raise EvaluationTimeout(_armed_message[0])
 
 
-def _watchdog(seconds: float, main: int, done: threading.Event) -> None:
+def _watchdog(seconds: float, main: int, done: threading.Event, fired: threading.Event) -> None:
     if done.wait(seconds):
         return
+    fired.set()
     while _armed.is_set() and not done.is_set():
         signal.pthread_kill(main, TIMEOUT_SIGNAL)
         done.wait(RESEND_S)
@@ -219,8 +220,10 @@ def deadline(seconds: float | None) -> Iterator[None]:
     A watchdog thread sends :data:`TIMEOUT_SIGNAL`, which also wakes a blocking
     system call; unlike SIGALRM it cannot be cancelled by a task that sets its own
     alarm (several lm-eval tasks do). It sends again every :data:`RESEND_S` until the
-    block has exited. Off the main thread nothing is enforced (a warning says so): use
-    ``--isolate`` there.
+    block has exited. A library that turns the interruption into an error of its own (the
+    datasets library reports a file it was opening as not found) still ends the block with
+    :class:`EvaluationTimeout`, its error chained. Off the main thread nothing is enforced (a
+    warning says so): use ``--isolate`` there.
     """
     if not seconds:
         yield
@@ -232,13 +235,19 @@ def deadline(seconds: float | None) -> Iterator[None]:
     signal.signal(TIMEOUT_SIGNAL, _on_timeout_signal)  # stays installed: a late signal must not kill the runner
     main = threading.main_thread().ident
     assert main is not None
-    done = threading.Event()
-    watchdog = threading.Thread(target=_watchdog, args=(seconds, main, done), daemon=True, name="shlepa-deadline")
+    done, fired = threading.Event(), threading.Event()
+    watchdog = threading.Thread(
+        target=_watchdog, args=(seconds, main, done, fired), daemon=True, name="shlepa-deadline"
+    )
     _armed_message[0] = _timeout_message(seconds, "the run was interrupted")
     _armed.set()
     watchdog.start()
     try:
         yield
+    except Exception as exc:
+        if fired.is_set():
+            raise EvaluationTimeout(_armed_message[0]) from exc
+        raise
     finally:
         _armed.clear()
         done.set()
