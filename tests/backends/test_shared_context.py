@@ -26,6 +26,7 @@ import torch
 
 import shlepa.backends  # noqa: F401  (registers shlepa-hf)
 from shlepa.backends.shared_context import (
+    PILOT,
     TIE_BOUNDS,
     SharedContextHFLM,
     TieBound,
@@ -37,6 +38,7 @@ from shlepa.backends.shared_context import (
     row_batches,
 )
 from shlepa.demo.tinymodels import make_tiny_model
+from shlepa.records.scoring import ONE_ROW
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = [
@@ -238,6 +240,50 @@ def llama_long(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("llama_long"), arch="llama", max_position_embeddings=512)
 
 
+@pytest.mark.parametrize(
+    ("model", "dtype"),
+    [
+        ("llama_long", "float32"),
+        # A random tiny model's logits barely move with position: in half precision ignoring
+        # them is within rounding, so half precision is checked on the real model.
+        pytest.param("smollm2_dir", "float32", marks=pytest.mark.slow),
+        pytest.param("smollm2_dir", "bfloat16", marks=pytest.mark.slow),
+    ],
+)
+@pytest.mark.parametrize("dropped", [None, "position_ids", "attention_mask"])
+def test_the_packing_probe_refuses_a_model_that_ignores_tree_positions_or_masks(
+    request: pytest.FixtureRequest, model: str, dtype: str, dropped: str | None
+) -> None:
+    path = request.getfixturevalue(model)
+    lm = SharedContextHFLM(pretrained=str(path), dtype=dtype, device="cpu", batch_size=8)
+    if dropped:
+        real = lm.model.forward
+
+        def forward(*args: Any, **kw: Any) -> Any:
+            kw.pop(dropped, None)  # as a model that does not read it
+            return real(*args, **kw)
+
+        lm.model.forward = forward
+    packs = lm._can_pack()
+    fig = lm.probe_figures
+    if dropped:
+        assert not packs and fig["tree"] > fig["tree_tolerance"] and "does not follow" in lm._packing_why
+    else:  # the tree honoured; packing then as the kernels agree (in half precision, hardware's choice)
+        assert fig["tree"] <= fig["tree_tolerance"] and packs is (fig["row"] <= fig["row_tolerance"])
+        assert packs or "causal forward" in lm._packing_why
+    if dtype == "float32":
+        assert packs is (dropped is None)
+
+
+def test_the_packing_probe_runs_on_text_not_special_tokens(llama_long: Path) -> None:
+    """A real model's logits after ids 1, 2, 3... (special tokens) are erratic in half
+    precision whatever the kernel; on SmolLM2 in bfloat16 they failed a probe that text passes."""
+    lm = SharedContextHFLM(pretrained=str(llama_long), dtype="float32", device="cpu", batch_size=8)
+    a, b = lm._probe_rows(lm.model.config.vocab_size)
+    assert lm.tok_decode(list(a)).strip().startswith("The capital of France")
+    assert a[:3] == b[:3] and a[3] != b[3]
+
+
 def test_a_shared_preamble_takes_the_token_tree(llama_long: Path) -> None:
     # MMLU as stock lm-eval runs it: one fixed few-shot preamble per subject, one-letter answers.
     pre = "".join(f"Example {k}: the answer to this one is obvious.\nAnswer: B\n\n" for k in range(5))
@@ -348,6 +394,78 @@ def test_exact_rescoring_puts_near_ties_in_plain_hfs_own_batches_so_half_precisi
     mine = [i for i in range(28) if i // 4 in tied]
     assert alone.scoring_report()["t"]["rescored_requests"] == len(mine) == 8
     assert [got[i] for i in mine] == [one_by_one[i] for i in mine]
+
+
+@pytest.mark.parametrize("keep_exact", [True, False])
+def test_near_ties_alone_are_batch_size_1s_bits_projecting_only_the_positions_they_score(
+    llama_long: Path, monkeypatch: pytest.MonkeyPatch, keep_exact: bool
+) -> None:
+    """Plain hf projects every position of a row onto the vocabulary and normalises it; a
+    re-scored near tie needs only the positions that predict its continuation. Where fewer
+    rows in the product would change the bits (measured on the first row), every position
+    is projected and only those normalised: batch size 1's bits either way."""
+    from lm_eval.models.huggingface import HFLM
+
+    monkeypatch.setattr(SharedContextHFLM, "_contenders", staticmethod(lambda reqs, members, *a: list(members)))
+    docs = [
+        [(f"Question {q}: which one{'?' * q}\nAnswer:", f" {c}" + " and more" * k) for k, c in enumerate("ABCD")]
+        for q in range(3)
+    ]
+    common = dict(pretrained=str(llama_long), dtype="bfloat16", device="cpu")
+    one_by_one = HFLM(**common, batch_size=1).loglikelihood(_doc_instances(docs))
+    lm = SharedContextHFLM(**common, batch_size=8)
+    if not keep_exact:
+        lm._keep_exact = False  # as if this CPU's product had other bits for fewer rows
+    projected: list[int] = []
+    head = lm.model.get_output_embeddings()
+    handle = head.register_forward_hook(lambda mod, args, out: projected.append(out.shape[1]))
+    try:
+        assert lm.loglikelihood(_doc_instances(docs)) == one_by_one
+    finally:
+        handle.remove()
+    assert lm.scoring_report()["t"]["rescored_requests"] == 12
+    requests = _requests(lm, docs)
+    full = sorted(len(ctx) + len(cont) - 1 for _, ctx, cont in requests)  # each choice's row is its own
+    scored = sorted(len(cont) for _, _, cont in requests)
+    if keep_exact:  # measured on the first row: equal bits on this CPU, so only the scored positions
+        assert sorted(projected[-12:]) == (scored if lm._keep_exact else full)
+    else:
+        assert sorted(projected[-12:]) == full
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_single_token_documents_after_a_pilot_of_near_ties_run_one_row_at_a_time(
+    llama_long: Path, monkeypatch: pytest.MonkeyPatch, tied: bool
+) -> None:
+    """MMLU on a model near chance: most documents are near ties, each re-scored row on top
+    of the tree. Once the first documents show that, the rest run one row each, plain hf
+    batch size 1's bits with nothing to re-score; when they show no ties, the tree stays."""
+    from lm_eval.models.huggingface import HFLM
+
+    monkeypatch.setattr(
+        SharedContextHFLM,
+        "_contenders",
+        staticmethod(lambda reqs, members, *a: list(members) if tied else []),
+    )
+    pre = "".join(f"Example {k}: the answer to this one is obvious.\nAnswer: B\n\n" for k in range(4))
+    n = PILOT + 4
+    docs = [[(pre + f"Question {q}: which one{'?' * (q % 5)} {q}\nAnswer:", f" {c}") for c in "ABCD"] for q in range(n)]
+    common = dict(pretrained=str(llama_long), dtype="bfloat16", device="cpu")
+    lm = SharedContextHFLM(**common, batch_size=8)
+    got = lm.loglikelihood(_doc_instances(docs))
+    report = lm.scoring_report()["t"]
+    if tied:
+        one_by_one = HFLM(**common, batch_size=1).loglikelihood(_doc_instances(docs))
+        assert got == one_by_one  # the pilot's re-scored, the rest's run alone: batch size 1's bits
+        assert report["plans"][ONE_ROW]["requests"] == 4 * (n - PILOT)
+        assert report["rescored_near_ties"] == PILOT  # only the pilot's documents ran twice
+    else:
+        assert ONE_ROW not in report["plans"] and report["rescored_near_ties"] == 0
+        assert sum(p["requests"] for p in report["plans"].values()) == 4 * n
+
+
+def _requests(lm: Any, docs: list[list[tuple[str, str]]]) -> list[Any]:
+    return [(pair, *lm._encode_pair(*pair)) for d in docs for pair in d]
 
 
 def test_only_the_choices_that_tie_run_again_and_the_others_keep_their_scores(llama_long: Path) -> None:

@@ -20,8 +20,8 @@ pair, vocabulary projection per kept position):
 
 Either way logits are projected only at the positions that predict continuation
 tokens, and log-softmax is taken in float32. In half precision, a document whose
-two best choices are closer than the precision's error bound is re-scored through
-``HFLM``'s own code, so its decision is plain hf's. Without tree masks (sliding
+two best choices are closer than the precision's error bound is re-scored as ``HFLM``
+with batch size 1 scores it, bit for bit, so its decision is plain hf's. Without tree masks (sliding
 window, other attention kernels, ``pack_tokens=0``) a KV-cache path runs each
 context once (``DynamicCache``) and batches its continuations from it.
 
@@ -52,7 +52,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import DynamicLayer
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-from shlepa.records.scoring import KV_CACHE, NEAR_TIE, PACKED, PLAIN, SHARED_PASS, USUAL_WHY
+from shlepa.records.scoring import KV_CACHE, NEAR_TIE, ONE_ROW, PACKED, PLAIN, SHARED_PASS, USUAL_WHY
 
 log = logging.getLogger("shlepa.backends")
 
@@ -297,6 +297,9 @@ def _as_bool(value: Any) -> bool:
 
 #: ``rescore_ties=exact``: near ties re-scored in plain hf's own batches (see ``plain_batches``).
 EXACT = "exact"
+ALONE = "alone"
+#: Single-token documents scored through the tree, counting near ties, before the rest's plan is chosen.
+PILOT = 16
 
 
 def _rescore_mode(value: Any) -> str | None:
@@ -308,7 +311,7 @@ def _rescore_mode(value: Any) -> str | None:
             return EXACT
         if word not in _TRUE_WORDS + _FALSE_WORDS:
             raise ValueError(f"rescore_ties: expected true, false or {EXACT}, not {value!r}")
-    return "alone" if _as_bool(value) else None
+    return ALONE if _as_bool(value) else None
 
 
 # The plans a request can be scored by (the names ``scoring_report()`` uses).
@@ -406,6 +409,9 @@ class SharedContextHFLM(HFLM):
         self._keep_kw = "logits_to_keep" in params
         # transformers 5 renamed ``past_key_values`` to ``cache`` (the old name is deprecated).
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        #: The packing probe's largest logit differences and tolerances (tree vs rows, rows vs causal).
+        self.probe_figures: dict[str, float] = {}
+        self._keep_exact: bool | None = None  # measured on the first near tie (_row_logits)
         self._costs = self._cost_units()
 
     # -- accounting -----------------------------------------------------------------
@@ -513,17 +519,65 @@ class SharedContextHFLM(HFLM):
             res[i] = answer
 
     def _plain_path_one_row_at_a_time(
-        self, requests: list[LLRequest], indices: Sequence[int], res: list[Any], disable_tqdm: bool
+        self,
+        requests: list[LLRequest],
+        indices: Sequence[int],
+        res: list[Any],
+        disable_tqdm: bool,
+        desc: str = "Re-scoring near ties (one row at a time)",
     ) -> None:
-        """The plain path with batch size 1: each row alone, unpadded, as plain hf with
-        ``batch_size=1`` runs it, so the scores are that run's bit for bit in any precision."""
-        # HFLM sets the attribute in __init__ without an annotation mypy can follow.
-        saved: int = getattr(self, "batch_size_per_gpu")  # noqa: B009
-        self.batch_size_per_gpu = 1
-        try:
-            self._plain_path(requests, indices, res, disable_tqdm, 1)
-        finally:
-            self.batch_size_per_gpu = saved
+        """Plain hf batch size 1's scores, bit for bit, at a fraction of its cost.
+
+        Each distinct row (context plus continuation minus its last token, the requests
+        sharing it scored from it, as HFLM's logits cache does) runs alone and unpadded, as
+        plain hf with ``batch_size=1`` runs it; log-softmax in HFLM's dtype (``softmax_dtype``,
+        else the logits'), the sum taken as HFLM takes it. Only the positions that predict
+        continuation tokens are normalised, and projected onto the vocabulary where that leaves
+        their bits alone (:meth:`_row_logits`); plain hf does every position, on MMLU's long
+        few-shot rows a large part of its time.
+        """
+        rows: dict[Tokens, list[int]] = {}
+        for i in indices:
+            _, ctx, cont = requests[i]
+            rows.setdefault(tuple(ctx) + tuple(cont[:-1]), []).append(i)
+        for row, members in tqdm(rows.items(), disable=disable_tqdm or self.rank != 0, desc=desc):
+            scored = max(len(requests[m][2]) for m in members)  # trailing positions that predict targets
+            ids = torch.tensor([list(row)], dtype=torch.long, device=self.device)
+            logits = self._row_logits(ids, scored)  # [1, scored, vocab]
+            logprobs = F.log_softmax(logits, dim=-1, dtype=self.softmax_dtype)
+            for m in members:
+                cont = requests[m][2]
+                lp = logprobs[:, scored - len(cont) :]  # [1, len(cont), vocab]
+                target = torch.tensor([cont], dtype=torch.long, device=lp.device)
+                greedy = bool((lp.argmax(dim=-1) == target).all())
+                answer = (float(torch.gather(lp, 2, target.unsqueeze(-1)).squeeze(-1).sum()), greedy)
+                raw = logits[0, scored - len(cont) :].gather(1, target[0].unsqueeze(-1))
+                self._target_logit[m] = float(raw.abs().max())
+                res[m] = answer
+                request_str = requests[m][0]
+                if request_str is not None:
+                    self.cache_hook.add_partial("loglikelihood", request_str, answer)
+
+    def _row_logits(self, ids: torch.Tensor, scored: int) -> torch.Tensor:
+        """Logits of one unpadded row at its last ``scored`` positions, the bits a full forward gives.
+
+        A matrix product's rounding may depend on how many rows it has (the kernel a library
+        picks for a shape), so the first row runs both ways: projecting only the scored
+        positions is kept when their bits equal the full projection's, else every position is
+        projected from then on.
+        """
+        self.tokens_processed += ids.numel()
+        self.model_calls += 1
+        with self._autocast():
+            if self._keep_kw and self._keep_exact:
+                return self.model(input_ids=ids, use_cache=False, logits_to_keep=scored).logits
+            full = self.model(input_ids=ids, use_cache=False).logits[:, -scored:]
+            if self._keep_kw and self._keep_exact is None:
+                kept = self.model(input_ids=ids, use_cache=False, logits_to_keep=scored).logits
+                self._keep_exact = bool(torch.equal(full, kept))
+                if not self._keep_exact:
+                    log.info("shlepa-hf: near ties re-scored with every position projected (fewer change the bits)")
+            return full
 
     def _loglikelihood_tokens(
         self,
@@ -554,26 +608,114 @@ class SharedContextHFLM(HFLM):
                 n = sum(1 for i in slow if tasks[i] == task)
                 log.warning("shlepa-hf: %s: %d request(s) on the plain HFLM path: %s", task, n, reason)
             self._plain_path(requests, slow, res, disable_tqdm, override_bs)
-        if fast and self._can_pack():
-            self._run_planned(requests, fast, res, tasks, disable_tqdm)
-        elif fast:
-            reason = f"tree attention masks not used: {self._packing_why}"
-            self._note([tasks[i] for i in fast], KV_CACHE, reason)
-            log.warning("shlepa-hf: %d request(s) on the KV-cache path (one context at a time): %s", len(fast), reason)
-            groups = group_by_context(requests, fast)
-            clusters = cluster_by_prefix(groups, self.min_shared_prefix if self.share_prefix else 0)
-            pbar = tqdm(
-                total=len(fast),
-                disable=(disable_tqdm or self.rank != 0),
-                desc="Running loglikelihood requests (shared context)",
-            )
-            for cluster in clusters:
-                self._run_cluster(cluster, requests, res, pbar)
-            pbar.close()
+        if fast and self.rescore_ties == ALONE and self._half_precision:
+            fast = self._run_single_token_documents(requests, fast, res, tasks, docs, disable_tqdm, override_bs)
+        if fast:
+            self._run_fast(requests, fast, res, tasks, disable_tqdm)
         assert all(r is not None for r in res)
         if self.rescore_ties and fast:
             self._rescore_near_ties(requests, fast, res, tasks, docs, disable_tqdm, override_bs)
         return res  # type: ignore[return-value]
+
+    def _run_fast(
+        self, requests: list[LLRequest], fast: Sequence[int], res: list[Any], tasks: list[str], disable_tqdm: bool
+    ) -> None:
+        """Token tries where the probe accepts tree masks, else the KV-cache path (with a warning)."""
+        if self._can_pack():
+            self._run_planned(requests, fast, res, tasks, disable_tqdm)
+            return
+        reason = f"tree attention masks not used: {self._packing_why}"
+        self._note([tasks[i] for i in fast], KV_CACHE, reason)
+        log.warning("shlepa-hf: %d request(s) on the KV-cache path (one context at a time): %s", len(fast), reason)
+        groups = group_by_context(requests, fast)
+        clusters = cluster_by_prefix(groups, self.min_shared_prefix if self.share_prefix else 0)
+        pbar = tqdm(
+            total=len(fast),
+            disable=(disable_tqdm or self.rank != 0),
+            desc="Running loglikelihood requests (shared context)",
+        )
+        for cluster in clusters:
+            self._run_cluster(cluster, requests, res, pbar)
+        pbar.close()
+
+    # -- single-token documents in half precision -------------------------------------------
+    def _run_single_token_documents(
+        self,
+        requests: list[LLRequest],
+        fast: list[int],
+        res: list[Any],
+        tasks: list[str],
+        docs: list[Any],
+        disable_tqdm: bool,
+        override_bs: int | None,
+    ) -> list[int]:
+        """Score the documents one row decides (MMLU's letters) by the cheaper of two plans; return the rest.
+
+        A document whose choices all share their context and are one token each is one row:
+        run alone, it is plain hf batch size 1's bits for every choice, with no near tie to
+        re-score. A token tree shares preambles across documents but in half precision each
+        near tie then costs that row again (:meth:`_rescore_near_ties`), and a model near
+        chance has most documents near ties. A pilot of ``PILOT`` documents (or a tenth),
+        spread over the list, goes through the tree (or the KV-cache path) and counts its near ties; the rest take
+        the plan whose estimated multiply-adds, the tree's plus that share of rows again, are
+        fewer (equal: the tree, whose batches a GPU runs faster than single rows).
+        """
+        by_doc: dict[Any, list[int]] = {}
+        for i in fast:
+            if docs[i] is not None:
+                by_doc.setdefault(docs[i], []).append(i)
+        single = [
+            members
+            for members in by_doc.values()
+            if len(members) >= 2
+            and all(len(requests[i][2]) == 1 for i in members)
+            and len({tuple(requests[i][1]) for i in members}) == 1
+        ]
+        pilot_n = max(PILOT, len(single) // 10)
+        if len(single) <= pilot_n:
+            return fast
+        step = len(single) // pilot_n  # a pilot spread over the tasks (MMLU's subjects differ)
+        pilot = single[::step][:pilot_n]
+        chosen = {id(members) for members in pilot}
+        rest = [members for members in single if id(members) not in chosen]
+        pilot_idx = [i for members in pilot for i in members]
+        self._run_fast(requests, pilot_idx, res, tasks, disable_tqdm)
+        ties = self._rescore_near_ties(requests, pilot_idx, res, tasks, docs, disable_tqdm, override_bs)
+        share = ties / len(pilot)
+        rest_idx = [i for members in rest for i in members]
+        rows = [tuple(requests[members[0]][1]) for members in rest]  # context + continuation[:-1]
+        one_row = self._rows_cost([len(r) for r in rows], len(rows))
+        tree = share * one_row
+        order = sorted(range(len(rows)), key=lambda k: rows[k])
+        for trie in pack_tries(
+            [rows[k] for k in order],
+            order,
+            min(max(self.pack_tokens, 1), self.max_batch_tokens),
+            self.max_batch_tokens,
+        ):
+            kept = len(trie.members)
+            tree += min(
+                self._tree_cost(len(trie.tokens), kept), self._rows_cost([len(rows[m]) for m in trie.members], kept)
+            )
+        log.info(
+            "shlepa-hf: single-token documents: %d near ties in a pilot of %d; the rest (%d) %s",
+            ties,
+            len(pilot),
+            len(rest),
+            "one row at a time" if one_row < tree else "through token tries",
+        )
+        handled = set(pilot_idx)
+        if one_row < tree:
+            self._plain_path_one_row_at_a_time(
+                requests, rest_idx, res, disable_tqdm, "Running loglikelihood requests (one row at a time)"
+            )
+            self._note([tasks[i] for i in rest_idx], ONE_ROW, USUAL_WHY[ONE_ROW])
+            handled.update(rest_idx)
+        else:
+            self._run_fast(requests, rest_idx, res, tasks, disable_tqdm)
+            self._rescore_near_ties(requests, rest_idx, res, tasks, docs, disable_tqdm, override_bs)
+            handled.update(rest_idx)
+        return [i for i in fast if i not in handled]
 
     # -- near ties -----------------------------------------------------------------------
     @property
@@ -593,7 +735,7 @@ class SharedContextHFLM(HFLM):
         docs: list[Any],
         disable_tqdm: bool,
         override_bs: int | None,
-    ) -> None:
+    ) -> int:
         """Re-score, through the plain path, documents whose decision lies inside the error bound.
 
         A document's choices are its requests; it is a near tie when its two best choices,
@@ -601,7 +743,8 @@ class SharedContextHFLM(HFLM):
         ``acc_norm``), are closer than the sum of their error bounds (``TIE_BOUNDS``). Its
         contenders (:meth:`_contenders`: the choices that close to the best) are then scored
         as plain hf scores them: by default one row at a time, plain hf batch size 1's scores
-        bit for bit, so that the decision differs from plain hf's at another batch size no more
+        bit for bit (:meth:`_plain_path_one_row_at_a_time`, which normalises only the positions
+        it scores), so that the decision differs from plain hf's at another batch size no more
         often than plain hf's own batch sizes differ; with ``exact`` in plain hf's own batches
         (:meth:`plain_batches`), so that in any precision their scores and the decision are
         plain hf's bit for bit. A choice further below the best than both bounds cannot take
@@ -626,7 +769,7 @@ class SharedContextHFLM(HFLM):
                 inst = self._instances or []
                 self.near_tie_choices.update((*doc, getattr(inst[i], "idx", None)) for i in contenders)
         if not redo:
-            return
+            return 0
         # ``exact``: each re-scored request goes in the very batch plain hf puts it in (its
         # neighbours, its padding), so that its score, and the decision, are plain hf's bit for
         # bit rather than merely close; the neighbours come out as plain hf scores them too.
@@ -658,6 +801,7 @@ class SharedContextHFLM(HFLM):
             sum(n_docs.values()),
             len(again_fast),
         )
+        return sum(n_docs.values())
 
     def plain_batches(self, requests: Sequence[LLRequest]) -> list[list[int]] | None:
         """The batches plain HFLM forms over ``requests`` (indices, each batch with the requests
@@ -997,24 +1141,59 @@ class SharedContextHFLM(HFLM):
         if vocab < 8:
             self._packing_why = "vocabulary too small to probe"
             return False
-        a = tuple(range(1, 7))
-        b = a[:3] + (7, 7, 1)
+        a, b = self._probe_rows(vocab)
         try:
             (packed,) = pack_tries([a, b], [0, 1], 64)
-            logits = self._forward_packed([packed]).float()[0]
-            ref_a = self._forward(torch.tensor([a], device=self.device), None).logits.float()[0]
-            ref_b = self._forward(torch.tensor([b], device=self.device), None).logits.float()[0]
+            singles = [trie for s in (a, b) for trie in pack_tries([s], [0], 64)]
+            # one batch: the single rows, padded to the tree's width, go through the same kernel
+            batch = self._forward_packed([packed, *singles]).float()
+            logits, alone = batch[0], [batch[1][: len(a)], batch[2][: len(b)]]
+            plain = [self._forward(torch.tensor([s], device=self.device), None).logits.float()[0] for s in (a, b)]
         except Exception as err:
             self._packing_why = f"packing probe failed ({err})"
             return False
         finally:
             self.tokens_processed = self.model_calls = 0
-        got_a, got_b = logits[packed.paths[0]], logits[packed.paths[1]]
-        # A mask or positions the model ignores shift logits by O(1); rounding in half precision, by far less.
-        tol = (1e-3 if self.model.dtype == torch.float32 else 2e-2) * (1 + float(ref_a.abs().max()))
-        worst = max(float((got_a - ref_a).abs().max()), float((got_b - ref_b).abs().max()))
-        self._packing_why = f"probe: largest logit difference {worst:.3g} vs tolerance {tol:.3g}"
-        return worst <= tol
+        scale = 1 + float(plain[0].abs().max())
+        # The tree against each sequence as a row of its own in the same batch (same kernel): a
+        # mask or positions the model ignores shift the branch's logits by O(1) (SmolLM2: 21-25
+        # of 30), rounding by far less (0.5 in bfloat16).
+        tree = max(float((logits[path] - ref).abs().max()) for path, ref in zip(packed.paths, alone, strict=True))
+        # Masked rows against plain hf's causal forward, which may run another attention kernel:
+        # in half precision on one CPU (no AVX-512) the two differ by 0.73 of 30 on text, and
+        # there the packed path's worst sample was a third further from float32 than plain hf's;
+        # the KV-cache path runs plain hf's kernel instead.
+        row = max(float((x - y).abs().max()) for x, y in zip(alone, plain, strict=True))
+        full = self.model.dtype == torch.float32
+        tol_tree, tol_row = (1e-3 * scale, 1e-3 * scale) if full else (0.1 * scale, 2e-2 * scale)
+        self.probe_figures = {"tree": tree, "tree_tolerance": tol_tree, "row": row, "row_tolerance": tol_row}
+        if tree > tol_tree:
+            self._packing_why = (
+                f"probe: the model does not follow a tree mask or its positions (largest logit difference "
+                f"{tree:.3g} against rows of their own, tolerance {tol_tree:.3g})"
+            )
+            return False
+        self._packing_why = (
+            f"probe: masked rows differ from plain hf's causal forward by {row:.3g} (tolerance {tol_row:.3g}; "
+            f"another attention kernel)"
+        )
+        return row <= tol_row
+
+    def _probe_rows(self, vocab: int) -> tuple[Tokens, Tokens]:
+        """Two sequences sharing a 3-token prefix, of ordinary text where the tokenizer gives it.
+
+        A real model's logits after a run of special tokens (ids 1, 2, 3...) are large and
+        erratic in half precision whatever the kernel; text behaves as the benchmarks do.
+        """
+        try:
+            a = tuple(self.tok_encode("The capital of France is Paris, and the capital of Italy is"))
+            tail = tuple(self.tok_encode(" a city I would like to see in spring"))
+        except Exception:
+            a, tail = (), ()
+        if len(a) >= 6 and tail and all(0 <= t < vocab for t in a + tail):
+            return a[:12], a[:3] + tail[:9]
+        a = tuple(range(1, 7))
+        return a, a[:3] + (7, 7, 1)
 
     def _forward_packed(self, rows: Sequence[Packed], keep: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of a right-padded batch of packed tries (padding sees only itself).

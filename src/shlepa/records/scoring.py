@@ -1,6 +1,6 @@
 """What scored each task: the paths a backend can take, and the results file's compact record of them.
 
-``shlepa-hf`` scores a log-likelihood request by one of four paths (its
+``shlepa-hf`` scores a log-likelihood request by one of five paths (its
 ``scoring_report()`` counts them per task, with reasons); other backends score every
 request by lm-eval's own code. The results file keeps, per task, the requests per
 path, the reasons, and how many went a fallback path, so the model page and the log
@@ -14,6 +14,7 @@ from typing import Any
 
 PACKED = "packed-tree"  # token tries with a tree attention mask, each distinct prefix once
 SHARED_PASS = "shared-pass"  # one causal row per distinct sequence (single-token answers share one pass)
+ONE_ROW = "one-row"  # each row alone, unpadded: plain hf batch size 1's bits (half precision)
 KV_CACHE = "kv-cache"  # fallback: each context once into a KV cache, continuations batched from it
 PLAIN = "plain"  # lm-eval's own HFLM code (a fallback on shlepa-hf; the only path of plain backends)
 GENERATE = "generate"  # generation requests: the backend's lm-eval generate_until
@@ -22,6 +23,7 @@ GENERATE = "generate"  # generation requests: the backend's lm-eval generate_unt
 PATH_TITLES = {
     PACKED: "packed token tree",
     SHARED_PASS: "shared pass",
+    ONE_ROW: "one row at a time",
     KV_CACHE: "KV-cache fallback",
     PLAIN: "plain lm-eval",
     GENERATE: "generation",
@@ -33,6 +35,10 @@ PATH_TITLES = {
 USUAL_WHY = {
     PACKED: "token tree estimated cheaper than one row per context",
     SHARED_PASS: "single-token continuations: one pass per context, as plain hf",
+    ONE_ROW: (
+        "single-token documents one row each, plain hf batch size 1's bits: with the near ties "
+        "of the first documents re-scored, cheaper than a token tree"
+    ),
 }
 
 #: The start of the reason shlepa-hf gives for re-scoring a near tie through the plain path
