@@ -373,7 +373,7 @@ def test_exact_rescoring_puts_near_ties_in_plain_hfs_own_batches_so_half_precisi
         HFLM, "_model_call", lambda lm, inps, **kw: calls.append(len(inps)) or real_call(lm, inps, **kw)
     )
     expected = plain.loglikelihood(_doc_instances(docs))
-    batches = shared.plain_batches([(pair, *shared._encode_pair(*pair)) for d in docs for pair in d])
+    batches = shared.plain_batches(_requests(shared, docs))
     assert batches is not None and len(batches) == len(calls)  # the batches plain hf ran, one forward each
     assert sorted(i for b in batches for i in b) == list(range(28))
 

@@ -573,6 +573,8 @@ class SharedContextHFLM(HFLM):
                 return self.model(input_ids=ids, use_cache=False, logits_to_keep=scored).logits
             full = self.model(input_ids=ids, use_cache=False).logits[:, -scored:]
             if self._keep_kw and self._keep_exact is None:
+                self.tokens_processed += ids.numel()  # the check's own forward
+                self.model_calls += 1
                 kept = self.model(input_ids=ids, use_cache=False, logits_to_keep=scored).logits
                 self._keep_exact = bool(torch.equal(full, kept))
                 if not self._keep_exact:
@@ -704,17 +706,15 @@ class SharedContextHFLM(HFLM):
             len(rest),
             "one row at a time" if one_row < tree else "through token tries",
         )
-        handled = set(pilot_idx)
         if one_row < tree:
             self._plain_path_one_row_at_a_time(
                 requests, rest_idx, res, disable_tqdm, "Running loglikelihood requests (one row at a time)"
             )
             self._note([tasks[i] for i in rest_idx], ONE_ROW, USUAL_WHY[ONE_ROW])
-            handled.update(rest_idx)
         else:
             self._run_fast(requests, rest_idx, res, tasks, disable_tqdm)
             self._rescore_near_ties(requests, rest_idx, res, tasks, docs, disable_tqdm, override_bs)
-            handled.update(rest_idx)
+        handled = {*pilot_idx, *rest_idx}
         return [i for i in fast if i not in handled]
 
     # -- near ties -----------------------------------------------------------------------
