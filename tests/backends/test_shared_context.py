@@ -813,7 +813,7 @@ def _real_run(model_dir: Path, backend: str, dtype: str, batch_size: int, **extr
         out = lm_eval.simple_evaluate(
             model=lm,
             tasks=REAL_TASKS,
-            limit=3,
+            limit=2,
             log_samples=True,
             bootstrap_iters=0,
             task_manager=TaskManager(include_path="eval/tasks"),
@@ -850,22 +850,23 @@ def test_near_ties_re_scored_by_default_are_plain_hf_batch_size_1s_bits_on_a_rea
 
     monkeypatch.setattr(SharedContextHFLM, "_contenders", staticmethod(lambda reqs, members, *a: list(members)))
     pre = "".join(
-        f"Example {k}: the answer to this one is obvious, as the text says.\nAnswer: it is B\n\n" for k in range(25)
+        f"Example {k}: the answer to this one is obvious, as the text says.\nAnswer: it is B\n\n" for k in range(5)
     )
     docs = [
         [
             (pre + f"Question {q}: which one{'?' * q}\nAnswer:", f" {c}" + " and then some more" * (8 * k))
             for k, c in enumerate("ABCD")
         ]
-        for q in range(6)
+        for q in range(3)
     ]
     common = dict(pretrained=str(smollm2_dir), dtype="bfloat16", device="cpu")
     one_by_one = HFLM(**common, batch_size=1).loglikelihood(_doc_instances(docs))
     # the premise: batched with rows of other lengths, plain hf's own scores are other bits
+    # (6 of these 12 on an AVX2 CPU; three documents, so a batch of 8 mixes them)
     assert HFLM(**common, batch_size=8).loglikelihood(_doc_instances(docs)) != one_by_one
     lm = SharedContextHFLM(**common, batch_size=8)
     assert lm.loglikelihood(_doc_instances(docs)) == one_by_one
-    assert lm.scoring_report()["t"]["rescored_requests"] == 24
+    assert lm.scoring_report()["t"]["rescored_requests"] == 12
 
 
 @pytest.mark.slow
