@@ -900,9 +900,10 @@ def test_real_model_float32_matches_plain_hf_and_bfloat16_is_no_worse(smollm2_di
         f"plain hf bs8 median {m_hf:.3g} p99 {p_hf:.3g}; bs1 median {m_hf1:.3g} p99 {p_hf1:.3g}"
     )
     # Measured (benchmarks/README.md): with MMLU's stock fixed preamble shlepa-hf's median is
-    # below plain hf's (0.035 vs 0.062), on this set of tasks it was 0.067 vs 0.062, so the bound
-    # asserted here is plain hf's own spread across batch sizes plus 25%; with a few dozen
-    # samples the 99th percentile is the single worst one.
+    # below plain hf's (0.035 vs 0.062); on this set of tasks it was 0.067 vs 0.062 at three
+    # documents a task and 0.043 vs 0.087 at two (AVX2 CPU, KV-cache path), so the bound asserted
+    # here is plain hf's own spread across batch sizes plus 25%; with a few dozen samples the 99th
+    # percentile is the single worst one (0.35 vs 0.32 at two documents).
     assert m_ours <= 1.25 * max(m_hf, m_hf1)
     assert p_ours <= 1.25 * max(p_hf, p_hf1)
     flipped = [k for k in hf8["picks"] if ours["picks"][k] != hf8["picks"][k]]
